@@ -1,0 +1,179 @@
+"""Load YAML as plain data while remembering where every key and value stood.
+
+ruamel.yaml's round-trip loader keeps line/column on each mapping and sequence; we copy the data
+into plain dicts/lists (so nothing downstream depends on ruamel types) and keep a side table from
+the data path (``("rules", 0, "when")``) to positions. Round-trip mode loads ``!!python/...`` tags
+silently instead of refusing them, so tags are checked on the composed node tree first.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .diagnostics import Diagnostics, Position
+
+DataPath = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge", "binary")
+}
+MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake, not a config
+
+
+@dataclass(slots=True)
+class YamlDoc:
+    path: Path
+    data: Any
+    key_positions: dict[DataPath, Position] = field(default_factory=dict)
+    value_positions: dict[DataPath, Position] = field(default_factory=dict)
+
+    def position(self, loc: DataPath, *, key: bool = False) -> Position:
+        """Position of the value (or key) at ``loc``, else of its nearest located ancestor."""
+        table = self.key_positions if key else self.value_positions
+        loc = tuple(loc)
+        while loc:
+            if loc in table:
+                return table[loc]
+            if loc in self.value_positions:
+                return self.value_positions[loc]
+            loc = loc[:-1]
+        return self.value_positions.get((), Position(1, 1))
+
+
+def _pos(line0: int, col0: int) -> Position:
+    return Position(line0 + 1, col0 + 1)
+
+
+def _check_tags(node: Node, path: Path, diags: Diagnostics, seen: set[int]) -> bool:
+    if id(node) in seen:
+        return True
+    seen.add(id(node))
+    ok = True
+    tag = getattr(node, "tag", None)
+    tag_value = getattr(tag, "value", tag)  # ruamel >= 0.18 wraps tags in a Tag object
+    if tag_value and tag_value not in _STANDARD_TAGS:
+        diags.add(path, _pos(node.start_mark.line, node.start_mark.column), "KX005",
+                  f"tag {tag_value!r} is not allowed: write plain data")
+        ok = False
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            ok = _check_tags(k, path, diags, seen) and ok
+            ok = _check_tags(v, path, diags, seen) and ok
+    elif isinstance(node, SequenceNode):
+        for v in node.value:
+            ok = _check_tags(v, path, diags, seen) and ok
+    return ok
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+
+def _plain(obj: Any, loc: DataPath, doc: YamlDoc, counter: _Counter) -> Any:
+    counter.n += 1
+    if counter.n > MAX_NODES:
+        raise OverflowError
+    if isinstance(obj, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key in obj:
+            child = loc + (key,)
+            try:
+                kl, kc = obj.lc.key(key)
+                doc.key_positions[child] = _pos(kl, kc)
+                vl, vc = obj.lc.value(key)
+                doc.value_positions[child] = _pos(vl, vc)
+            except (KeyError, TypeError):  # merged keys (<<) carry no own position
+                pass
+            out[key] = _plain(obj[key], child, doc, counter)
+        return out
+    if isinstance(obj, CommentedSeq):
+        items = []
+        for i, item in enumerate(obj):
+            child = loc + (i,)
+            try:
+                il, ic = obj.lc.item(i)
+                doc.value_positions[child] = _pos(il, ic)
+                doc.key_positions[child] = _pos(il, ic)
+            except (KeyError, TypeError):
+                pass
+            items.append(_plain(item, child, doc, counter))
+        return items
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, dt.datetime):
+        return obj
+    if isinstance(obj, dt.date):
+        return dt.date(obj.year, obj.month, obj.day)
+    return obj
+
+
+def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
+    """Load one YAML file; on any problem add a located diagnostic and return None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        diags.add(path, None, "KX001", "file not found")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        diags.add(path, None, "KX001", f"cannot read file: {exc}")
+        return None
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        _syntax_error(path, exc, diags)
+        return None
+    except YAMLError as exc:
+        diags.add(path, None, "KX002", str(exc).splitlines()[0])
+        return None
+    if node is not None and not _check_tags(node, path, diags, set()):
+        return None
+
+    try:
+        raw = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        _syntax_error(path, exc, diags)
+        return None
+    except YAMLError as exc:
+        diags.add(path, None, "KX002", str(exc).splitlines()[0])
+        return None
+
+    doc = YamlDoc(path=path, data=None)
+    doc.value_positions[()] = Position(1, 1)
+    try:
+        doc.data = _plain(raw, (), doc, _Counter())
+    except OverflowError:
+        diags.add(path, None, "KX002", f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+        return None
+    return doc
+
+
+def _syntax_error(path: Path, exc: MarkedYAMLError, diags: Diagnostics) -> None:
+    mark = exc.problem_mark or exc.context_mark
+    pos = _pos(mark.line, mark.column) if mark else None
+    problem = (exc.problem or exc.context or "syntax error").strip()
+    name = type(exc).__name__
+    if "DuplicateKey" in name or "duplicate key" in problem:
+        diags.add(path, pos, "KX003", problem.replace("\n", " "))
+    elif "'\\t'" in problem or "\\t" in problem or "tab" in problem.lower():
+        diags.add(path, pos, "KX004", "tab character where YAML needs spaces for indentation")
+    else:
+        context = f" ({exc.context.strip()})" if exc.context and exc.problem else ""
+        diags.add(path, pos, "KX002", f"{problem}{context}".replace("\n", " "))

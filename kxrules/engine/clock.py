@@ -1,0 +1,91 @@
+"""The one source of time for the engine, the emulator and the recorder.
+
+Live runs use wall time driven by the host event loop (Qt timers inside pykiwoom's
+QApplication); simulation uses :class:`VirtualClock`, a discrete-event scheduler whose timers are
+interleaved with replayed market data in timestamp order. Engine code asks this object for the
+time and for timers and never calls ``time.time()``/``sleep`` or starts threads.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(order=True, slots=True)
+class TimerHandle:
+    when_ns: int
+    seq: int
+    fn: Callable[..., Any] = field(compare=False)
+    args: tuple = field(compare=False, default=())
+    cancelled: bool = field(compare=False, default=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock(Protocol):
+    def now_ns(self) -> int: ...
+
+    def call_at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> TimerHandle: ...
+
+    def call_later(self, delay_ms: float, fn: Callable[..., Any], *args: Any) -> TimerHandle: ...
+
+
+class VirtualClock:
+    """Virtual time: ``now_ns`` only moves when the loop advances it to the next due event.
+
+    Events at the same instant run in the order they were scheduled (a sequence number breaks
+    ties), which keeps simulations deterministic.
+    """
+
+    def __init__(self, start_ns: int = 0):
+        self._now = start_ns
+        self._heap: list[TimerHandle] = []
+        self._seq = itertools.count()
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def call_at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        handle = TimerHandle(max(int(when_ns), self._now), next(self._seq), fn, args)
+        heapq.heappush(self._heap, handle)
+        return handle
+
+    def call_later(self, delay_ms: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        return self.call_at(self._now + int(delay_ms * NS_PER_MS), fn, *args)
+
+    def next_due_ns(self) -> int | None:
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].when_ns if self._heap else None
+
+    def run_until(self, until_ns: int) -> int:
+        """Fire every timer due at or before ``until_ns`` in order; leave now at ``until_ns``.
+
+        Returns how many timers fired. Timers scheduled while running are honoured if due.
+        """
+        fired = 0
+        heap = self._heap
+        while heap and heap[0].when_ns <= until_ns:
+            handle = heapq.heappop(heap)
+            if handle.cancelled:
+                continue
+            self._now = handle.when_ns
+            handle.fn(*handle.args)
+            fired += 1
+        if until_ns > self._now:
+            self._now = until_ns
+        return fired
+
+    def advance_to(self, when_ns: int) -> None:
+        """Move time forward without firing (the caller has already run what is due)."""
+        if when_ns > self._now:
+            self._now = when_ns
+
+    def pending(self) -> int:
+        return sum(1 for h in self._heap if not h.cancelled)
