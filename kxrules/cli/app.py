@@ -1,0 +1,56 @@
+"""The `kxrules` command. Heavy imports (numpy, duckdb, …) happen inside each command so that
+`kxrules --help` stays fast."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .init_cmd import init
+from .validate_cmd import validate
+
+app = typer.Typer(
+    name="kxrules",
+    help="Declarative KRX/NXT arbitrage on Kiwoom OpenAPI+: validate configs, trade, replay, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kxrules {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Declarative KRX/NXT arbitrage on Kiwoom OpenAPI+."""
+
+
+app.command("validate")(validate)
+app.command("init")(init)
+
+
+def main() -> None:
+    """Entry point: no traceback reaches an operator unless KXRULES_DEBUG is set."""
+    import os
+    import sys
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for operators
+        if os.environ.get("KXRULES_DEBUG"):
+            raise
+        print(f"kxrules: internal error: {type(exc).__name__}: {exc} "
+              f"(set KXRULES_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)

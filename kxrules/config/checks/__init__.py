@@ -1,0 +1,30 @@
+"""Cross-file lint of a loaded workspace. Each module checks one area and adds diagnostics."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ...rules.expr import CompiledExpr
+
+from ..diagnostics import Diagnostics
+from ..load import LoadedWorkspace
+from . import economics, machine, money, rules, screens, secrets, sessions, throttle, universe
+
+
+@dataclass(slots=True)
+class CheckResult:
+    kernels: list[CompiledExpr] | None        # the compiled rules (None if any failed)
+    economics: economics.Economics | None     # None when money or rule files have errors
+
+
+def run_checks(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> CheckResult:
+    """Run every check, keeping what later stages reuse (compiled rules, economics)."""
+    sessions.check(ws, diags, run_date)
+    throttle.check(ws, diags)
+    screens.check(ws, diags)
+    universe.check(ws, diags)
+    money.check(ws, diags, run_date)
+    kernels = rules.check(ws, diags)
+    machine.check(ws, diags)
+    secrets.check(ws, diags)
+    return CheckResult(kernels, economics.check(ws, diags, run_date, kernels))

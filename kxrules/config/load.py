@@ -1,0 +1,99 @@
+"""Load a whole workspace for one profile: the profile, every file it names, validated.
+
+Loading and checking are kept apart (freqtrade's load_config / config_validation split): this
+module only reads and schema-validates; `checks/` holds the cross-file lint; `compile.py` builds
+the immutable CompiledProfile the engine runs on.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .diagnostics import Diagnostics
+from .profiles import DocLocator, MergedProfile, load_profile
+from .schema.machine import MachineFile
+from .schema.money import FeesFile, TaxFile
+from .schema.profile import ProfileFile
+from .schema.sessions import CalendarFile, SessionsFile
+from .schema.strategy import EdgeFile, OverridesFile, RiskFile, ThrottleFile
+from .universe import Symbol, load_universe
+from .validate_model import validate_model
+from .yaml_loader import YamlDoc, load_yaml
+
+# profile `files:` key -> model (a class, or "module:Class" for models owned by other packages)
+FILE_MODELS: dict[str, type[BaseModel] | str] = {
+    "sessions": SessionsFile,
+    "calendar": CalendarFile,
+    "fees": FeesFile,
+    "tax": TaxFile,
+    "edge": EdgeFile,
+    "throttle": ThrottleFile,
+    "risk": RiskFile,
+    "machine": MachineFile,
+    "overrides": OverridesFile,
+    "venues": "kxrules.broker.venues:VenueMapConfig",
+    "emulator": "kxrules.broker.emulator.config:EmulatorConfig",
+    "market": "kxrules.marketdata.synthetic:SyntheticMarketConfig",
+}
+
+
+def _model_for(key: str) -> type[BaseModel]:
+    spec = FILE_MODELS[key]
+    if isinstance(spec, str):
+        module, _, name = spec.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return spec
+
+
+@dataclass(slots=True)
+class LoadedWorkspace:
+    root: Path
+    profile_source: MergedProfile
+    profile: ProfileFile
+    models: dict[str, Any] = field(default_factory=dict)     # files key -> validated model
+    docs: dict[str, YamlDoc] = field(default_factory=dict)    # files key -> YAML with positions
+    paths: dict[str, Path] = field(default_factory=dict)      # files key -> resolved path
+    universe: list[Symbol] = field(default_factory=list)
+
+    def locate(self, key: str, loc: tuple = (), *, key_pos: bool = False):
+        """(path, position) of a location inside one of the profile's files."""
+        doc = self.docs.get(key)
+        if doc is None:
+            return self.paths.get(key, self.root), None
+        return DocLocator(doc).locate(loc, key=key_pos)
+
+
+def load_workspace(root: Path, profile_name: str, diags: Diagnostics) -> LoadedWorkspace | None:
+    merged = load_profile(root, profile_name, diags)
+    if merged is None:
+        return None
+    profile = validate_model(ProfileFile, merged.data, merged, diags, what="profile")
+    if profile is None:
+        return None
+    ws = LoadedWorkspace(root=root, profile_source=merged, profile=profile)
+
+    for key, rel in profile.files.model_dump().items():
+        if rel is None:
+            continue
+        path = (root / rel).resolve()
+        ws.paths[key] = path
+        if not path.exists():
+            fpath, pos = merged.locate(("files", key))
+            diags.add(fpath, pos, "KX203", f"files.{key}: '{rel}' does not exist")
+            continue
+        if key == "universe":
+            ws.universe = load_universe(path, diags) or []
+            continue
+        doc = load_yaml(path, diags)
+        if doc is None:
+            continue
+        ws.docs[key] = doc
+        model = validate_model(_model_for(key), doc.data if doc.data is not None else {},
+                               DocLocator(doc), diags, what=key)
+        if model is not None:
+            ws.models[key] = model
+    return ws

@@ -1,0 +1,1 @@
+"""Pydantic models of every workspace file: strict (unknown keys rejected), frozen, typed."""

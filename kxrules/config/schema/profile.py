@@ -1,0 +1,72 @@
+"""config/profiles/*.yaml: which files a run uses, and the operator's settings."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .common import Strict
+
+SLACK_EVENTS = Literal["buy_fill", "sell_fill", "pair_done", "auto_pause_on", "auto_pause_off",
+                       "hedge_timeout", "reject_spike", "kill_switch", "run_end"]
+
+
+class ProfileFiles(Strict):
+    sessions: str
+    calendar: str
+    fees: str
+    tax: str
+    edge: str
+    throttle: str
+    risk: str
+    machine: str
+    venues: str
+    universe: str
+    overrides: str | None = None
+    emulator: str | None = None
+    market: str | None = None
+
+
+class Account(Strict):
+    number_env: str = "KXRULES_ACCOUNT"
+    password_env: str = "KXRULES_ACCOUNT_PASSWORD"
+
+
+class Slack(Strict):
+    enabled: bool = False
+    webhook_env: str = "KXRULES_SLACK_WEBHOOK"
+    send_on: list[SLACK_EVENTS] = []
+
+
+class Alerts(Strict):
+    slack: Slack = Slack()
+
+
+class SloMs(Strict):
+    tick_to_signal: float = Field(default=25, gt=0)
+    signal_to_send: float = Field(default=15, gt=0)
+    send_to_ack: float = Field(default=150, gt=0)
+
+
+class Telemetry(Strict):
+    slo_ms: SloMs = SloMs()
+    reject_rate_5m: float = Field(default=0.005, ge=0, le=1)
+    timeout_rate_5m: float = Field(default=0.002, ge=0, le=1)
+    unhedged_p95_ms: float = Field(default=1000, gt=0)
+
+
+class Recording(Strict):
+    quotes: bool = True
+
+
+class ProfileFile(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    extends: str | None = None
+    broker: Literal["kiwoom", "sim"] = "kiwoom"
+    files: ProfileFiles
+    account: Account = Account()
+    data_dir: str = "data"
+    alerts: Alerts = Alerts()
+    telemetry: Telemetry = Telemetry()
+    recording: Recording = Recording()
