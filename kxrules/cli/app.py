@@ -8,6 +8,8 @@ import typer
 
 from .. import __version__
 from .init_cmd import init
+from .simdata_cmd import simdata
+from .trade_cmd import trade
 from .validate_cmd import validate
 
 app = typer.Typer(
@@ -36,6 +38,8 @@ def _root(
 
 
 app.command("validate")(validate)
+app.command("trade")(trade)
+app.command("simdata")(simdata)
 app.command("init")(init)
 
 

@@ -70,19 +70,20 @@ def config_hash(snapshot: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def check_workspace(root: Path, profile: str, run_date: dt.date,
-                    diags: Diagnostics) -> tuple[LoadedWorkspace | None, CheckResult | None]:
-    ws = load_workspace(root, profile, diags)
+def check_workspace(root: Path, profile: str, run_date: dt.date, diags: Diagnostics,
+                    file_overrides: dict[str, Path] | None = None
+                    ) -> tuple[LoadedWorkspace | None, CheckResult | None]:
+    ws = load_workspace(root, profile, diags, file_overrides)
     if ws is None:
         return None, None
     return ws, run_checks(ws, diags, run_date)
 
 
-def compile_profile(root: Path, profile: str, run_date: dt.date,
-                    diags: Diagnostics | None = None) -> CompiledProfile:
+def compile_profile(root: Path, profile: str, run_date: dt.date, diags: Diagnostics | None = None,
+                    file_overrides: dict[str, Path] | None = None) -> CompiledProfile:
     """Load, lint and compile; raises :class:`ConfigError` carrying diagnostics on any error."""
     diags = diags or Diagnostics(root)
-    ws, checked = check_workspace(root, profile, run_date, diags)
+    ws, checked = check_workspace(root, profile, run_date, diags, file_overrides)
     if ws is None or checked is None or diags.has_errors():
         raise ConfigError(diags)
     kernels = checked.kernels or []

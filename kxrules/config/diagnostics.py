@@ -69,7 +69,7 @@ CODES: dict[str, Code] = _registry(
     Code("KX601", E, "stock code is not 6 characters of digits/uppercase letters"),
     Code("KX602", E, "stock code listed twice"),
     Code("KX603", E, "listing market unknown: the transaction tax cannot be chosen"),
-    Code("KX604", E, "per-symbol override names a symbol not in the universe"),
+    Code("KX604", W, "per-symbol override names a symbol not in the universe (ignored)"),
     Code("KX605", E, "per-symbol override names an unknown parameter"),
     Code("KX606", E, "reference price is not on the tick grid or not positive"),
     Code("KX607", W, "universe is empty"),

@@ -67,7 +67,9 @@ class LoadedWorkspace:
         return DocLocator(doc).locate(loc, key=key_pos)
 
 
-def load_workspace(root: Path, profile_name: str, diags: Diagnostics) -> LoadedWorkspace | None:
+def load_workspace(root: Path, profile_name: str, diags: Diagnostics,
+                   file_overrides: dict[str, Path] | None = None) -> LoadedWorkspace | None:
+    """Load and schema-check a profile's files; ``file_overrides`` swaps files (e.g. the universe)."""
     merged = load_profile(root, profile_name, diags)
     if merged is None:
         return None
@@ -75,8 +77,11 @@ def load_workspace(root: Path, profile_name: str, diags: Diagnostics) -> LoadedW
     if profile is None:
         return None
     ws = LoadedWorkspace(root=root, profile_source=merged, profile=profile)
+    file_overrides = file_overrides or {}
 
     for key, rel in profile.files.model_dump().items():
+        if key in file_overrides:
+            rel = str(Path(file_overrides[key]).resolve())
         if rel is None:
             continue
         path = (root / rel).resolve()

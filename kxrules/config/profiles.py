@@ -87,7 +87,8 @@ def load_profile(workspace: Path, name_or_path: str, diags: Diagnostics) -> Merg
         return None
     while True:
         if path.resolve() in seen:
-            diags.add(seen[-1], None, "KX202",
+            # point at the `extends:` that closes the cycle
+            diags.add(seen[-1], chain[-1].position(("extends",)), "KX202",
                       "profile extends itself: " + " -> ".join(p.stem for p in seen + [path]))
             return None
         seen.append(path.resolve())

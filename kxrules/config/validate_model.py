@@ -13,9 +13,10 @@ M = TypeVar("M", bound=BaseModel)
 
 _RANGE_TYPES = {
     "greater_than", "greater_than_equal", "less_than", "less_than_equal", "literal_error",
-    "enum", "too_short", "too_long", "out_of_range", "rate_range", "rate_precision",
+    "enum", "too_short", "too_long", "out_of_range", "rate_range",
     "string_too_short", "string_too_long", "multiple_of",
 }
+_SPECIFIC_CODES = {"rate_precision": "KX704", "rate_negative": "KX704"}
 
 
 class Locator(Protocol):
@@ -86,6 +87,6 @@ def validate_model(model: type[M], data: Any, where: Locator, diags: Diagnostics
                 diags.add(path, pos, "KX102", f"missing required key '{dotted}'")
             else:
                 path, pos = where.locate(loc)
-                code = "KX104" if kind in _RANGE_TYPES else "KX103"
+                code = _SPECIFIC_CODES.get(kind) or ("KX104" if kind in _RANGE_TYPES else "KX103")
                 diags.add(path, pos, code, f"{dotted}: {err['msg']}")
         return None

@@ -10,12 +10,15 @@ from ..load import LoadedWorkspace
 MAX_CODES_PER_SCREEN = 100
 MAX_SCREENS = 200
 _SCREEN = re.compile(r"^\d{4}$")
+COUNT_KEYS = frozenset({"codes_per_screen"})   # numbers in `screens:` that are not screens
 
 
 def _screen_entries(data, loc=()):
     """Every (loc, value) under the venue file's `screens:` section."""
     if isinstance(data, dict):
         for k, v in data.items():
+            if k in COUNT_KEYS:
+                continue
             yield from _screen_entries(v, loc + (k,))
     elif isinstance(data, list):
         for i, v in enumerate(data):
@@ -49,9 +52,13 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
     md = screens.get("market_data") if isinstance(screens, dict) else None
     if isinstance(md, list) and ws.universe:
         registrations = 2 * len(ws.universe)          # each code on KRX and as CODE_NX on NXT
-        capacity = MAX_CODES_PER_SCREEN * len(md)
+        per_screen = screens.get("codes_per_screen", MAX_CODES_PER_SCREEN)
+        if isinstance(per_screen, bool) or not isinstance(per_screen, int) or per_screen <= 0:
+            per_screen = MAX_CODES_PER_SCREEN            # the schema reports a bad value
+        per_screen = min(per_screen, MAX_CODES_PER_SCREEN)
+        capacity = per_screen * len(md)
         if registrations > capacity:
-            need = -(-registrations // MAX_CODES_PER_SCREEN)
+            need = -(-registrations // per_screen)
             diags.add(doc.path, doc.position(("screens", "market_data")), "KX503",
                       f"{len(ws.universe)} symbols need {registrations} real-time registrations "
                       f"(KRX + _NX) but {len(md)} market-data screen(s) hold {capacity}: declare at least {need}")

@@ -58,6 +58,9 @@ def _check_sessions(ws: LoadedWorkspace, s, diags: Diagnostics) -> None:
                       f"guard ends at {fmt_hms(g.end)}, after {venue} {name} closes at {fmt_hms(sess.end)}")
     seen: dict[str, int] = {}
     for i, code in enumerate(s.fid_215):
+        if code.venue not in ("KRX", "NXT"):
+            diags.add(*ws.locate("sessions", ("fid_215", i, "venue")), "KX303",
+                      f"FID 215 code '{code.code}' names venue '{code.venue}': the venues are KRX and NXT")
         if code.code in seen:
             diags.add(*ws.locate("sessions", ("fid_215", i, "code")), "KX303",
                       f"FID 215 code '{code.code}' mapped twice (first at item {seen[code.code] + 1})")
@@ -80,8 +83,10 @@ def _check_calendar(ws: LoadedWorkspace, cal, diags: Diagnostics, run_date: dt.d
         diags.add(*ws.locate("calendar", ("years",)), "KX305",
                   f"calendar covers {cal.years} but the run date is {run_date}: add {run_date.year}'s holidays")
         return
-    holiday = next((h for h in cal.holidays if h.date == run_date), None)
+    at = next((i for i, h in enumerate(cal.holidays) if h.date == run_date), None)
+    holiday = cal.holidays[at] if at is not None else None
     if run_date.weekday() >= 5 or holiday:
         why = holiday.name if holiday else "weekend"
-        diags.add(*ws.locate("calendar", ("holidays",)), "KX304",
+        loc = ("holidays", at, "date") if at is not None else ("holidays",)
+        diags.add(*ws.locate("calendar", loc), "KX304",
                   f"{run_date} is not a trading day ({why}): the engine will not arm")

@@ -28,11 +28,11 @@ def _parse_hms(value: object) -> int:
         raise PydanticCustomError("time_format", "time of day must be \"HH:MM:SS\"")
     m = _HMS.match(value.strip())
     if not m:
-        raise PydanticCustomError("time_format", "time of day must be \"HH:MM:SS\", got {value!r}",
+        raise PydanticCustomError("time_format", "time of day must be \"HH:MM:SS\", got '{value}'",
                                   {"value": value})
     h, mi, s = (int(x) for x in m.groups())
     if h > 23 or mi > 59 or s > 59:
-        raise PydanticCustomError("out_of_range", "time of day {value!r} is not a valid time",
+        raise PydanticCustomError("out_of_range", "time of day '{value}' is not a valid time",
                                   {"value": value})
     return h * 3600 + mi * 60 + s
 
@@ -51,9 +51,12 @@ def _parse_rate_pct(value: object) -> int:
     try:
         pct = Decimal(str(value).strip())
     except InvalidOperation:
-        raise PydanticCustomError("rate_format", "rate {value!r} is not a decimal number",
+        raise PydanticCustomError("rate_format", "rate '{value}' is not a decimal number",
                                   {"value": value}) from None
-    if pct < 0 or pct > 100:
+    if pct < 0:
+        raise PydanticCustomError("rate_negative", "rate {value}% is negative",
+                                  {"value": value})
+    if pct > 100:
         raise PydanticCustomError("rate_range", "rate {value}% must lie between 0 and 100",
                                   {"value": value})
     scaled = pct * (RATE_SCALE // 100)

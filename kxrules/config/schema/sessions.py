@@ -32,7 +32,7 @@ class Guard(Strict):
 
 class Fid215Code(Strict):
     code: str = Field(min_length=1, max_length=1)
-    venue: Venue
+    venue: str          # KRX or NXT: checks/sessions.py reports any other name as KX303
     label: str
     effect: Literal["open", "close", "none"]
 

@@ -39,6 +39,7 @@ class OrderBudget(Strict):
     window_ms: PositiveInt = 1000
     reserve_for_hedge: NonNegInt = 2
     min_free_to_start: NonNegInt = 4
+    safety_margin_ms: int = Field(default=10, ge=0, le=500)   # widen our window against clock skew
 
 
 class QueryBudget(Strict):

@@ -1,0 +1,126 @@
+"""`kxrules trade`: run the engine against the Kiwoom emulator or the real control."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import fail, is_tty, today_in_seoul, workspace_root
+
+
+class Broker(str, Enum):
+    sim = "sim"
+    kiwoom = "kiwoom"
+
+
+def trade(
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path.")] = "pilot",
+    broker: Annotated[Optional[Broker], typer.Option("--broker", help="sim (the built-in Kiwoom emulator) or kiwoom (the real OpenAPI+ control, Windows). Default: the profile's.")] = None,
+    replay: Annotated[Optional[Path], typer.Option("--replay", help="Replay a quote file (Parquet, the replay format) into the emulator.", rich_help_panel="Simulation")] = None,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Generate a synthetic trading day and trade it.", rich_help_panel="Simulation")] = False,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the synthetic day and the emulator.", rich_help_panel="Simulation")] = None,
+    speed: Annotated[str, typer.Option("--speed", help="'max' (as fast as possible) or N (N x wall time).", rich_help_panel="Simulation")] = "max",
+    until: Annotated[Optional[str], typer.Option("--until", help="Stop at this Seoul time, HH:MM:SS.")] = None,
+    universe: Annotated[Optional[Path], typer.Option("--universe", help="Trade this universe CSV instead of the profile's.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where the DuckDB recording goes (default: the profile's data_dir).")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
+) -> None:
+    """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge,
+    end flat, and record everything in DuckDB.
+
+    Exit codes: 0 ok, 1 the run ended abnormally (e.g. left a position), 2 config or usage error."""
+    import time
+
+    from ..config.compile import compile_profile
+    from ..config.diagnostics import ConfigError
+    from ..runtime.trade import TradeError, TradeOptions, parse_hms, run_trade
+
+    if replay is not None and synthetic:
+        fail("choose either --replay FILE or --synthetic, not both")
+    try:
+        speed_value = None if speed == "max" else float(speed)
+        if speed_value is not None and speed_value <= 0:
+            raise ValueError
+    except ValueError:
+        fail(f"--speed must be 'max' or a positive number, got {speed!r}")
+    until_s = None
+    if until:
+        try:
+            until_s = parse_hms(until)
+        except ValueError:
+            fail(f"--until must be HH:MM:SS, got {until!r}")
+    if universe is not None and not universe.exists():
+        fail(f"--universe: file not found: {universe}")
+    if replay is not None and not replay.exists():
+        fail(f"--replay: file not found: {replay}")
+
+    root = workspace_root(workspace)
+    run_date = _run_date(date, replay, root, profile)
+    overrides = {"universe": universe} if universe else None
+    try:
+        compiled = compile_profile(root, profile, run_date, file_overrides=overrides)
+    except ConfigError as exc:
+        for d in exc.diagnostics.errors:
+            typer.echo(d.format(), err=True)
+        fail(f"profile {profile} has {len(exc.diagnostics.errors)} error(s); run `kxrules validate -p {profile}`")
+    chosen = (broker.value if broker else compiled.broker)
+    if chosen == "sim" and replay is None and not synthetic:
+        synthetic = True
+
+    status = None
+    if is_tty() and not quiet:
+        last = [0.0]
+
+        def status(line: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.25:
+                last[0] = now
+                typer.echo("\r" + line[:150].ljust(150), nl=False)
+
+    options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
+                           until=until_s, data_dir=data_dir, status=status)
+    from ..broker.kiwoom.control import BrokerUnavailable
+
+    try:
+        result = run_trade(compiled, options)
+    except BrokerUnavailable as exc:
+        fail(str(exc))
+    except TradeError as exc:
+        fail(str(exc))
+    if status is not None:
+        typer.echo("")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(result.summary.paragraph())
+    typer.echo(f"recorded as run {result.run_id} in {result.db_path}")
+    raise typer.Exit(result.exit_code)
+
+
+def _run_date(date: str | None, replay: Path | None, root: Path, profile: str):
+    from .common import parse_date
+
+    if date:
+        return parse_date(date)
+    if replay is not None:
+        from ..runtime.sources import replay_date
+
+        day = replay_date(replay)
+        if day is not None:
+            return day
+    return _next_trading_day(root, profile)
+
+
+def _next_trading_day(root: Path, profile: str):
+    """Today in Seoul if it is a trading day, else the next one (by the profile's calendar)."""
+    from ..config.diagnostics import Diagnostics
+    from ..config.load import load_workspace
+    from ..runtime.trade import next_trading_day
+
+    today = today_in_seoul()
+    ws = load_workspace(root, profile, Diagnostics(root))
+    calendar = ws.models.get("calendar") if ws else None
+    return next_trading_day(calendar, today) if calendar else today

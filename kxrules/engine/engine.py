@@ -1,0 +1,199 @@
+"""The engine: one thread, one clock. Quotes in → batch → rules → admission → pairs → orders.
+
+It implements the broker adapter's listener. A quote that changes a top of book marks its symbol
+dirty and, if no batch is pending, schedules one on the next ``batch_interval_ms`` boundary, so
+quiet markets cost nothing. Each batch evaluates the compiled rules over the dirty, armed,
+not-cooling symbols; admission applies the risk caps and the order budget; admitted signals
+start a pair on the compiled state machine.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..broker.events import BalanceUpdate, ConnectionEvent, SessionEvent, ViEvent
+from .evaluator import RuleEvaluator, Signal
+from .execution import Execution
+from .guard import SessionGuard
+from .quotebook import QuoteBook
+from .throttle import OrderThrottle
+
+NS_PER_MS = 1_000_000
+NS_PER_MIN = 60_000 * NS_PER_MS
+
+
+class Engine:
+    def __init__(self, profile, clock, recorder, telemetry, *, on_alert=None):
+        self.profile = profile
+        self.clock = clock
+        self.recorder = recorder
+        self.telemetry = telemetry
+        self.on_alert = on_alert
+        n = len(profile.codes)
+        self.index = {c: i for i, c in enumerate(profile.codes)}
+        self.book = QuoteBook(n)
+        sell_liq = "maker" if profile.machine.legs.hedge.style == "mid" else "taker"
+        self.evaluator = RuleEvaluator(self.book, profile.cost, profile.rules, profile.params,
+                                       profile.market_idx, sell_liq, miss_cooldown_ms=profile.edge.cooldown_ms)
+        self.guard = SessionGuard(profile.sessions, profile.calendar, profile.run_date, n)
+        self.throttle = OrderThrottle.from_config(profile.throttle)
+        self.batch_ns = profile.edge.batch_interval_ms * NS_PER_MS
+        self.max_pairs = np.minimum(profile.params["max_outstanding_pairs"],
+                                    profile.risk.max_outstanding_pairs_per_symbol)
+        self.record_quotes = profile.profile.recording.quotes
+        self.execution: Execution | None = None
+        self._batch_timer = None
+        self._reject_times: list[int] = []
+        self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
+        self.venue_names = ("KRX", "NXT")
+
+    def attach(self, adapter) -> Execution:
+        self.execution = Execution(self.profile, self.clock, adapter, self.throttle, self.recorder,
+                                   self.telemetry, on_alert=self._alert)
+        self.execution.evaluator = self.evaluator
+        return self.execution
+
+    def _alert(self, kind: str, message: str) -> None:
+        if self.on_alert:
+            self.on_alert(kind, message)
+
+    # -- market data (hot path) ------------------------------------------------------------------
+    def on_quote(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> None:
+        self.stats["quotes"] += 1
+        if self.book.update(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns):
+            if self.record_quotes:
+                self.recorder.quote(ts_ns, sym, venue, bid, ask, bid_qty, ask_qty)
+            if self._batch_timer is None:
+                self._schedule_batch()
+
+    def on_quote_batch(self, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns) -> None:
+        """Columnar path: many quotes at once (all at or before now)."""
+        self.stats["quotes"] += len(sym)
+        self.book.update_batch(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
+        if self.record_quotes:
+            self.recorder.quotes(ts_ns, sym, venue, bid, ask, bid_qty, ask_qty)
+        if self.book.any_dirty and self._batch_timer is None:
+            self._schedule_batch()
+
+    def _schedule_batch(self) -> None:
+        now = self.clock.now_ns()
+        at = (now // self.batch_ns + 1) * self.batch_ns
+        self._batch_timer = self.clock.call_at(at, self.run_batch)
+
+    def run_batch(self) -> list[Signal]:
+        self._batch_timer = None
+        now = self.clock.now_ns()
+        self.stats["batches"] += 1
+        if not self.guard.armed(now) or self.execution is None:
+            self.book.take_dirty()
+            return []
+        ex = self.execution
+        live = np.zeros(len(self.profile.codes), dtype=np.int64)
+        for sym, pairs in ex.active.items():
+            live[sym] = len(pairs)
+        eligible = ~self.guard.muted & (live < self.max_pairs)
+        signals = self.evaluator.evaluate(now, eligible)
+        for sig in signals:
+            self._admit(sig, now)
+        return signals
+
+    # -- admission -----------------------------------------------------------------------------
+    def refusal(self, sig: Signal, now: int) -> str | None:
+        ex = self.execution
+        risk = self.profile.risk
+        live = ex.active.get(sig.sym, [])
+        if len(live) >= self.max_pairs[sig.sym]:
+            return "max_outstanding_pairs"
+        if not live and ex.busy_symbols() >= risk.max_active_symbols:
+            return "max_active_symbols"
+        if sig.sym in ex.flattening:
+            return "flattening"
+        if ex.legs.entry.side == "sell" and self.evaluator.sellable[sig.sell_venue, sig.sym] < sig.qty:
+            return "sellable_qty"
+        if self.throttle.paused:
+            return "auto_pause"
+        if not self.throttle.may_start_pair(now):
+            return "auto_pause" if self.throttle.paused else "throttle"
+        return None
+
+    def _admit(self, sig: Signal, now: int) -> None:
+        self.stats["signals"] += 1
+        self.telemetry.signal(sig, now)
+        reason = self.refusal(sig, now)
+        pair_id = None
+        if reason is None:
+            pair = self.execution.start_pair(sig)
+            pair_id = pair.pair_id
+            self.stats["admitted"] += 1
+        else:
+            self.stats["refused"][reason] = self.stats["refused"].get(reason, 0) + 1
+        self.recorder.signal(now, sig, reason, pair_id)
+
+    # -- broker events -------------------------------------------------------------------------
+    def on_order_event(self, ev) -> None:
+        self.execution.on_order_event(ev)
+        if type(ev).__name__ == "OrderRejected":
+            self._note_reject(self.clock.now_ns())
+        self._check_loss()
+
+    def _note_reject(self, now: int) -> None:
+        self._reject_times = [t for t in self._reject_times if now - t < NS_PER_MIN] + [now]
+        limit = self.profile.risk.max_rejects_per_minute
+        if len(self._reject_times) > limit:
+            self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
+
+    def _check_loss(self) -> None:
+        net = sum(p.net_krw for p in self.execution.pairs_done)
+        if net < -self.profile.risk.max_daily_loss_krw:
+            self.kill(f"session net PnL ₩{net:,} below -₩{self.profile.risk.max_daily_loss_krw:,}")
+
+    def on_balance(self, ev: BalanceUpdate) -> None:
+        self.recorder.balance(ev)
+
+    def on_session(self, ev: SessionEvent) -> None:
+        changed = self.guard.on_fid215(ev.code215)
+        self.recorder.session_event(ev, changed)
+
+    def on_vi(self, ev: ViEvent) -> None:
+        sym = self.index.get(ev.code)
+        if sym is None:
+            return
+        self.guard.on_vi(sym, ev.active)
+        self.recorder.vi_event(ev)
+        if ev.active:
+            self._alert("vi", f"VI on {ev.code}: muted on both venues")
+
+    def on_connection(self, ev: ConnectionEvent) -> None:
+        was = self.guard.connected
+        self.guard.connected = ev.connected
+        self.recorder.connection_event(ev)
+        if was and not ev.connected:
+            self._alert("disconnect", f"broker disconnected (code {ev.err_code}): disarmed")
+        if ev.connected and self.execution is not None:
+            for sym in range(len(self.profile.codes)):
+                self.execution._check_flat(sym)
+
+    # -- operator controls ---------------------------------------------------------------------
+    def kill(self, reason: str) -> None:
+        if self.guard.killed is None:
+            self.guard.kill(reason)
+            self._alert("kill_switch", f"disarmed: {reason}")
+
+    def wind_down(self) -> None:
+        """Disarm, cancel what rests, and let the pairs' machines flatten what is held."""
+        self.kill("wind-down requested")
+        ex = self.execution
+        if ex is None:
+            return
+        for pairs in list(ex.active.values()):
+            for pair in list(pairs):
+                # expedite the state's own timer: the YAML says how each state escalates
+                timer = ex.state_specs[pair.state].timer
+                if timer is not None:
+                    pair.fire(timer.trigger)
+        for sym in range(len(self.profile.codes)):
+            ex._check_flat(sym)
+
+    def idle(self) -> bool:
+        """Nothing in flight: no live pair, no live order, no pending urgent send."""
+        ex = self.execution
+        return ex is None or (not any(ex.active.values()) and not ex.live_orders() and not ex.pending_urgent)

@@ -1,0 +1,88 @@
+"""When the engine may open new pairs: a trading day, inside the guard window, both venues open,
+connected, not killed; and per symbol, not under a VI or halt.
+
+Wall time (virtual in simulation) and FID 215 work together: the window is the clock's rule and
+a venue's "closed" signal disarms even inside it. Holidays and late-open days come from the
+calendar file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+NS_PER_S = 1_000_000_000
+KST_OFFSET_S = 9 * 3600
+
+
+def kst_epoch_ns(day: dt.date, seconds_of_day: int) -> int:
+    """Epoch nanoseconds of a Seoul wall time (KST has no daylight saving)."""
+    midnight_utc = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+    return (int(midnight_utc) + seconds_of_day - KST_OFFSET_S) * NS_PER_S
+
+
+def kst_seconds_of_day(epoch_ns: int) -> int:
+    return (epoch_ns // NS_PER_S + KST_OFFSET_S) % 86400
+
+
+class SessionGuard:
+    def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
+        self.sessions = sessions
+        self.run_date = run_date
+        holiday = next((h for h in calendar.holidays if h.date == run_date), None)
+        self.trading_day = run_date.weekday() < 5 and holiday is None
+        self.not_trading_reason = ("weekend" if run_date.weekday() >= 5 else
+                                   f"holiday: {holiday.name}" if holiday else "")
+        late = next((x for x in calendar.late_open if x.date == run_date), None)
+        open_shift = (late.open_delay_minutes * 60) if late else 0
+        close_shift = (late.close_delay_minutes * 60) if late else 0
+        g = sessions.guard
+        self.window_start_ns = kst_epoch_ns(run_date, g.start + open_shift)
+        self.window_end_ns = kst_epoch_ns(run_date, g.end + close_shift)
+        self.arm_only_in_overlap = g.arm_only_in_overlap
+        self.use_fid_215 = g.use_fid_215
+        self._effects = {c.code: (c.venue, c.effect) for c in sessions.fid_215}
+        self.venue_open: dict[str, bool | None] = {"KRX": None, "NXT": None}
+        self.connected = False
+        self.killed: str | None = None
+        self.muted = np.zeros(n_symbols, dtype=bool)
+
+    def on_fid215(self, code: str) -> tuple[str, str] | None:
+        """Apply a 장운영구분 code; returns (venue, effect) when it opened or closed a venue."""
+        venue_effect = self._effects.get(code)
+        if venue_effect is None:
+            return None
+        venue, effect = venue_effect
+        if effect == "open":
+            self.venue_open[venue] = True
+        elif effect == "close":
+            self.venue_open[venue] = False
+        return venue_effect
+
+    def on_vi(self, sym: int, active: bool) -> None:
+        self.muted[sym] = active
+
+    def kill(self, reason: str) -> None:
+        if self.killed is None:
+            self.killed = reason
+
+    def in_window(self, now_ns: int) -> bool:
+        return self.window_start_ns <= now_ns < self.window_end_ns
+
+    def armed(self, now_ns: int) -> bool:
+        return self.why_disarmed(now_ns) is None
+
+    def why_disarmed(self, now_ns: int) -> str | None:
+        if not self.trading_day:
+            return f"not a trading day ({self.not_trading_reason})"
+        if self.killed:
+            return f"killed: {self.killed}"
+        if not self.connected:
+            return "not connected"
+        if self.arm_only_in_overlap and not self.in_window(now_ns):
+            return "outside the guard window"
+        if self.use_fid_215:
+            closed = [v for v, state in self.venue_open.items() if state is False]
+            if closed:
+                return f"{'/'.join(closed)} reported closed (FID 215)"
+        return None

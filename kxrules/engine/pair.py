@@ -1,0 +1,136 @@
+"""One pair attempt as a `transitions` model, driven by the compiled YAML machine.
+
+The machine (one shared ``transitions.Machine``, one model per live pair) decides *what* happens;
+the methods named in the YAML registry (machine/spec.py ACTIONS, CONDITIONS) do it by calling
+the engine's execution services. State timers run on the engine Clock (never threads): entering
+a state with a timer schedules its trigger, guarded by a token so a stale timer is a no-op.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from transitions import Machine
+
+from ..machine.spec import ACTIONS, CONDITIONS
+
+if TYPE_CHECKING:
+    from .evaluator import Signal
+    from .execution import Execution
+
+
+class Pair:
+    """State and quantities of one attempt. Quantities are shares; values are KRW."""
+
+    def __init__(self, pair_id: int, code: str, signal: "Signal", entry_side: str, ex: "Execution"):
+        self.pair_id = pair_id
+        self.code = code
+        self.sym = signal.sym
+        self.signal = signal
+        self.qty = signal.qty
+        self.entry_side = entry_side
+        self.ex = ex
+        self.entry_id: str | None = None
+        self.entry_filled = 0
+        self.entry_done = False
+        self.hedge_ids: list[str] = []
+        self.hedged = 0
+        self.buy_value = 0
+        self.sell_value = 0
+        self.fees = 0
+        self.tax = 0
+        self.started_ns = ex.clock.now_ns()
+        self.ended_ns: int | None = None
+        self.first_fill_ns: int | None = None
+        self.flat_ns: int | None = None
+        self.used_ioc = False
+        self.unresolved = False
+        self.gross_krw = self.net_krw = 0
+        self._timer = None
+        self._trigger_name = ""
+        self._source = ""
+
+    # -- driving the machine --------------------------------------------------------------
+    def fire(self, trigger: str) -> None:
+        """Raise an engine event or timer trigger on this pair (queued, never re-entrant)."""
+        self._trigger_name = trigger
+        self.trigger(trigger)          # added by transitions
+
+    def before_change(self) -> None:
+        self._source = self.state
+
+    def after_change(self) -> None:
+        ex = self.ex
+        ex.record_transition(self, self._trigger_name, self._source, self.state)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        spec = ex.state_specs[self.state]
+        if spec.final:
+            ex.pair_finished(self)
+            return
+        if spec.timer is not None:
+            after = spec.timer.after_ms
+            ms = ex.param(after, self.sym) if isinstance(after, str) else after
+            self._timer = ex.clock.call_later(ms, self._on_timer, self.state, spec.timer.trigger)
+
+    def _on_timer(self, state: str, trigger: str) -> None:
+        self._timer = None
+        if self.state == state and self.ended_ns is None:
+            self.fire(trigger)
+
+    # -- position ------------------------------------------------------------------------
+    @property
+    def unhedged(self) -> int:
+        return self.entry_filled - self.hedged
+
+    # -- conditions (registry: machine/spec.py CONDITIONS) ----------------------------------
+    def hedge_complete(self) -> bool:
+        return self.entry_done and self.hedged >= self.entry_filled
+
+    def entry_partial(self) -> bool:
+        return self.entry_filled < self.qty
+
+    # -- actions (registry: machine/spec.py ACTIONS) ----------------------------------------
+    def send_entry(self) -> None:
+        self.ex.send_entry(self)
+
+    def send_hedge(self) -> None:
+        self.ex.send_hedge(self, escalate=False)
+
+    def send_hedge_ioc(self) -> None:
+        self.used_ioc = True
+        self.ex.send_hedge(self, escalate=True)
+
+    def cancel_entry(self) -> None:
+        self.ex.cancel_live(self, [self.entry_id] if self.entry_id else [])
+
+    def cancel_hedge(self) -> None:
+        self.ex.cancel_live(self, self.hedge_ids)
+
+    def arm_cooldown(self) -> None:
+        self.ex.cool(self.sym, self.ex.cooldown_ms)
+
+    def arm_reject_cooldown(self) -> None:
+        self.ex.cool(self.sym, self.ex.reject_cooldown_ms)
+
+    def book_pnl(self) -> None:
+        self.flat_ns = self.ex.clock.now_ns()
+        self.gross_krw = self.sell_value - self.buy_value
+        self.net_krw = self.gross_krw - self.fees - self.tax
+
+    def flag_unresolved(self) -> None:
+        self.unresolved = True
+        self.ex.alert("order_unresolved", f"pair {self.pair_id} {self.code}: entry outcome unknown after cancel timeout")
+
+    def alert_unhedged(self) -> None:
+        self.ex.alert("hedge_timeout", f"pair {self.pair_id} {self.code}: {self.unhedged} share(s) still unhedged")
+
+
+assert set(ACTIONS) <= set(dir(Pair)), "every registered action needs a Pair method"
+assert set(CONDITIONS) <= set(dir(Pair)), "every registered condition needs a Pair method"
+
+
+def build_machine(kwargs: dict) -> Machine:
+    """The shared machine: models are added per pair and removed when the pair ends."""
+    return Machine(model=None, queued=True, before_state_change="before_change",
+                   after_state_change="after_change", **kwargs)

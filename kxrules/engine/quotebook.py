@@ -1,0 +1,80 @@
+"""Top of book for every symbol on both venues, as int64 numpy arrays, with a dirty mask.
+
+A symbol turns dirty only when a best price or a best size changes on either venue, so a batch
+evaluates only what moved. Scalar updates serve the faithful path (one parsed real-data event at
+a time); ``update_batch`` serves the columnar replay path (last row per symbol/venue wins).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+KRX, NXT = 0, 1
+VENUE_NAMES = ("KRX", "NXT")
+
+
+class QuoteBook:
+    __slots__ = ("n", "bid", "ask", "bid_qty", "ask_qty", "ts", "dirty", "dirty_since", "any_dirty")
+
+    def __init__(self, n_symbols: int):
+        self.n = n_symbols
+        shape = (2, n_symbols)
+        self.bid = np.zeros(shape, dtype=np.int64)
+        self.ask = np.zeros(shape, dtype=np.int64)
+        self.bid_qty = np.zeros(shape, dtype=np.int64)
+        self.ask_qty = np.zeros(shape, dtype=np.int64)
+        self.ts = np.zeros(shape, dtype=np.int64)
+        self.dirty = np.zeros(n_symbols, dtype=bool)
+        # the quote time that first made each symbol dirty since the last batch (tick->signal)
+        self.dirty_since = np.zeros(n_symbols, dtype=np.int64)
+        self.any_dirty = False
+
+    def update(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> bool:
+        """Apply one quote; returns True when it changed the top of book."""
+        b, a, bq, aq = self.bid[venue], self.ask[venue], self.bid_qty[venue], self.ask_qty[venue]
+        self.ts[venue, sym] = ts_ns
+        if b[sym] == bid and a[sym] == ask and bq[sym] == bid_qty and aq[sym] == ask_qty:
+            return False
+        b[sym] = bid
+        a[sym] = ask
+        bq[sym] = bid_qty
+        aq[sym] = ask_qty
+        if not self.dirty[sym]:
+            self.dirty[sym] = True
+            self.dirty_since[sym] = ts_ns
+            self.any_dirty = True
+        return True
+
+    def update_batch(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray, ask: np.ndarray,
+                     bid_qty: np.ndarray, ask_qty: np.ndarray, ts_ns: np.ndarray) -> None:
+        """Apply many quotes in arrival order (later rows for the same slot overwrite earlier)."""
+        if len(sym) == 0:
+            return
+        flat = venue * self.n + sym
+        changed = ((self.bid.reshape(-1)[flat] != bid) | (self.ask.reshape(-1)[flat] != ask)
+                   | (self.bid_qty.reshape(-1)[flat] != bid_qty) | (self.ask_qty.reshape(-1)[flat] != ask_qty))
+        self.bid.reshape(-1)[flat] = bid
+        self.ask.reshape(-1)[flat] = ask
+        self.bid_qty.reshape(-1)[flat] = bid_qty
+        self.ask_qty.reshape(-1)[flat] = ask_qty
+        self.ts.reshape(-1)[flat] = ts_ns
+        if changed.any():
+            moved = sym[changed]
+            first_ts = ts_ns[changed]
+            fresh = ~self.dirty[moved]
+            # the earliest change per symbol: rows are in time order, so the first occurrence
+            uniq, first = np.unique(moved[fresh], return_index=True)
+            self.dirty_since[uniq] = first_ts[fresh][first]
+            self.dirty[moved] = True
+            self.any_dirty = True
+
+    def take_dirty(self) -> np.ndarray:
+        """Indices of dirty symbols (ascending) and clear the mask."""
+        idx = np.flatnonzero(self.dirty)
+        self.dirty[idx] = False
+        self.any_dirty = False
+        return idx
+
+    def quoted(self, idx: np.ndarray) -> np.ndarray:
+        """Mask over ``idx``: both venues show a two-sided market."""
+        return ((self.bid[KRX, idx] > 0) & (self.ask[KRX, idx] > 0)
+                & (self.bid[NXT, idx] > 0) & (self.ask[NXT, idx] > 0))

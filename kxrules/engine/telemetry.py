@@ -1,0 +1,43 @@
+"""Latency SLOs and execution health: tick→signal, signal→send, send→ack, unhedged time.
+
+Samples go to the recorder's telemetry table (buffered, bulk-inserted) and are summarised for
+the end-of-run paragraph; the report recomputes the same percentiles with SQL.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+NS_PER_MS = 1_000_000
+
+
+class Telemetry:
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.samples: dict[str, list[float]] = {
+            "tick_to_signal_ms": [], "signal_to_send_ms": [], "send_to_ack_ms": [], "unhedged_ms": []}
+
+    def _add(self, ts_ns: int, metric: str, value: float) -> None:
+        self.samples[metric].append(value)
+        self.recorder.telemetry(ts_ns, metric, value)
+
+    def signal(self, sig, now_ns: int) -> None:
+        self._add(now_ns, "tick_to_signal_ms", (now_ns - sig.quote_ts_ns) / NS_PER_MS)
+
+    def order_sent(self, rec, now_ns: int) -> None:
+        if rec.role == "entry" and rec.pair is not None:
+            self._add(now_ns, "signal_to_send_ms", (now_ns - rec.pair.started_ns) / NS_PER_MS)
+
+    def order_acked(self, rec, now_ns: int) -> None:
+        self._add(now_ns, "send_to_ack_ms", (now_ns - rec.sent_ns) / NS_PER_MS)
+
+    def fill(self, rec, ev, now_ns: int) -> None:
+        pass
+
+    def pair_finished(self, pair) -> None:
+        if pair.first_fill_ns is not None:
+            end = pair.flat_ns or pair.ended_ns
+            self._add(end, "unhedged_ms", (end - pair.first_fill_ns) / NS_PER_MS)
+
+    def percentile(self, metric: str, q: float) -> float | None:
+        values = self.samples[metric]
+        return float(np.percentile(values, q)) if values else None

@@ -1,0 +1,93 @@
+"""Kiwoom's order budget: never more than ``capacity`` order calls in any sliding window.
+
+Every SendOrder (new, cancel, modify) takes a slot for ``window_ms`` (+ a safety margin).
+Entries may not dip into the reserve kept for cancels and hedges; a new pair may only start with
+``min_free_to_start`` slots free; entries pause automatically when utilisation stays at or above
+the threshold for ``sustain_ms`` (hedges and cancels go on).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+NS_PER_MS = 1_000_000
+
+
+class OrderThrottle:
+    def __init__(self, capacity: int, window_ms: int, reserve: int, min_free_to_start: int,
+                 *, safety_margin_ms: int = 0, pause_enabled: bool = True,
+                 pause_utilisation: float = 0.8, pause_sustain_ms: int = 5000):
+        self.capacity = capacity
+        self.window_ns = (window_ms + safety_margin_ms) * NS_PER_MS
+        self.reserve = reserve
+        self.min_free_to_start = min_free_to_start
+        self.pause_enabled = pause_enabled
+        self.pause_utilisation = pause_utilisation
+        self.pause_sustain_ns = pause_sustain_ms * NS_PER_MS
+        self._sent: deque[int] = deque()
+        self._hot_since: int | None = None
+        self.paused = False
+        self.max_in_window = 0
+
+    @classmethod
+    def from_config(cls, throttle) -> "OrderThrottle":
+        o, ap = throttle.orders, throttle.auto_pause
+        return cls(o.capacity, o.window_ms, o.reserve_for_hedge, o.min_free_to_start,
+                   safety_margin_ms=o.safety_margin_ms, pause_enabled=ap.enabled,
+                   pause_utilisation=ap.utilisation, pause_sustain_ms=ap.sustain_ms)
+
+    def _prune(self, now_ns: int) -> None:
+        sent = self._sent
+        horizon = now_ns - self.window_ns
+        while sent and sent[0] <= horizon:
+            sent.popleft()
+
+    def used(self, now_ns: int) -> int:
+        self._prune(now_ns)
+        return len(self._sent)
+
+    def free(self, now_ns: int) -> int:
+        return self.capacity - self.used(now_ns)
+
+    def may_send(self, now_ns: int, *, urgent: bool) -> bool:
+        """Urgent calls (cancel, hedge) may use every slot; entries must leave the reserve."""
+        free = self.free(now_ns)
+        return free >= 1 if urgent else free > self.reserve
+
+    def may_start_pair(self, now_ns: int) -> bool:
+        self.update_pause(now_ns)
+        return not self.paused and self.free(now_ns) >= self.min_free_to_start
+
+    def record(self, now_ns: int) -> None:
+        self._prune(now_ns)
+        self._sent.append(now_ns)
+        if len(self._sent) > self.max_in_window:
+            self.max_in_window = len(self._sent)
+        self.update_pause(now_ns)
+
+    def next_slot_ns(self, now_ns: int) -> int:
+        """Earliest time a slot frees up (now if one is free)."""
+        self._prune(now_ns)
+        if len(self._sent) < self.capacity:
+            return now_ns
+        return self._sent[0] + self.window_ns + 1
+
+    def utilisation(self, now_ns: int) -> float:
+        return self.used(now_ns) / self.capacity
+
+    def update_pause(self, now_ns: int) -> bool | None:
+        """Re-evaluate auto-pause; returns True/False when it switched on/off, else None."""
+        if not self.pause_enabled:
+            return None
+        hot = self.utilisation(now_ns) >= self.pause_utilisation
+        if hot:
+            if self._hot_since is None:
+                self._hot_since = now_ns
+            if not self.paused and now_ns - self._hot_since >= self.pause_sustain_ns:
+                self.paused = True
+                return True
+        else:
+            self._hot_since = None
+            if self.paused:
+                self.paused = False
+                return False
+        return None

@@ -1,0 +1,49 @@
+"""Where simulated market data comes from: a replay file, or a synthetic day written first."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSourceSpec:
+    path: Path
+    kind: str              # "replay" | "synthetic"
+    seed: int | None = None
+
+    def describe(self) -> str:
+        return f"synthetic seed {self.seed} ({self.path.name})" if self.kind == "synthetic" else f"replay {self.path}"
+
+
+def synthetic_day(profile, day: dt.date, seed: int, out_dir: Path, *, progress=None) -> QuoteSourceSpec:
+    """Write (or reuse) the synthetic day for this universe, date and seed."""
+    from ..marketdata.synthetic import Universe, generate_day
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"synthetic_{day.isoformat()}_seed{seed}_{profile.config_hash[:8]}.parquet"
+    if not path.exists():
+        syms = profile.symbols
+        universe = Universe(tuple(s.code for s in syms), tuple(s.name for s in syms),
+                            tuple(s.market for s in syms), tuple(s.ref_price for s in syms), profile.name)
+        tmp = path.with_name(path.name + ".part")
+        generate_day(tmp, universe=universe, date=day, seed=seed, config=profile.market,
+                     workspace=profile.workspace, progress=progress)
+        tmp.replace(path)
+    return QuoteSourceSpec(path, "synthetic", seed)
+
+
+def replay_date(path: Path) -> dt.date | None:
+    """The Seoul trading date of a replay file (from its first timestamp)."""
+    import pyarrow.parquet as pq
+
+    from ..engine.guard import KST_OFFSET_S, NS_PER_S
+
+    try:
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_rows == 0:
+            return None
+        first = pf.read_row_group(0, columns=["ts_ns"]).column(0)[0].as_py()
+    except Exception:  # noqa: BLE001 - not a readable Parquet quote file: let the replay report it
+        return None
+    return dt.datetime.fromtimestamp(first // NS_PER_S + KST_OFFSET_S, dt.timezone.utc).date()

@@ -1,0 +1,98 @@
+"""The end-of-run paragraph: what the operator reads first (and cron mails)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+NS_PER_MS = 1_000_000
+WINDOW_NS = 1_000 * NS_PER_MS
+
+
+def max_calls_in_window(sent_ns: list[int], window_ns: int = WINDOW_NS) -> int:
+    """Largest number of calls inside any window of ``window_ns`` (half-open, sliding)."""
+    times = np.sort(np.asarray(sent_ns, dtype=np.int64))
+    if times.size == 0:
+        return 0
+    ends = np.searchsorted(times, times + window_ns, side="left")
+    return int((ends - np.arange(times.size)).max())
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    profile: str
+    source: str
+    quotes: int
+    signals: int
+    refused: dict
+    pairs: int
+    pairs_done: int
+    pairs_by_state: dict
+    fills: int
+    gross_krw: int
+    fees_krw: int
+    tax_krw: int
+    net_krw: int
+    rejects: int
+    ack_timeouts: int
+    max_orders_per_s: int
+    unhedged_ms_p50: float | None
+    unhedged_ms_p95: float | None
+    unhedged_ms_max: float | None
+    ioc_hedges: int
+    positions_left: dict = field(default_factory=dict)
+    killed: str | None = None
+    flat: bool = True
+    ended_normally: bool = True
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def paragraph(self) -> str:
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.pairs_by_state.items()))
+        unhedged = ("no position was ever held" if self.unhedged_ms_max is None else
+                    f"time unhedged p50 {self.unhedged_ms_p50:,.0f} ms / p95 {self.unhedged_ms_p95:,.0f} ms / "
+                    f"max {self.unhedged_ms_max:,.0f} ms")
+        flat = ("flat on every symbol" if self.flat else
+                "NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in self.positions_left.items()))
+        refused = sum(self.refused.values())
+        return (f"Run {self.run_id} ({self.profile}, {self.source}): {self.quotes:,} quotes, "
+                f"{self.signals:,} signals ({refused:,} refused), {self.pairs:,} pairs "
+                f"({states or 'none'}), {self.fills:,} fills. Net PnL ₩{self.net_krw:,} = gross "
+                f"₩{self.gross_krw:,} - fees ₩{self.fees_krw:,} - tax ₩{self.tax_krw:,}. "
+                f"{self.rejects:,} rejects, {self.ack_timeouts:,} ack timeouts, {self.ioc_hedges:,} IOC hedges, "
+                f"max {self.max_orders_per_s} order calls in any second; {unhedged}; {flat}."
+                + (f" Disarmed early: {self.killed}." if self.killed and not self.ended_normally else ""))
+
+
+def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
+    ex = engine.execution
+    done = ex.pairs_done
+    unhedged = [((p.flat_ns or p.ended_ns) - p.first_fill_ns) / NS_PER_MS for p in done
+                if p.first_fill_ns is not None]
+    sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
+    fills = sum(len(o.exec_ids) for o in ex.orders.values())
+    left = {profile.codes[i]: q for i, q in enumerate(ex.position) if q}
+    live = sum(len(v) for v in ex.active.values())
+    orders = list(ex.orders.values())
+    gross = sum(o.value if o.side == "sell" else -o.value for o in orders)
+    fees = sum(o.fees for o in orders)
+    tax = sum(o.tax for o in orders)
+    killed = engine.guard.killed
+    risk_kill = bool(killed) and not killed.startswith(("end of market data", "wind-down"))
+    return RunSummary(
+        run_id=run_id, profile=profile.name, source=source, quotes=engine.stats["quotes"],
+        signals=engine.stats["signals"], refused=dict(engine.stats["refused"]), pairs=len(done) + live,
+        pairs_done=sum(1 for p in done if p.state == "PAIRED_DONE"),
+        pairs_by_state=dict(Counter(p.state for p in done)) | ({"LIVE": live} if live else {}),
+        fills=fills, gross_krw=gross, fees_krw=fees, tax_krw=tax, net_krw=gross - fees - tax,
+        rejects=ex.counters["rejects"], ack_timeouts=ex.counters["ack_timeouts"],
+        max_orders_per_s=max_calls_in_window(sent),
+        unhedged_ms_p50=float(np.percentile(unhedged, 50)) if unhedged else None,
+        unhedged_ms_p95=float(np.percentile(unhedged, 95)) if unhedged else None,
+        unhedged_ms_max=float(max(unhedged)) if unhedged else None,
+        ioc_hedges=sum(1 for p in done if p.used_ioc), positions_left=left, killed=killed,
+        flat=not left, ended_normally=not risk_kill and live == 0,
+    )
