@@ -3,7 +3,9 @@
 Every SendOrder (new, cancel, modify) takes a slot for ``window_ms`` (+ a safety margin).
 Entries may not dip into the reserve kept for cancels and hedges; a new pair may only start with
 ``min_free_to_start`` slots free; entries pause automatically when utilisation stays at or above
-the threshold for ``sustain_ms`` (hedges and cancels go on).
+the threshold for ``sustain_ms`` (hedges and cancels go on). "Stays" is measured as the average
+over the sustain period (e.g. ≥ 20 calls in the last 5 s for 80% of 5 per second), which a burst
+refilling an emptied window cannot fake or reset.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ class OrderThrottle:
         self.pause_utilisation = pause_utilisation
         self.pause_sustain_ns = pause_sustain_ms * NS_PER_MS
         self._sent: deque[int] = deque()
-        self._hot_since: int | None = None
+        self._recent: deque[int] = deque()          # calls within the sustain period
+        self._hot_calls = pause_utilisation * capacity * pause_sustain_ms / window_ms
         self.paused = False
         self.max_in_window = 0
 
@@ -60,6 +63,7 @@ class OrderThrottle:
     def record(self, now_ns: int) -> None:
         self._prune(now_ns)
         self._sent.append(now_ns)
+        self._recent.append(now_ns)
         if len(self._sent) > self.max_in_window:
             self.max_in_window = len(self._sent)
         self.update_pause(now_ns)
@@ -78,16 +82,15 @@ class OrderThrottle:
         """Re-evaluate auto-pause; returns True/False when it switched on/off, else None."""
         if not self.pause_enabled:
             return None
-        hot = self.utilisation(now_ns) >= self.pause_utilisation
-        if hot:
-            if self._hot_since is None:
-                self._hot_since = now_ns
-            if not self.paused and now_ns - self._hot_since >= self.pause_sustain_ns:
-                self.paused = True
-                return True
-        else:
-            self._hot_since = None
-            if self.paused:
-                self.paused = False
-                return False
+        recent = self._recent
+        horizon = now_ns - self.pause_sustain_ns
+        while recent and recent[0] <= horizon:
+            recent.popleft()
+        hot = len(recent) >= self._hot_calls
+        if hot and not self.paused:
+            self.paused = True
+            return True
+        if not hot and self.paused:
+            self.paused = False
+            return False
         return None
