@@ -1,0 +1,305 @@
+"""``KiwoomAdapter``: the one place where control strings become engine events (both controls).
+
+Market data: 주식호가잔량 -> ``listener.on_quote`` (ints only), 주식체결 -> ``on_trade`` if the
+listener has it, 장시작시간 (FID 215) -> ``SessionEvent``, VI발동/해제 (9068) -> ``ViEvent``.
+Empty strings and junk are counted in ``counters`` and dropped; nothing raises out of a handler
+because of a bad string. Orders: intents -> ``SendOrder`` with the venue's codes from the venue
+map; acks, messages and Chejan -> order events via :class:`~kxrules.broker.orders.OrderTracker`.
+The adapter keeps no timeouts of its own beyond a short wait for a reject's message.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from . import errors as E
+from . import fids as F
+from .events import (BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent, OrderIntent,
+                     SessionEvent, ViEvent)
+from .ocx import OcxLike, split_list
+from .orders import OrderTracker
+from .parsing import parse_chejan_balance, parse_chejan_order, session_venue, strip_code
+from .screens import plan_quote_registrations, plan_session_registrations
+from .venues import VenueMapConfig
+
+_JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_junk",
+              "chejan_junk", "balance_junk")
+
+
+class KiwoomAdapter:
+    def __init__(self, ocx: OcxLike, venues: VenueMapConfig, clock: Any,
+                 listener: BrokerListener, codes: list[str], account: str | None = None,
+                 *, msg_grace_ms: float = 20.0):
+        self.ocx = ocx
+        self.venues = venues
+        self.clock = clock
+        self.listener = listener
+        self.codes = list(codes)
+        self.account = account
+        self.accounts: list[str] = []
+        self.connected = False
+        self.counters: Counter[str] = Counter()
+        self._sym = {c: i for i, c in enumerate(self.codes)}
+        self._keys: dict[str, tuple[int, int]] = {}
+        for name in venues.quote_venues():
+            spec = venues.spec(name)
+            for i, c in enumerate(self.codes):
+                self._keys[c + spec.real_suffix] = (i, spec.index)
+        self._on_quote = listener.on_quote
+        self._on_trade = getattr(listener, "on_trade", None)
+        self._get_real = ocx.GetCommRealData
+        self._last_balance: dict[str, tuple[int, int, int]] = {}
+        self._subscribed = False
+        self._screens_used: set[str] = set()
+        self.orders = OrderTracker(clock, listener.on_order_event, self.counters,
+                                   order_screen=venues.screens.order,
+                                   fee_cumulative=venues.chejan.fee_tax == "cumulative_per_order",
+                                   msg_grace_ms=msg_grace_ms)
+        self._handlers = ((ocx.OnEventConnect, self._on_event_connect),
+                          (ocx.OnReceiveRealData, self._on_real),
+                          (ocx.OnReceiveTrData, self._on_tr),
+                          (ocx.OnReceiveMsg, self._on_msg),
+                          (ocx.OnReceiveChejanData, self._on_chejan))
+        for sig, fn in self._handlers:
+            sig.connect(fn)
+
+    @property
+    def dropped_junk(self) -> int:
+        return sum(self.counters[k] for k in _JUNK_KEYS)
+
+    # --- session ---
+    def connect(self) -> int:
+        """Start the login (CommConnect); the outcome arrives as a ConnectionEvent."""
+        ret = self.ocx.CommConnect()
+        if ret != E.OP_ERR_NONE:
+            self.listener.on_connection(ConnectionEvent(False, ret, self.clock.now_ns(),
+                                                        {"error": E.error_message(ret)}))
+        return ret
+
+    def _on_event_connect(self, err: int) -> None:
+        now = self.clock.now_ns()
+        err = int(err)
+        if err != E.OP_ERR_NONE:
+            self.connected = False
+            self.listener.on_connection(ConnectionEvent(False, err, now,
+                                                        {"error": E.error_message(err)}))
+            return
+        accounts = split_list(self.ocx.GetLoginInfo("ACCNO"))
+        if self.account is None and accounts:
+            self.account = accounts[0]
+        if self.account not in accounts:
+            self.connected = False
+            self.listener.on_connection(ConnectionEvent(
+                False, E.OP_ERR_OTHER_ACC_USE, now,
+                {"error": f"account {self.account} is not in ACCNO", "accounts": ";".join(accounts)}))
+            return
+        self.accounts = accounts
+        self.connected = True
+        if self.venues.login.show_account_window:
+            self.ocx.KOA_Functions("ShowAccountWindow", "")
+        if self._subscribed:
+            self._register_all()
+        self.listener.on_connection(ConnectionEvent(True, 0, now, {
+            "accounts": ";".join(accounts),
+            "server_gubun": self.ocx.KOA_Functions("GetServerGubun", "")}))
+
+    def subscribe_quotes(self) -> int:
+        """Register every code on every quoted venue plus the market-wide signals.
+
+        Returns 0 or the first failing SetRealReg code; before login it only remembers the wish
+        and registers on the next successful login (also after a reconnect)."""
+        self._subscribed = True
+        if not self.connected:
+            return E.OP_ERR_SOCKET_CLOSED
+        return self._register_all()
+
+    def _register_all(self) -> int:
+        first = 0
+        plan = plan_quote_registrations(self.codes, self.venues) + \
+            plan_session_registrations(self.venues)
+        for reg in plan:
+            ret = self.ocx.SetRealReg(reg.screen, reg.codes_arg, reg.fids_arg, reg.opt)
+            self._screens_used.add(reg.screen)
+            if ret != E.OP_ERR_NONE:
+                self.counters["realreg_failed"] += 1
+                first = first or ret
+        return first
+
+    def close(self) -> None:
+        for screen in sorted(self._screens_used):
+            self.ocx.DisconnectRealData(screen)
+        self._screens_used.clear()
+        self._subscribed = False
+        self.orders.close()
+        for sig, fn in self._handlers:
+            try:
+                sig.disconnect(fn)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - a Qt signal may already be gone
+                pass
+
+    # --- real data ---
+    def _on_real(self, key: str, rtype: str, data: str) -> None:
+        if rtype == F.RT_HOGA:
+            ent = self._keys.get(key)
+            if ent is None:
+                self.counters["real_unknown_code"] += 1
+                return
+            g = self._get_real
+            a, b, aq, bq = g(key, 41), g(key, 51), g(key, 61), g(key, 71)
+            try:
+                ask, bid, ask_qty, bid_qty = abs(int(a)), abs(int(b)), int(aq), int(bq)
+            except ValueError:
+                empty = not (a.strip() and b.strip() and aq.strip() and bq.strip())
+                self.counters["quote_empty" if empty else "quote_junk"] += 1
+                return
+            if ask_qty < 0 or bid_qty < 0 or "_" in a + b + aq + bq:
+                self.counters["quote_junk"] += 1
+                return
+            self._on_quote(ent[0], ent[1], bid, ask, bid_qty, ask_qty, self.clock.now_ns())
+        elif rtype == F.RT_TRADE:
+            self._trade(key)
+        elif rtype == F.RT_SESSION:
+            self._session(key)
+        elif rtype == F.RT_VI:
+            self._vi(key)
+        else:
+            self.counters["real_other_type"] += 1
+
+    def _trade(self, key: str) -> None:
+        ent = self._keys.get(key)
+        if ent is None:
+            self.counters["real_unknown_code"] += 1
+            return
+        if self._on_trade is None:
+            return
+        g = self._get_real
+        p, q = g(key, F.LAST_PRICE), g(key, F.TRADE_QTY)
+        try:
+            price, qty = abs(int(p)), int(q)
+        except ValueError:
+            self.counters["trade_junk"] += 1
+            return
+        self._on_trade(ent[0], ent[1], price, qty, self.clock.now_ns())
+
+    def _session(self, key: str) -> None:
+        g = self._get_real
+        code = g(key, F.SESSION_CODE).strip()
+        if len(code) != 1:
+            self.counters["session_junk"] += 1
+            return
+        raw = {"key": key, "215": code, "20": g(key, F.TRADE_TIME), "214": g(key, F.SESSION_REMAIN)}
+        self.listener.on_session(SessionEvent(session_venue(code), code, self.clock.now_ns(), raw))
+
+    def _vi(self, key: str) -> None:
+        g = self._get_real
+        flag = g(key, F.VI_GUBUN).strip()
+        code = self.venues.split_real_code(strip_code(g(key, F.CODE)) or key)[0]
+        if flag not in ("1", "2") or not code:
+            self.counters["vi_junk"] += 1
+            return
+        raw = {"key": key, **{str(f): g(key, f) for f in (F.CODE, F.VI_GUBUN, F.VI_TRIGGER_PRICE,
+                                                          F.VI_KIND, F.VI_RELEASE_TIME)}}
+        self.listener.on_vi(ViEvent(code, flag == "1", self.clock.now_ns(), raw))
+
+    # --- orders out ---
+    def _validate(self, intent: OrderIntent) -> str | None:
+        spec = self.venues.venues.get(intent.venue)  # type: ignore[call-overload]
+        if spec is None or not spec.enabled:
+            return f"venue {intent.venue!r} is unknown or disabled in the venue map"
+        if intent.style not in spec.hoga:
+            return f"venue {intent.venue} has no order style {intent.style!r}"
+        if intent.side not in ("buy", "sell"):
+            return f"side must be buy or sell, got {intent.side!r}"
+        if intent.qty <= 0:
+            return "quantity must be positive"
+        if intent.style not in spec.price_zero and intent.price <= 0:
+            return f"style {intent.style} needs a positive price"
+        return None
+
+    def send(self, intent: OrderIntent) -> int:
+        """SendOrder for a new order; returns its result (0, -308, ...). A non-zero result is
+        also reported as ``OrderRejected(stage='send')``."""
+        o = self.orders.register_new(intent)
+        problem = self._validate(intent)
+        if problem is not None:
+            self.orders.reject(o, "send", E.OP_ERR_ORD_WRONG_INPUT, problem)
+            return E.OP_ERR_ORD_WRONG_INPUT
+        v = self.venues
+        price = 0 if v.needs_zero_price(intent.venue, intent.style) else intent.price
+        ret = self.ocx.SendOrder(intent.client_id, v.screens.order, self.account or "",
+                                 v.order_type(intent.venue, intent.side), intent.code,
+                                 intent.qty, price, v.hoga(intent.venue, intent.style), "")
+        if ret != E.OP_ERR_NONE:
+            self.orders.reject(o, "send", ret, E.error_message(ret))
+        return ret
+
+    def cancel(self, intent: CancelIntent) -> int:
+        """Cancel the whole remainder of an earlier order (``intent.qty`` is informational)."""
+        orig = self.orders.by_client.get(intent.orig_client_id)
+        if orig is None or orig.is_cancel:
+            raise ValueError(f"no order with client id {intent.orig_client_id!r} to cancel")
+        c = self.orders.register_cancel(intent, orig, orig.leaves)
+        if orig.final:
+            self.orders.reject(c, "send", E.OP_ERR_ORD_WRONG_INPUT, "the order is already done")
+            return E.OP_ERR_ORD_WRONG_INPUT
+        if not orig.order_no:
+            self.orders.reject(c, "send", E.OP_ERR_ORD_WRONG_INPUT,
+                               "the order has no order number yet (no ack)")
+            return E.OP_ERR_ORD_WRONG_INPUT
+        v = self.venues
+        ret = self.ocx.SendOrder(intent.client_id, v.screens.order, self.account or "",
+                                 v.cancel_type(orig.venue, orig.side), orig.code, orig.leaves, 0,
+                                 v.cancel_hoga, orig.order_no_raw)
+        if ret != E.OP_ERR_NONE:
+            self.orders.reject(c, "send", ret, E.error_message(ret))
+        return ret
+
+    def order_no(self, client_id: str) -> str | None:
+        o = self.orders.by_client.get(client_id)
+        return o.order_no_raw if o is not None and o.order_no else None
+
+    # --- acks, messages, Chejan in ---
+    def _on_tr(self, screen: str, rqname: str, trcode: str, *rest: Any) -> None:
+        if rqname not in self.orders.by_client:
+            self.counters["tr_other"] += 1
+            return
+        no = self.ocx.GetCommData(trcode, rqname, 0, "주문번호")
+        self.orders.on_tr(rqname, no, {"screen": screen, "rqname": rqname, "trcode": trcode,
+                                       "주문번호": no})
+
+    def _on_msg(self, screen: str, rqname: str, trcode: str, msg: str) -> None:
+        self.orders.on_msg(rqname, msg)
+
+    def _on_chejan(self, gubun: str, item_cnt: int, fid_list: str) -> None:
+        g = self.ocx.GetChejanData
+        raw: dict[str, str] = {"gubun": gubun}
+        for f in split_list(fid_list):
+            if f.isdigit():
+                raw[f] = g(int(f))
+
+        def get(fid: int) -> str:
+            v = raw.get(str(fid))
+            return g(fid) if v is None else v
+
+        if gubun == "0":
+            try:
+                rec = parse_chejan_order(get)
+            except ValueError:
+                self.counters["chejan_junk"] += 1
+                return
+            self.orders.on_chejan(rec, raw)
+        elif gubun == "1":
+            try:
+                bal = parse_chejan_balance(get)
+            except ValueError:
+                self.counters["balance_junk"] += 1
+                return
+            state = (bal.holding_qty, bal.orderable_qty, bal.avg_price)
+            if self._last_balance.get(bal.code) == state:
+                self.counters["duplicate_balance"] += 1
+                return
+            self._last_balance[bal.code] = state
+            self.listener.on_balance(BalanceUpdate(bal.code, bal.holding_qty, bal.orderable_qty,
+                                                   bal.avg_price, self.clock.now_ns(), raw))
+        else:
+            self.counters["chejan_other_gubun"] += 1

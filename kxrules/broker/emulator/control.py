@@ -1,0 +1,312 @@
+"""``KiwoomEmulator``: an ``OcxLike`` that behaves like the OpenAPI+ control (DESIGN §2.1).
+
+What it reproduces: login first (every call before ``OnEventConnect(0)`` fails with -106 or
+``""``); ``GetLoginInfo("ACCNO")`` with a trailing ``;``; ``SetRealReg`` limits (≤100 codes, ≤100
+FIDs, 4-digit screens, ≤200 screens, ``"0"`` replace / ``"1"`` add); real data as signed strings
+delivered after a latency draw, in feed order; ``SendOrder`` returning only the call result and
+-308 past 5 orders (cancels included) in any second; acks, messages and Chejan in the formats of
+the real captures with the declared event-order variations; data getters valid only during the
+event they belong to.
+
+Emulator choices (no public source): a dropped session fires ``OnEventConnect(-106)``;
+``CommConnect`` before ``reconnect_after_s`` fails with -101; modify orders and TR queries
+(``CommRqData``) are not implemented (-300 / -201).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from .. import errors as E
+from .. import fids as F
+from ..ocx import Signal, split_list
+from ..venues import VenueMapConfig, load_venue_map_file
+from . import formats as fm
+from .config import EmulatorConfig, FeeFn
+from .server import EmulatedServer
+
+MAX_CODES = 100
+MAX_FIDS = 100
+MAX_SCREENS = 200
+
+
+class KiwoomEmulator:
+    def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
+                 markets: dict[str, str], *, venues: VenueMapConfig | None = None,
+                 ref_prices: dict[str, int] | None = None, fee_fn: FeeFn | None = None,
+                 server: EmulatedServer | None = None, midnight_ns: int | None = None):
+        self.venues = venues or load_venue_map_file()
+        self.server = server or EmulatedServer(config, clock, codes, markets,
+                                               ref_prices=ref_prices, fee_fn=fee_fn,
+                                               midnight_ns=midnight_ns)
+        self.server.attach(self)
+        self.clock = clock
+        self.OnEventConnect = Signal()
+        self.OnReceiveTrData = Signal()
+        self.OnReceiveRealData = Signal()
+        self.OnReceiveMsg = Signal()
+        self.OnReceiveChejanData = Signal()
+        self.connected = False
+        self.calls: Counter[str] = Counter()
+        self.dropped_real = 0
+        self._screens: dict[str, dict[str, set[int]]] = {}
+        self._reg: dict[str, set[str]] = {}
+        self._cur_real: tuple[str, dict[int, str]] | None = None
+        self._cur_chejan: dict[int, str] | None = None
+        self._cur_tr: tuple[str, str, dict[str, str]] | None = None
+        self._last_real_ns = 0
+        self._volume: dict[tuple[int, int], int] = {}
+        codes = self.server.codes
+        self._keys = {spec.index: [c + spec.real_suffix for c in codes]
+                      for spec in self.venues.venues.values() if spec.index in (0, 1)}
+
+    # --- login ---
+    def CommConnect(self) -> int:
+        self.calls["CommConnect"] += 1
+        if self.connected:
+            return E.OP_ERR_NONE
+        now = self.clock.now_ns()
+        rc = self.server.reconnect_ns
+        err = E.OP_ERR_CONNECT if rc is None or now < rc else E.OP_ERR_NONE
+        self.clock.call_at(now + self.server.lat.login.ns(), self._login_result, err)
+        return E.OP_ERR_NONE
+
+    def _login_result(self, err: int) -> None:
+        if self.server.control is not self:
+            return
+        self.connected = err == 0
+        self.OnEventConnect.emit(err)
+
+    def drop_connection(self) -> None:
+        """The session drops (fault schedule): registrations are gone, events stop."""
+        self.connected = False
+        self._screens.clear()
+        self._reg.clear()
+        self.OnEventConnect.emit(E.OP_ERR_SOCKET_CLOSED)
+
+    def GetConnectState(self) -> int:
+        return 1 if self.connected else 0
+
+    def GetLoginInfo(self, tag: str) -> str:
+        if not self.connected:
+            return ""
+        cfg = self.server.cfg
+        return {"ACCOUNT_CNT": "1", "ACCNO": cfg.account + ";", "ACCLIST": cfg.account + ";",
+                "USER_ID": cfg.user_id, "USER_NAME": cfg.user_id, "KEY_BSECGB": "0",
+                "FIREW_SECGB": "0", "GetServerGubun": cfg.server_gubun}.get(tag, "")
+
+    def KOA_Functions(self, name: str, param: str) -> str:
+        self.calls["KOA_Functions:" + name] += 1
+        if name == "GetServerGubun":
+            return self.server.cfg.server_gubun
+        if name == "ShowAccountWindow" and self.connected:
+            self.server.password_ok = True
+        return ""
+
+    # --- real-time registration ---
+    def SetRealReg(self, screen: str, codes: str, fids: str, opt: str) -> int:
+        self.calls["SetRealReg"] += 1
+        if not self.connected:
+            return E.OP_ERR_SOCKET_CLOSED
+        if len(screen) != 4 or not screen.isdigit() or screen == "0000" or opt not in ("0", "1"):
+            return E.OP_ERR_INPUT
+        code_list = split_list(codes)
+        fid_list = split_list(fids)
+        if len(code_list) > MAX_CODES:
+            return E.OP_ERR_OVER_MAX_DATA
+        if len(fid_list) > MAX_FIDS:
+            return E.OP_ERR_OVER_MAX_FID
+        if not all(f.isdigit() for f in fid_list) or not fid_list:
+            return E.OP_ERR_INPUT
+        if screen not in self._screens and len(self._screens) >= MAX_SCREENS:
+            return E.OP_ERR_INPUT
+        reg = self._screens.setdefault(screen, {})
+        if opt == "0":
+            reg.clear()
+        fset = {int(f) for f in fid_list}
+        for code in code_list or [""]:
+            reg.setdefault(code, set()).update(fset)
+        self._reindex()
+        return E.OP_ERR_NONE
+
+    def SetRealRemove(self, screen: str, code: str) -> None:
+        self.calls["SetRealRemove"] += 1
+        screens = list(self._screens) if screen == "ALL" else [screen]
+        for s in screens:
+            reg = self._screens.get(s)
+            if reg is None:
+                continue
+            if code == "ALL":
+                reg.clear()
+            else:
+                reg.pop(code, None)
+            if not reg:
+                del self._screens[s]
+        self._reindex()
+
+    def DisconnectRealData(self, screen: str) -> None:
+        self.calls["DisconnectRealData"] += 1
+        self._screens.pop(screen, None)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        reg: dict[str, set[str]] = {}
+        for screen in self._screens.values():
+            for code, fset in screen.items():
+                types = reg.setdefault(code, set())
+                for rtype, trig in F.REAL_TYPE_TRIGGERS.items():
+                    if fset & trig:
+                        types.add(rtype)
+        self._reg = reg
+
+    def registered(self, key: str, rtype: str) -> bool:
+        if rtype in self._reg.get(key, ()):
+            return True
+        return rtype in F.MARKET_WIDE_TYPES and rtype in self._reg.get("", ())
+
+    def registered_screens(self) -> dict[str, dict[str, set[int]]]:
+        return {s: {c: set(f) for c, f in r.items()} for s, r in self._screens.items()}
+
+    def GetCommRealData(self, code: str, fid: int) -> str:
+        cur = self._cur_real
+        if cur is None or cur[0] != code:
+            return ""
+        return cur[1].get(int(fid), "")
+
+    # --- orders ---
+    def SendOrder(self, rqname: str, screen: str, account: str, order_type: int, code: str,
+                  qty: int, price: int, hoga: str, orig_order_no: str) -> int:
+        self.calls["SendOrder"] += 1
+        srv = self.server
+        if not self.connected:
+            return E.OP_ERR_SOCKET_CLOSED
+        if not srv.password_ok:
+            return E.OP_ERR_ORD_WRONG_ACCTNO
+        if not account:
+            return E.OP_ERR_ORD_WRONG_ACCTINFO
+        if account != srv.cfg.account:
+            return E.OP_ERR_OTHER_ACC_USE
+        decoded = self.venues.decode_order_type(int(order_type))
+        if code not in srv.sym_of:
+            return E.OP_ERR_ORD_SYMCODE_EMPTY
+        if decoded is None or qty < 0 or price < 0 or len(screen) != 4:
+            return E.OP_ERR_ORD_WRONG_INPUT
+        venue, action, side = decoded
+        if action == "new":
+            style = self.venues.decode_hoga(venue, hoga)
+            if style is None or qty == 0 or orig_order_no.strip():
+                return E.OP_ERR_ORD_WRONG_INPUT
+        elif action != "cancel" or not orig_order_no.strip():
+            return E.OP_ERR_ORD_WRONG_INPUT
+        if not srv.rate_ok(self.clock.now_ns()):
+            return E.OP_ERR_ORD_OVERFLOW
+        if action == "new":
+            srv.submit_new(rqname, screen, venue, side, code, int(qty), int(price), style)
+        else:
+            srv.submit_cancel(rqname, screen, venue, code, int(qty), orig_order_no)
+        return E.OP_ERR_NONE
+
+    def SetInputValue(self, item: str, value: str) -> None:
+        self.calls["SetInputValue"] += 1
+
+    def CommRqData(self, rqname: str, trcode: str, prev_next: int, screen: str) -> int:
+        self.calls["CommRqData"] += 1
+        return E.OP_ERR_SOCKET_CLOSED if not self.connected else -201
+
+    def GetCommData(self, trcode: str, rqname: str, index: int, item: str) -> str:
+        cur = self._cur_tr
+        if cur is None or cur[0] != trcode or cur[1] != rqname:
+            return ""
+        return cur[2].get(item.strip(), "")
+
+    def GetChejanData(self, fid: int) -> str:
+        cur = self._cur_chejan
+        return "" if cur is None else cur.get(int(fid), "")
+
+    # --- event emission (the server calls these at delivery time) ---
+    def emit_tr(self, screen: str, rqname: str, trcode: str, order_no: str) -> None:
+        self._cur_tr = (trcode, rqname, {"주문번호": order_no})
+        try:
+            self.OnReceiveTrData.emit(screen, rqname, trcode, "", "", 0, "", "", "")
+        finally:
+            self._cur_tr = None
+
+    def emit_msg(self, screen: str, rqname: str, trcode: str, msg: str) -> None:
+        self.OnReceiveMsg.emit(screen, rqname, trcode, msg)
+
+    def emit_chejan(self, gubun: str, rec: dict[int, str]) -> None:
+        self._cur_chejan = rec
+        try:
+            self.OnReceiveChejanData.emit(gubun, len(rec), ";".join(str(f) for f in rec))
+        finally:
+            self._cur_chejan = None
+
+    def _emit_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
+        self._cur_real = (key, rec)
+        try:
+            data = "\t".join(rec.get(f, "") for f in F.REAL_TYPE_FIDS.get(rtype, tuple(rec)))
+            self.OnReceiveRealData.emit(key, rtype, data)
+        finally:
+            self._cur_real = None
+
+    def _deliver_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
+        if not self.connected or not self.registered(key, rtype):
+            self.dropped_real += 1
+            return
+        self._emit_real(key, rtype, rec)
+
+    def _schedule_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
+        t = max(self.clock.now_ns() + self.server.lat.real_data.ns(), self._last_real_ns)
+        self._last_real_ns = t
+        self.clock.call_at(t, self._deliver_real, key, rtype, rec)
+
+    def publish_session(self, code215: str) -> None:
+        if self.connected and self.registered("", F.RT_SESSION):
+            self._schedule_real("", F.RT_SESSION, fm.session_record(self.clock.now_ns(), code215))
+
+    def publish_vi(self, code: str, active: bool) -> None:
+        if not (self.connected and self.registered(code, F.RT_VI)):
+            return
+        srv = self.server
+        last, _, _, ref = srv._marks(code)
+        rec = fm.vi_record(self.clock.now_ns(), code, srv.cfg.names.get(code, code), active,
+                           last, ref, "1" if srv.markets.get(code) != "KOSDAQ" else "2")
+        self._schedule_real(code, F.RT_VI, rec)
+
+    # --- market data in ---
+    def feed_quote(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int,
+                   ts_ns: int) -> None:
+        """Update the matcher's book and send 주식호가잔량 to a registered code."""
+        self.server.exchange.quote(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
+        key = self._keys[venue][sym]
+        if self.connected and self.registered(key, F.RT_HOGA):
+            ref = self.server.ref_price(self.server.codes[sym])
+            self._schedule_real(key, F.RT_HOGA,
+                                fm.hoga_record(ts_ns, bid, ask, bid_qty, ask_qty, ref))
+
+    def feed_quote_batch(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray,
+                         ask: np.ndarray, bid_qty: np.ndarray, ask_qty: np.ndarray,
+                         ts_ns: np.ndarray) -> None:
+        """Fast path: only the matcher's books (queued, applied in time order); no real data."""
+        self.server.exchange.push_batch(np.asarray(sym, dtype=np.int64), venue, bid, ask,
+                                        bid_qty, ask_qty, ts_ns)
+
+    def feed_trade(self, sym: int, venue: int, price: int, signed_qty: int, ts_ns: int) -> None:
+        """Send 주식체결 to a registered code (does not touch matching)."""
+        key = self._keys[venue][sym]
+        vol = self._volume.get((sym, venue), 0) + abs(signed_qty)
+        self._volume[(sym, venue)] = vol
+        if self.connected and self.registered(key, F.RT_TRADE):
+            srv = self.server
+            bid, ask = srv.exchange.top(sym, venue)
+            self._schedule_real(key, F.RT_TRADE, fm.trade_record(
+                ts_ns, price, signed_qty, vol, bid, ask, srv.ref_price(srv.codes[sym])))
+
+    # --- test hooks: deliver recorded strings as they are ---
+    def inject_real(self, key: str, rtype: str, values: dict[int | str, str]) -> None:
+        self._emit_real(key, rtype, {int(k): v for k, v in values.items()})
+
+    def inject_chejan(self, gubun: str, values: dict[int | str, str]) -> None:
+        self.emit_chejan(gubun, {int(k): v for k, v in values.items()})

@@ -1,0 +1,364 @@
+"""The venue matching model over the replayed top of book (one book per symbol and venue).
+
+- A marketable order, when it reaches the matcher (after the declared latency), takes the venue's
+  displayed top at the displayed price, subject to the declared fill odds, and consumes the
+  displayed size until the next quote update for that book (two orders cannot take the same
+  liquidity; a partial fill or a miss means the rest of that size vanished).
+- IOC remainders are cancelled at once. A market order's remainder rests and takes later tops.
+- A resting limit fills at its own price when the opposite displayed quote reaches it, up to the
+  displayed size. NXT midpoint orders rest at the (moving) mid ``(bid + ask) // 2`` and fill with
+  intensity ``mid_fill_rate_per_s`` on quote updates of a two-sided, uncrossed book.
+- Session steps switch matching on/off per venue; a step with ``expire_resting`` (the 15:20
+  continuous close) cancels every resting order of that venue (reported like an IOC remainder).
+  Orders are not carried into the closing auction or the NXT after-market.
+- While a VI is active on a symbol, nothing matches on either venue; IOCs arriving then are
+  cancelled, other orders rest and are matched when the VI ends.
+
+Quotes come one by one (``quote``) or as numpy batches (``push_batch``) that are queued and
+applied lazily in time order, interleaved with exchange events (events at time t go before
+quotes stamped t). Both paths run the same per-quote code for books with resting orders and
+draw from the same generator in the same order, so matching results are identical.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import FillOdds
+
+IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
+MARKET_STYLES = frozenset({"market", "ioc_market"})
+
+
+@dataclass(slots=True, eq=False)
+class EmuOrder:
+    """One order (or cancel order) at the emulated broker."""
+
+    order_no: int
+    rqname: str
+    screen: str
+    venue: str
+    vidx: int
+    sym: int
+    code: str
+    side: str
+    qty: int
+    price: int
+    style: str
+    leaves: int
+    created_ns: int = 0
+    cum_qty: int = 0
+    cum_amount: int = 0
+    fee_cum: int = 0
+    tax_cum: int = 0
+    status: str = "new"  # new | resting | done
+    is_cancel: bool = False
+    orig: "EmuOrder | None" = None
+    arrive_ns: int = 0
+    mid_check_ns: int = 0
+    reserved_cash: int = 0
+    est_price: int = 0
+    last_chejan_ns: int = 0
+    exchange_reject: bool = False
+
+    @property
+    def key(self) -> int:
+        return self.sym * 2 + self.vidx
+
+
+class ExchangeSink(Protocol):
+    def on_fill(self, o: EmuOrder, price: int, qty: int, t: int) -> None: ...
+
+    def on_expire(self, o: EmuOrder, qty: int, t: int) -> None: ...
+
+    def on_cancel_done(self, c: EmuOrder, orig: EmuOrder, qty: int, t: int) -> None: ...
+
+    def on_cancel_failed(self, c: EmuOrder, t: int) -> None: ...
+
+    def on_reject(self, o: EmuOrder, reason: str, t: int) -> None: ...
+
+
+class Exchange:
+    def __init__(self, n_syms: int, clock: Any, odds: FillOdds, rng: np.random.Generator,
+                 sink: ExchangeSink):
+        n = n_syms * 2
+        self.clock = clock
+        self.odds = odds
+        self.rng = rng
+        self.sink = sink
+        self.bid, self.ask, self.bq, self.aq = [0] * n, [0] * n, [0] * n, [0] * n
+        self.bid_avail, self.ask_avail = [0] * n, [0] * n
+        self.open = [False, False]
+        self.vi: set[int] = set()
+        self.resting: dict[int, list[EmuOrder]] = {}
+        self._heap: list[tuple] = []
+        self._seq = itertools.count()
+        self._wakes: set[int] = set()
+        empty = np.zeros(0, dtype=np.int64)
+        self._q = [empty] * 6  # ts, key, bid, ask, bid_qty, ask_qty
+        self._head = 0
+
+    # --- inputs ---
+    def quote(self, sym: int, vidx: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
+        self.advance(ts)
+        self._apply(sym * 2 + vidx, bid, ask, bq, aq, ts)
+
+    def push_batch(self, sym: np.ndarray, vidx: np.ndarray, bid: np.ndarray, ask: np.ndarray,
+                   bq: np.ndarray, aq: np.ndarray, ts: np.ndarray) -> None:
+        cols = [np.asarray(a, dtype=np.int64) for a in (ts, sym * 2 + np.asarray(vidx), bid,
+                                                          ask, bq, aq)]
+        n = len(cols[0])
+        if any(len(c) != n for c in cols):
+            raise ValueError("feed_quote_batch arrays differ in length")
+        rest = [c[self._head:] for c in self._q]
+        merged = [np.concatenate((r, c)) for r, c in zip(rest, cols)]
+        t = merged[0]
+        if len(t) > 1 and np.any(t[1:] < t[:-1]):
+            order = np.argsort(t, kind="stable")
+            merged = [m[order] for m in merged]
+        self._q, self._head = merged, 0
+        self.advance(self.clock.now_ns())
+
+    def submit(self, o: EmuOrder, t_arrive: int) -> None:
+        self._push(t_arrive, "arrive", o)
+
+    def cancel(self, c: EmuOrder, t_arrive: int) -> None:
+        self._push(t_arrive, "cancel", c)
+
+    def venue_step(self, t: int, vidx: int, matching: bool, expire: bool) -> None:
+        self._push(t, "venue", (vidx, matching, expire))
+
+    def vi_step(self, t: int, sym: int, active: bool) -> None:
+        self._push(t, "vi", (sym, active))
+
+    def top(self, sym: int, vidx: int) -> tuple[int, int]:
+        k = sym * 2 + vidx
+        return self.bid[k], self.ask[k]
+
+    # --- time ---
+    def _push(self, t: int, kind: str, payload: Any) -> None:
+        heapq.heappush(self._heap, (t, next(self._seq), kind, payload))
+        self._wake_at(t)
+
+    def _wake_at(self, t: int) -> None:
+        if t not in self._wakes:
+            self._wakes.add(t)
+            self.clock.call_at(t, self._on_wake, t)
+
+    def _on_wake(self, t: int) -> None:
+        self._wakes.discard(t)
+        self.advance(self.clock.now_ns())
+
+    def advance(self, t: int) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= t:
+            te = heap[0][0]
+            self._apply_pending(te)
+            _, _, kind, payload = heapq.heappop(heap)
+            if kind == "arrive":
+                self._arrive(payload, te)
+            elif kind == "cancel":
+                self._cancel(payload, te)
+            elif kind == "venue":
+                self._venue(*payload, te)
+            else:
+                self._vi(*payload, te)
+        self._apply_pending(t + 1)
+        self._schedule_quote_wake()
+
+    def _apply_pending(self, upper: int) -> None:
+        """Apply queued quotes stamped before ``upper``."""
+        ts = self._q[0]
+        head = self._head
+        if head >= len(ts):
+            return
+        end = head + int(np.searchsorted(ts[head:], upper, side="left"))
+        if end == head:
+            return
+        qts, qk, qb, qa, qbq, qaq = (c[head:end] for c in self._q)
+        self._head = end
+        if self.resting:
+            rel = np.isin(qk, np.fromiter(self.resting.keys(), dtype=np.int64))
+            for i in np.flatnonzero(rel).tolist():
+                self._apply(int(qk[i]), int(qb[i]), int(qa[i]), int(qbq[i]), int(qaq[i]),
+                            int(qts[i]))
+            keep = ~rel
+            qk, qb, qa, qbq, qaq = qk[keep], qb[keep], qa[keep], qbq[keep], qaq[keep]
+        if len(qk) == 0:
+            return
+        uniq, first = np.unique(qk[::-1], return_index=True)
+        last = len(qk) - 1 - first
+        for k, i in zip(uniq.tolist(), last.tolist()):
+            self.bid[k], self.ask[k] = int(qb[i]), int(qa[i])
+            self.bq[k] = self.bid_avail[k] = int(qbq[i])
+            self.aq[k] = self.ask_avail[k] = int(qaq[i])
+
+    def _schedule_quote_wake(self) -> None:
+        """With resting orders, wake at the next queued quote that touches one of their books."""
+        ts = self._q[0]
+        if not self.resting or self._head >= len(ts):
+            return
+        keys = self._q[1][self._head:]
+        hit = np.isin(keys, np.fromiter(self.resting.keys(), dtype=np.int64))
+        if hit.any():
+            self._wake_at(int(ts[self._head + int(np.argmax(hit))]))
+
+    # --- matching ---
+    def _apply(self, k: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
+        self.bid[k], self.ask[k] = bid, ask
+        self.bq[k] = self.bid_avail[k] = bq
+        self.aq[k] = self.ask_avail[k] = aq
+        if k in self.resting:
+            self._match_resting(k, ts)
+
+    def _can_match(self, k: int) -> bool:
+        return self.open[k & 1] and (k >> 1) not in self.vi
+
+    def _match_resting(self, k: int, t: int) -> None:
+        if not self._can_match(k):
+            return
+        lst = self.resting[k]
+        for o in tuple(lst):
+            if o.leaves <= 0:
+                continue
+            buy = o.side == "buy"
+            top = self.ask[k] if buy else self.bid[k]
+            avail = self.ask_avail[k] if buy else self.bid_avail[k]
+            if o.style == "mid":
+                px = self._mid_draw(o, k, t)
+                if px <= 0:
+                    continue
+            elif top <= 0 or avail <= 0:
+                continue
+            elif o.style in MARKET_STYLES:
+                px = top
+            elif (buy and top <= o.price) or (not buy and top >= o.price):
+                px = o.price
+            else:
+                continue
+            q = min(o.leaves, avail)
+            if q <= 0:
+                continue
+            if buy:
+                self.ask_avail[k] -= q
+            else:
+                self.bid_avail[k] -= q
+            self._fill(o, px, q, t)
+        lst[:] = [o for o in lst if o.leaves > 0]
+        if not lst:
+            del self.resting[k]
+
+    def _mid_draw(self, o: EmuOrder, k: int, t: int) -> int:
+        bid, ask = self.bid[k], self.ask[k]
+        dt = t - o.mid_check_ns
+        o.mid_check_ns = t
+        rate = self.odds.mid_fill_rate_per_s
+        if bid <= 0 or ask <= bid or dt <= 0 or rate <= 0:
+            return 0
+        p = 1.0 - math.exp(-rate * dt / 1e9)
+        if self.rng.random() >= p:
+            return 0
+        return (bid + ask) // 2
+
+    def _fill(self, o: EmuOrder, px: int, q: int, t: int) -> None:
+        o.leaves -= q
+        o.cum_qty += q
+        o.cum_amount += px * q
+        if o.leaves == 0:
+            o.status = "done"
+        self.sink.on_fill(o, px, q, t)
+
+    def _take(self, o: EmuOrder, k: int, t: int) -> None:
+        buy = o.side == "buy"
+        top = self.ask[k] if buy else self.bid[k]
+        avail = self.ask_avail[k] if buy else self.bid_avail[k]
+        if top <= 0 or avail <= 0:
+            return
+        if o.style not in MARKET_STYLES and ((buy and top > o.price) or
+                                             (not buy and top < o.price)):
+            return
+        m = min(o.leaves, avail)
+        u = self.rng.random()
+        if u < self.odds.take_full:
+            q = m
+        elif u < self.odds.take_full + self.odds.take_partial:
+            q = int(m * self.rng.uniform(0.2, 0.8))
+        else:
+            q = 0
+        if buy:
+            self.ask_avail[k] -= m  # what was not taken vanished
+        else:
+            self.bid_avail[k] -= m
+        if q > 0:
+            self._fill(o, top, q, t)
+
+    def _rest(self, o: EmuOrder) -> None:
+        o.status = "resting"
+        self.resting.setdefault(o.key, []).append(o)
+
+    def _expire(self, o: EmuOrder, t: int) -> None:
+        q = o.leaves
+        o.leaves = 0
+        o.status = "done"
+        self.sink.on_expire(o, q, t)
+
+    def _arrive(self, o: EmuOrder, t: int) -> None:
+        o.arrive_ns = o.mid_check_ns = t
+        if o.exchange_reject:
+            o.status = "done"
+            self.sink.on_reject(o, "[EM0007] 모의투자 거래소 거부 (emulated fault)", t)
+            return
+        if not self.open[o.vidx]:
+            o.status = "done"
+            self.sink.on_reject(o, "[00Z218] 모의투자 장종료 상태입니다", t)
+            return
+        k = o.key
+        if self._can_match(k) and o.style != "mid":
+            self._take(o, k, t)
+        if o.leaves <= 0:
+            return
+        if o.style in IOC_STYLES:
+            self._expire(o, t)
+        else:
+            self._rest(o)
+
+    def _cancel(self, c: EmuOrder, t: int) -> None:
+        orig = c.orig
+        assert orig is not None
+        if orig.status == "resting" and orig.leaves > 0:
+            lst = self.resting.get(orig.key, [])
+            if orig in lst:
+                lst.remove(orig)
+                if not lst:
+                    del self.resting[orig.key]
+            q = orig.leaves
+            orig.leaves = 0
+            orig.status = "done"
+            self.sink.on_cancel_done(c, orig, q, t)
+        else:
+            self.sink.on_cancel_failed(c, t)
+
+    def _venue(self, vidx: int, matching: bool, expire: bool, t: int) -> None:
+        self.open[vidx] = matching
+        keys = sorted(k for k in self.resting if k & 1 == vidx)
+        if expire:
+            for k in keys:
+                for o in self.resting.pop(k):
+                    self._expire(o, t)
+        elif matching:
+            for k in keys:
+                self._match_resting(k, t)
+
+    def _vi(self, sym: int, active: bool, t: int) -> None:
+        if active:
+            self.vi.add(sym)
+            return
+        self.vi.discard(sym)
+        for k in (sym * 2, sym * 2 + 1):
+            if k in self.resting:
+                self._match_resting(k, t)

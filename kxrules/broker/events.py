@@ -1,0 +1,154 @@
+"""Engine-facing broker events and intents (plain slotted dataclasses: no validation on the hot path).
+
+Every event carries ``ts_ns`` (the Clock time the adapter saw it) and ``raw`` (the FID/string
+values it came from, for the recorder). Quotes never become objects: they go to
+:meth:`BrokerListener.on_quote` as ints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, Union
+
+VENUE_KRX = 0
+VENUE_NXT = 1
+
+
+# --- intents (engine -> adapter) ---
+@dataclass(slots=True)
+class OrderIntent:
+    client_id: str
+    code: str  # 6-digit, no suffix
+    venue: str  # 'KRX' | 'NXT'
+    side: str  # 'buy' | 'sell'
+    qty: int
+    style: str  # 'limit' | 'market' | 'ioc_limit' | 'ioc_market' | 'mid'
+    price: int  # KRW; ignored (sent as 0) for market-type styles and 'mid'
+
+
+@dataclass(slots=True)
+class CancelIntent:
+    client_id: str  # the cancel's own id (its sRQName)
+    orig_client_id: str
+    code: str
+    venue: str
+    side: str  # side of the ORIGINAL order
+    qty: int  # 0 = whatever remains (the adapter sends its known remainder)
+
+
+# --- order events (adapter -> engine) ---
+@dataclass(slots=True)
+class OrderAck:
+    """TR ack: the broker gave the order (or cancel) a number. May come after the engine gave up."""
+
+    client_id: str
+    order_no: str
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OrderRejected:
+    """stage 'send': SendOrder returned non-zero (code = that return); 'tr': empty 주문번호 with the
+    reason from OnReceiveMsg; 'exchange': Chejan 거부. Final for that client_id."""
+
+    client_id: str
+    stage: Literal["send", "tr", "exchange"]
+    code: int | None
+    message: str
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OrderAccepted:
+    client_id: str
+    order_no: str
+    leaves_qty: int
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OrderFilled:
+    client_id: str
+    order_no: str
+    exec_id: str
+    price: int
+    qty: int  # this fill
+    cum_qty: int
+    leaves_qty: int  # 0 = the order is done
+    fee: int  # this fill's share of the commission (KRW)
+    tax: int  # this fill's share of the transaction tax (KRW)
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OrderCancelled:
+    """IOC remainder, expiry or confirmed cancel. Final for that order; ``client_id`` is the
+    ORIGINAL order's id even when a cancel order caused it."""
+
+    client_id: str
+    order_no: str
+    cancelled_qty: int
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+OrderEvent = Union[OrderAck, OrderRejected, OrderAccepted, OrderFilled, OrderCancelled]
+
+
+@dataclass(slots=True)
+class BalanceUpdate:
+    code: str
+    holding_qty: int  # 930 보유수량
+    orderable_qty: int  # 933 주문가능수량 (what a sell may use)
+    avg_price: int  # 931 매입단가
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SessionEvent:
+    venue: str  # 'KRX' | 'NXT' (from the code's alphabet: digits KRX, letters P-W NXT)
+    code215: str
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ViEvent:
+    code: str
+    active: bool
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ConnectionEvent:
+    connected: bool
+    err_code: int
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+class BrokerListener(Protocol):
+    """What the engine implements. ``on_quote`` is the hot path: ints only.
+
+    ``sym`` is the index in the adapter's code list, ``venue`` 0 = KRX, 1 = NXT. ``bid``/``ask``
+    of 0 mean an empty side. A listener may also define
+    ``on_trade(sym, venue, price, signed_qty, ts_ns)``; the adapter calls it when present.
+    """
+
+    def on_quote(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int,
+                 ts_ns: int) -> None: ...
+
+    def on_order_event(self, ev: OrderEvent) -> None: ...
+
+    def on_balance(self, ev: BalanceUpdate) -> None: ...
+
+    def on_session(self, ev: SessionEvent) -> None: ...
+
+    def on_vi(self, ev: ViEvent) -> None: ...
+
+    def on_connection(self, ev: ConnectionEvent) -> None: ...
