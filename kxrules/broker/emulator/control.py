@@ -33,11 +33,23 @@ MAX_SCREENS = 200
 
 
 class KiwoomEmulator:
+    """The control. ``server`` reuses an existing broker state (crash recovery); ``seed`` and
+    ``names`` override the profile's; ``fee_fn(venue, side, price, qty, market) -> (fee, tax)``
+    replaces the profile's simple fee model."""
+
     def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
                  markets: dict[str, str], *, venues: VenueMapConfig | None = None,
                  ref_prices: dict[str, int] | None = None, fee_fn: FeeFn | None = None,
-                 server: EmulatedServer | None = None, midnight_ns: int | None = None):
+                 server: EmulatedServer | None = None, midnight_ns: int | None = None,
+                 names: dict[str, str] | None = None, seed: int | None = None):
         self.venues = venues or load_venue_map_file()
+        update: dict[str, Any] = {}
+        if seed is not None:
+            update["seed"] = int(seed)
+        if names:
+            update["names"] = {**names, **config.names}
+        if update:
+            config = config.model_copy(update=update)
         self.server = server or EmulatedServer(config, clock, codes, markets,
                                                ref_prices=ref_prices, fee_fn=fee_fn,
                                                midnight_ns=midnight_ns)

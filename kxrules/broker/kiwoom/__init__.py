@@ -1,4 +1,6 @@
 """The real OpenAPI+ control (Windows, ``pip install "kxrules[kiwoom]"``)."""
-from .control import KiwoomControl, UNAVAILABLE_HINT, check_available, open_kiwoom_control
+from .control import (UNAVAILABLE_HINT, BrokerUnavailable, KiwoomControl, check_available,
+                      open_kiwoom_control, require_real_control)
 
-__all__ = ["KiwoomControl", "UNAVAILABLE_HINT", "check_available", "open_kiwoom_control"]
+__all__ = ["BrokerUnavailable", "KiwoomControl", "UNAVAILABLE_HINT", "check_available",
+           "open_kiwoom_control", "require_real_control"]

@@ -37,6 +37,10 @@ def check_available(platform: str | None = None, pointer_bytes: int | None = Non
             f"{bits}-bit. {UNAVAILABLE_HINT}")
 
 
+#: the name the runtime uses: raises BrokerUnavailable unless the real control can exist here
+require_real_control = check_available
+
+
 def open_kiwoom_control() -> "KiwoomControl":
     """Create the control inside the Qt application (creating the application if needed)."""
     check_available()

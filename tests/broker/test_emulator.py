@@ -1,0 +1,311 @@
+"""The Kiwoom emulator behaves like the control: login, limits, -308, cash account, matching."""
+from __future__ import annotations
+
+from kxrules.broker import errors as E
+from kxrules.broker.events import (CancelIntent, OrderCancelled, OrderFilled, OrderIntent,
+                                   OrderRejected)
+from kxrules.broker.fids import HOGA_FIDS
+
+from .helpers import S, make_config, make_rig
+
+
+def test_calls_before_login_fail():
+    rig = make_rig(login=False)
+    emu = rig.emu
+    assert emu.GetConnectState() == 0
+    assert emu.GetLoginInfo("ACCNO") == ""
+    assert emu.SetRealReg("5101", "005930", "41", "0") == E.OP_ERR_SOCKET_CLOSED
+    assert emu.SendOrder("x", "0101", "8012345611", 1, "005930", 1, 70000, "00", "") == \
+        E.OP_ERR_SOCKET_CLOSED
+    assert rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 1, "limit", 70000)) == \
+        E.OP_ERR_SOCKET_CLOSED
+    assert rig.rec.kinds("b") == ["OrderRejected"] and rig.rec.of("b")[0].stage == "send"
+    rig.adapter.connect()
+    rig.run_ms(10)
+    assert emu.GetConnectState() == 0  # OnEventConnect has not arrived yet
+    rig.run_ms(100)
+    assert emu.GetConnectState() == 1 and rig.rec.connections[-1].connected
+    assert emu.GetLoginInfo("ACCNO") == "8012345611;"
+    assert rig.adapter.account == "8012345611"
+
+
+def test_set_real_reg_limits():
+    rig = make_rig(subscribe=False)
+    emu = rig.emu
+    codes101 = ";".join(f"{i:06d}" for i in range(101))
+    assert emu.SetRealReg("5101", codes101, "41;51", "0") == E.OP_ERR_OVER_MAX_DATA
+    codes100 = ";".join(f"{i:06d}" for i in range(100))
+    assert emu.SetRealReg("5101", codes100, "41;51", "0") == 0
+    fids101 = ";".join(str(f) for f in range(1000, 1101))
+    assert emu.SetRealReg("5102", "005930", fids101, "0") == E.OP_ERR_OVER_MAX_FID
+    assert emu.SetRealReg("0000", "005930", "41", "0") == E.OP_ERR_INPUT
+    assert emu.SetRealReg("51", "005930", "41", "0") == E.OP_ERR_INPUT
+    assert emu.SetRealReg("5102", "005930", "41", "2") == E.OP_ERR_INPUT
+    # "0" replaces the screen's codes, "1" adds
+    assert emu.SetRealReg("5103", "005930", "41", "0") == 0
+    assert emu.SetRealReg("5103", "000660", "41", "1") == 0
+    assert set(emu.registered_screens()["5103"]) == {"005930", "000660"}
+    assert emu.SetRealReg("5103", "000660", "41", "0") == 0
+    assert set(emu.registered_screens()["5103"]) == {"000660"}
+    for i in range(198):  # 5101, 5103 + 198 = 200 screens
+        assert emu.SetRealReg(f"{6000 + i}", "005930", "41", "0") == 0
+    assert emu.SetRealReg("7999", "005930", "41", "0") == E.OP_ERR_INPUT  # screen 201
+    emu.DisconnectRealData("6000")
+    assert emu.SetRealReg("7999", "005930", "41", "0") == 0
+
+
+def test_real_data_strings_are_signed_with_empty_levels_and_hhmmss():
+    rig = make_rig(ref_prices={"005930": 70_000, "000660": 200_000})
+    seen = []
+    rig.emu.OnReceiveRealData.connect(lambda k, t, d: seen.append(
+        (k, t, d, {f: rig.emu.GetCommRealData(k, f) for f in (21, 41, 51, 61, 71, 42, 62)})))
+    rig.run_ms(250)  # 10:00:01.250
+    rig.quote(0, 1, 69900, 70100, 3, 4)
+    rig.quote(0, 0, 70000, 0, 8, 0)
+    rig.run_ms(500)
+    (k1, t1, d1, f1), (k2, _, _, f2) = seen
+    assert (k1, t1) == ("005930_NX", "주식호가잔량")
+    assert f1 == {21: "100001", 41: "+70100", 51: "-69900", 61: "4", 71: "3", 42: "-0", 62: "0"}
+    assert k2 == "005930" and f2[41] == "-0" and f2[51] == "70000"
+    fields = d1.split("\t")
+    assert len(fields) == len(HOGA_FIDS) and fields[HOGA_FIDS.index(41)] == "+70100"
+    assert rig.rec.quotes[0][:6] == (0, 1, 69900, 70100, 3, 4)
+    assert rig.emu.GetCommRealData("005930_NX", 41) == ""  # only inside the event
+
+
+def test_minus_308_on_the_sixth_order_within_one_second_cancels_count():
+    rig = make_rig(make_config(holdings={"005930": 100}))
+    rig.quote(0, 0, 69900, 70000, 100, 100)
+    ad = rig.adapter
+    for i in range(3):
+        assert ad.send(OrderIntent(f"b{i}", "005930", "KRX", "buy", 1, "limit", 69000)) == 0
+        rig.run_ms(100)
+    for i in range(2):
+        assert ad.cancel(CancelIntent(f"c{i}", f"b{i}", "005930", "KRX", "buy", 0)) == 0
+        rig.run_ms(100)
+    assert ad.send(OrderIntent("b5", "005930", "KRX", "buy", 1, "limit", 69000)) == \
+        E.OP_ERR_ORD_OVERFLOW
+    rej = rig.rec.of("b5")[0]
+    assert isinstance(rej, OrderRejected) and (rej.stage, rej.code) == ("send", -308)
+    rig.run_ms(600)  # the first order left the 1,000 ms window
+    assert ad.send(OrderIntent("b6", "005930", "KRX", "buy", 1, "limit", 69000)) == 0
+    rig.run_ms(500)
+    assert [rig.rec.kinds(f"b{i}")[-1] for i in range(2)] == ["OrderCancelled"] * 2
+
+
+def test_sell_without_holdings_is_rejected_with_a_message():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 100, 100)
+    assert rig.adapter.send(OrderIntent("s", "005930", "KRX", "sell", 1, "limit", 70000)) == 0
+    rig.run_ms(500)
+    assert rig.rec.kinds("s") == ["OrderRejected"]
+    rej = rig.rec.of("s")[0]
+    assert rej.stage == "tr" and "매도가능수량" in rej.message
+    assert rig.emu.server.orders == {}
+
+
+def test_sell_reserves_orderable_quantity():
+    rig = make_rig(make_config(holdings={"005930": 5}))
+    rig.quote(0, 0, 69900, 70000, 100, 100)
+    assert rig.adapter.send(OrderIntent("s1", "005930", "KRX", "sell", 4, "limit", 71000)) == 0
+    assert rig.adapter.send(OrderIntent("s2", "005930", "NXT", "sell", 2, "limit", 71000)) == 0
+    rig.run_ms(500)
+    assert rig.rec.kinds("s2") == ["OrderRejected"]
+    assert rig.rec.last_balance()["005930"] == (5, 1, 70000)
+
+
+def test_buy_beyond_cash_is_rejected():
+    rig = make_rig(make_config(cash_krw=1_000_000))
+    rig.quote(0, 0, 69900, 70000, 100, 100)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 15, "limit", 70000))
+    rig.run_ms(500)
+    assert "주문가능금액" in rig.rec.of("b")[0].message
+
+
+def test_ioc_remainder_is_cancelled():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 100, 50)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 60, "ioc_limit", 70000))
+    rig.run_ms(500)
+    assert rig.rec.kinds("b") == ["OrderAck", "OrderAccepted", "OrderFilled", "OrderCancelled"]
+    fill, canc = rig.rec.of("b")[2:]
+    assert (fill.price, fill.qty, fill.leaves_qty) == (70000, 50, 10)
+    assert canc.cancelled_qty == 10
+    assert rig.rec.last_balance()["005930"] == (50, 50, 70000)
+
+
+def test_two_orders_cannot_take_the_same_displayed_size():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 100, 30)
+    rig.adapter.send(OrderIntent("a", "005930", "KRX", "buy", 20, "ioc_limit", 70000))
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 20, "ioc_limit", 70000))
+    rig.run_ms(500)
+    filled = {c: sum(e.qty for e in rig.rec.of(c) if isinstance(e, OrderFilled)) for c in "ab"}
+    assert sorted(filled.values()) == [10, 20]
+    rig.quote(0, 0, 69900, 70000, 100, 30)  # a new quote refreshes the displayed size
+    rig.adapter.send(OrderIntent("c", "005930", "KRX", "buy", 20, "ioc_limit", 70000))
+    rig.run_ms(500)
+    assert rig.rec.of("c")[-1].leaves_qty == 0
+
+
+def test_resting_limit_fills_when_the_opposite_quote_reaches_it():
+    rig = make_rig()
+    rig.quote(0, 1, 69900, 70100, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "NXT", "buy", 5, "limit", 70000))
+    rig.run_ms(500)
+    assert rig.rec.kinds("b") == ["OrderAck", "OrderAccepted"]
+    rig.quote(0, 1, 69900, 70050, 10, 10)  # not yet
+    rig.run_ms(500)
+    rig.quote(0, 0, 69800, 69900, 10, 10)  # the other venue does not matter
+    rig.run_ms(500)
+    assert rig.rec.kinds("b") == ["OrderAck", "OrderAccepted"]
+    rig.quote(0, 1, 69800, 69950, 10, 3)  # the ask crossed our bid: fill at our price
+    rig.run_ms(500)
+    fill = rig.rec.of("b")[-1]
+    assert isinstance(fill, OrderFilled) and (fill.price, fill.qty, fill.leaves_qty) == (70000, 3, 2)
+    rig.quote(0, 1, 69800, 70000, 10, 10)
+    rig.run_ms(500)
+    assert rig.rec.outcome()["b"][:2] == ("filled", 5)
+
+
+def test_market_order_remainder_rests_and_takes_later_tops():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 10, 4)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 6, "market", 0))
+    rig.run_ms(500)
+    rig.quote(0, 0, 70000, 70100, 10, 10)
+    rig.run_ms(500)
+    fills = [(e.price, e.qty) for e in rig.rec.of("b") if isinstance(e, OrderFilled)]
+    assert fills == [(70000, 4), (70100, 2)]
+
+
+def test_midpoint_order_rests_at_the_mid_and_fills_per_odds():
+    cfg = make_config(fill_odds={"mid_fill_rate_per_s": 50.0})
+    rig = make_rig(cfg)
+    rig.quote(0, 1, 69900, 70100, 10, 10)
+    assert rig.adapter.send(OrderIntent("m", "005930", "NXT", "buy", 3, "mid", 12345)) == 0
+    assert rig.emu.server.orders[1].price == 0  # sent with price 0, hoga 29
+    rig.run_ms(500)
+    assert rig.rec.kinds("m") == ["OrderAck", "OrderAccepted"]
+    rig.quote(0, 1, 69900, 70100, 10, 10)
+    rig.run_ms(500)
+    fill = rig.rec.of("m")[-1]
+    assert isinstance(fill, OrderFilled) and fill.price == 70000 and fill.qty == 3
+    # a midpoint order is an NXT order style only
+    assert rig.adapter.send(OrderIntent("k", "005930", "KRX", "buy", 1, "mid", 0)) == -300
+
+
+def test_vi_stops_matching_on_both_venues_while_active():
+    cfg = make_config(faults={"vi": [{"code": "005930", "at": "10:00:05", "duration_s": 120}]})
+    rig = make_rig(cfg)
+    rig.quote(0, 1, 69900, 70100, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "NXT", "buy", 2, "limit", 70000))
+    rig.run(rig.clock.now_ns() + 5 * S)
+    assert [(v.code, v.active) for v in rig.rec.vis] == [("005930", True)]
+    rig.quote(0, 1, 69800, 69900, 10, 10)  # would cross, but VI
+    rig.adapter.send(OrderIntent("i", "005930", "KRX", "buy", 2, "ioc_limit", 70000))
+    rig.quote(0, 0, 69800, 69900, 10, 10)
+    rig.run_ms(1000)
+    assert rig.rec.kinds("b") == ["OrderAck", "OrderAccepted"]
+    assert rig.rec.kinds("i")[-1] == "OrderCancelled"
+    rig.run(rig.clock.now_ns() + 120 * S)
+    assert [(v.code, v.active) for v in rig.rec.vis][-1] == ("005930", False)
+    assert rig.rec.outcome()["b"][:2] == ("filled", 2)
+
+
+def test_session_signals_and_the_1520_close():
+    rig = make_rig(start="08:55:00")
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("early", "005930", "KRX", "buy", 1, "limit", 69900))
+    rig.run_ms(500)
+    assert "장시작전" in rig.rec.of("early")[0].message
+    rig.run(rig.clock.now_ns() + 6 * 60 * S)  # 09:01:00
+    assert [(s.venue, s.code215) for s in rig.rec.sessions] == [("KRX", "3"), ("NXT", "R")]
+    rig.quote(0, 1, 69900, 70100, 10, 10)
+    rig.adapter.send(OrderIntent("rest", "005930", "NXT", "buy", 1, "limit", 69000))
+    rig.run(kst_hms := rig.emu.server.at_time("15:20:01"))
+    assert rig.rec.kinds("rest")[-1] == "OrderCancelled"
+    assert [s.code215 for s in rig.rec.sessions][-2:] == ["2", "S"]
+    rig.adapter.send(OrderIntent("late", "005930", "KRX", "buy", 1, "limit", 69900))
+    rig.run(kst_hms + S)
+    assert "장종료" in rig.rec.of("late")[0].message
+
+
+def test_disconnect_and_reconnect():
+    cfg = make_config(faults={"disconnect_at": "10:00:10", "reconnect_after_s": 30})
+    rig = make_rig(cfg)
+    rig.run(rig.emu.server.at_time("10:00:11"))
+    assert rig.rec.connections[-1].connected is False
+    assert rig.rec.connections[-1].err_code == E.OP_ERR_SOCKET_CLOSED
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    assert rig.adapter.send(OrderIntent("x", "005930", "KRX", "buy", 1, "limit", 69900)) == \
+        E.OP_ERR_SOCKET_CLOSED
+    rig.adapter.connect()
+    rig.run_ms(1000)
+    assert rig.rec.connections[-1].err_code == E.OP_ERR_CONNECT
+    rig.run(rig.emu.server.at_time("10:00:45"))
+    n = len(rig.rec.quotes)
+    rig.adapter.connect()
+    rig.run_ms(1000)
+    assert rig.rec.connections[-1].connected
+    rig.quote(0, 0, 69900, 70000, 10, 10)  # registrations were restored on login
+    rig.run_ms(500)
+    assert len(rig.rec.quotes) == n + 1
+
+
+def test_fee_and_tax_truncation():
+    from kxrules.broker.emulator import default_fee_fn
+    from kxrules.broker.emulator.config import Fees
+
+    mock = default_fee_fn(Fees(commission_rate=0.0035, tax_rate={"KOSPI": 0.0018}))
+    assert mock("KRX", "buy", 77_000, 1, "KOSPI") == (260, 0)  # the koapy mock capture
+    assert mock("KRX", "sell", 1486, 1, "KOSPI")[1] == 2  # the 2024 capture: 939 = 2
+    fees = default_fee_fn(Fees())
+    assert fees("NXT", "sell", 158_000, 10, "KOSDAQ") == (230, 3160)
+
+
+def test_chejan_strings_look_like_the_capture():
+    rig = make_rig(make_config(holdings={"005930": 3}))
+    seen = []
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: seen.append(
+        (g, {int(f): rig.emu.GetChejanData(int(f)) for f in fl.split(";")})))
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("s", "005930", "KRX", "sell", 1, "market", 0))
+    rig.run_ms(500)
+    assert [(g, r.get(913)) for g, r in seen] == [("0", "접수"), ("1", None), ("0", "체결"),
+                                                  ("1", None)]
+    acc, bal1, fill, bal2 = (r for _, r in seen)
+    assert acc[9001] == "A005930" and acc[9203] == "0000001" and acc[904] == "0000000"
+    assert acc[905] == "-매도" and acc[906] == "시장가" and acc[907] == "1" and acc[910] == ""
+    assert fill[910] == "69900" and fill[911] == "1" and fill[902] == "0" and fill[939] == "139"
+    assert (bal1[930], bal1[933]) == ("3", "2") and (bal2[930], bal2[933]) == ("2", "2")
+    assert rig.emu.GetChejanData(9203) == ""  # only inside the event
+
+
+def test_cancel_chejan_uses_its_own_number_with_904_original():
+    rig = make_rig()
+    seen = []
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: seen.append(
+        {int(f): rig.emu.GetChejanData(int(f)) for f in fl.split(";")}))
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 2, "limit", 69000))
+    rig.run_ms(300)
+    rig.adapter.cancel(CancelIntent("c", "b", "005930", "KRX", "buy", 0))
+    rig.run_ms(500)
+    st = [(r[9203], r[913], r[904], r[905]) for r in seen if 913 in r]
+    assert st == [("0000001", "접수", "0000000", "+매수"), ("0000002", "접수", "0000001", "매수취소"),
+                  ("0000002", "확인", "0000001", "매수취소"), ("0000001", "확인", "0000001", "매수취소")]
+    assert rig.rec.kinds("b") == ["OrderAck", "OrderAccepted", "OrderCancelled"]
+    assert rig.rec.kinds("c") == ["OrderAck"]
+    assert rig.rec.of("b")[-1].cancelled_qty == 2
+    assert rig.emu.server.account.reserved_cash == 0
+
+
+def test_cancel_after_fill_is_refused():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 2, "limit", 70000))
+    rig.run_ms(500)
+    assert rig.rec.outcome()["b"][:2] == ("filled", 2)
+    assert rig.adapter.cancel(CancelIntent("c", "b", "005930", "KRX", "buy", 0)) == -300
+    assert rig.rec.of("c")[0].message == "the order is already done"
