@@ -24,8 +24,9 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
         diags.add(*ws.locate("throttle", ("orders", "min_free_to_start")), "KX402",
                   f"min_free_to_start {o.min_free_to_start} exceeds capacity {o.capacity}: no pair could ever start")
     for key, budget in (("orders", o), ("queries", t.queries)):
-        rate = budget.capacity * 1000 / budget.window_ms
-        if rate > KIWOOM_CALLS_PER_SECOND or budget.window_ms < 1000:
+        # a sliding window lets its whole capacity go out in one burst: any window of 1 s or more
+        # must hold at most 5 calls (10 per 2,000 ms can still send 10 within one second)
+        if budget.capacity > KIWOOM_CALLS_PER_SECOND or budget.window_ms < 1000:
             diags.add(*ws.locate("throttle", (key, "capacity")), "KX403",
                       f"{key}: {budget.capacity} per {budget.window_ms} ms exceeds Kiwoom's "
                       f"{KIWOOM_CALLS_PER_SECOND} per 1,000 ms (the control answers -308)")
