@@ -102,11 +102,16 @@ class Exchange:
         empty = np.zeros(0, dtype=np.int64)
         self._q = [empty] * 6  # ts, key, bid, ask, bid_qty, ask_qty
         self._head = 0
+        self._advancing = False
 
     # --- inputs ---
     def quote(self, sym: int, vidx: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
         self.advance(ts)
-        self._apply(sym * 2 + vidx, bid, ask, bq, aq, ts)
+        self._advancing = True
+        try:
+            self._apply(sym * 2 + vidx, bid, ask, bq, aq, ts)
+        finally:
+            self._advancing = False
 
     def push_batch(self, sym: np.ndarray, vidx: np.ndarray, bid: np.ndarray, ask: np.ndarray,
                    bq: np.ndarray, aq: np.ndarray, ts: np.ndarray) -> None:
@@ -137,6 +142,9 @@ class Exchange:
         self._push(t, "vi", (sym, active))
 
     def top(self, sym: int, vidx: int) -> tuple[int, int]:
+        """(bid, ask) now (queued quotes up to now are applied first)."""
+        if not self._advancing:
+            self.advance(self.clock.now_ns())
         k = sym * 2 + vidx
         return self.bid[k], self.ask[k]
 
@@ -155,6 +163,15 @@ class Exchange:
         self.advance(self.clock.now_ns())
 
     def advance(self, t: int) -> None:
+        if self._advancing:
+            return
+        self._advancing = True
+        try:
+            self._advance(t)
+        finally:
+            self._advancing = False
+
+    def _advance(self, t: int) -> None:
         heap = self._heap
         while heap and heap[0][0] <= t:
             te = heap[0][0]

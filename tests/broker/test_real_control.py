@@ -1,0 +1,70 @@
+"""The real control: unavailable off Windows with a pointer to the emulator; the wrapper's calls."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from kxrules.broker import KiwoomAdapter
+from kxrules.broker.errors import BrokerUnavailable
+from kxrules.broker.events import OrderIntent
+from kxrules.broker.kiwoom import (KiwoomControl, check_available, open_kiwoom_control,
+                                   require_real_control)
+from kxrules.broker.ocx import OcxLike, Signal
+from kxrules.engine.clock import VirtualClock
+
+from .helpers import VENUES, Recorder, kst
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="checks the non-Windows path")
+def test_real_control_off_windows_names_the_emulator():
+    with pytest.raises(BrokerUnavailable) as e:
+        open_kiwoom_control()
+    assert "--broker sim" in str(e.value) and e.value.exit_code == 2
+    with pytest.raises(BrokerUnavailable, match="--broker sim"):
+        require_real_control()
+
+
+def test_64_bit_windows_python_is_refused_too():
+    with pytest.raises(BrokerUnavailable, match="32-bit"):
+        check_available("win32", pointer_bytes=8)
+    check_available("win32", pointer_bytes=4)
+
+
+class FakeWidget:
+    """What QAxWidget offers: dynamicCall and the control's signals."""
+
+    def __init__(self):
+        self.calls = []
+        for name in ("OnEventConnect", "OnReceiveTrData", "OnReceiveRealData", "OnReceiveMsg",
+                     "OnReceiveChejanData"):
+            setattr(self, name, Signal())
+
+    def dynamicCall(self, sig, *args):
+        self.calls.append((sig, args))
+        if sig.startswith("GetLoginInfo"):
+            return "8012345611;"
+        return 0 if sig.startswith(("SendOrder", "SetRealReg", "CommConnect")) else ""
+
+
+def test_control_wrapper_uses_the_documented_call_signatures():
+    w = FakeWidget()
+    ctl = KiwoomControl(w)
+    assert isinstance(ctl, OcxLike)
+    clock = VirtualClock(kst("10:00:00"))
+    ad = KiwoomAdapter(ctl, VENUES, clock, Recorder(), ["005930"])
+    ad.connect()
+    w.OnEventConnect.emit(0)
+    ad.subscribe_quotes()
+    ad.send(OrderIntent("b", "005930", "NXT", "buy", 2, "limit", 70000))
+    sigs = [c[0] for c in w.calls]
+    assert sigs[0] == "CommConnect()" and "GetLoginInfo(QString)" in sigs
+    assert ("SetRealReg(QString, QString, QString, QString)",
+            ("5101", "005930", "21;41;51;61;71;20;10;15;27;28", "0")) in w.calls
+    assert w.calls[-1] == (
+        "SendOrder(QString, QString, QString, int, QString, int, int, QString, QString)",
+        (["b", "0101", "8012345611", 21, "005930", 2, 70000, "00", ""],))
+    ctl.GetChejanData(9203)
+    ctl.GetCommRealData("005930_NX", 41)
+    assert w.calls[-2:] == [("GetChejanData(int)", (9203,)),
+                            ("GetCommRealData(QString, int)", ("005930_NX", 41))]
