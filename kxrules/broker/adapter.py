@@ -50,6 +50,7 @@ class KiwoomAdapter:
         self._get_real = ocx.GetCommRealData
         self._last_balance: dict[str, tuple[int, int, int]] = {}
         self._subscribed = False
+        self._password_asked = False
         self._screens_used: set[str] = set()
         self.orders = OrderTracker(clock, listener.on_order_event, self.counters,
                                    order_screen=venues.screens.order,
@@ -95,7 +96,8 @@ class KiwoomAdapter:
             return
         self.accounts = accounts
         self.connected = True
-        if self.venues.login.show_account_window:
+        self._password_asked = self.venues.login.show_account_window
+        if self._password_asked:
             self.ocx.KOA_Functions("ShowAccountWindow", "")
         if self._subscribed:
             self._register_all()
@@ -231,7 +233,15 @@ class KiwoomAdapter:
                                  intent.qty, price, v.hoga(intent.venue, intent.style), "")
         if ret != E.OP_ERR_NONE:
             self.orders.reject(o, "send", ret, E.error_message(ret))
+            self._password_window(ret)
         return ret
+
+    def _password_window(self, ret: int) -> None:
+        """-301 (계좌 비밀번호 없음): open the account-password window, once per login."""
+        if ret == E.OP_ERR_ORD_WRONG_ACCTNO and not self._password_asked:
+            self._password_asked = True
+            self.counters["account_window"] += 1
+            self.ocx.KOA_Functions("ShowAccountWindow", "")
 
     def cancel(self, intent: CancelIntent) -> int:
         """Cancel the whole remainder of an earlier order (``intent.qty`` is informational)."""
@@ -252,6 +262,7 @@ class KiwoomAdapter:
                                  v.cancel_hoga, orig.order_no_raw)
         if ret != E.OP_ERR_NONE:
             self.orders.reject(c, "send", ret, E.error_message(ret))
+            self._password_window(ret)
         return ret
 
     def order_no(self, client_id: str) -> str | None:

@@ -309,3 +309,12 @@ def test_cancel_after_fill_is_refused():
     assert rig.rec.outcome()["b"][:2] == ("filled", 2)
     assert rig.adapter.cancel(CancelIntent("c", "b", "005930", "KRX", "buy", 0)) == -300
     assert rig.rec.of("c")[0].message == "the order is already done"
+
+
+def test_account_password_window_when_needed():
+    rig = make_rig(make_config(require_account_password=True))
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    assert rig.adapter.send(OrderIntent("a", "005930", "KRX", "buy", 1, "limit", 69900)) == \
+        E.OP_ERR_ORD_WRONG_ACCTNO
+    assert rig.emu.calls["KOA_Functions:ShowAccountWindow"] == 1
+    assert rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 1, "limit", 69900)) == 0

@@ -30,6 +30,11 @@ from .server import EmulatedServer
 MAX_CODES = 100
 MAX_FIDS = 100
 MAX_SCREENS = 200
+_NO_DEFAULTS: dict[int, str] = {}
+_TEMPLATES: dict[str, tuple[list[str], dict[int, int]]] = {
+    rtype: ([fm.DEFAULTS.get(rtype, _NO_DEFAULTS).get(f, "") for f in fids],
+            {f: i for i, f in enumerate(fids)})
+    for rtype, fids in F.REAL_TYPE_FIDS.items()}
 
 
 class KiwoomEmulator:
@@ -65,7 +70,7 @@ class KiwoomEmulator:
         self.dropped_real = 0
         self._screens: dict[str, dict[str, set[int]]] = {}
         self._reg: dict[str, set[str]] = {}
-        self._cur_real: tuple[str, dict[int, str]] | None = None
+        self._cur_real: tuple[str, dict[int, str], dict[int, str]] | None = None
         self._cur_chejan: dict[int, str] | None = None
         self._cur_tr: tuple[str, str, dict[str, str]] | None = None
         self._last_real_ns = 0
@@ -185,7 +190,9 @@ class KiwoomEmulator:
         cur = self._cur_real
         if cur is None or cur[0] != code:
             return ""
-        return cur[1].get(int(fid), "")
+        fid = int(fid)
+        v = cur[1].get(fid)
+        return cur[2].get(fid, "") if v is None else v
 
     # --- orders ---
     def SendOrder(self, rqname: str, screen: str, account: str, order_type: int, code: str,
@@ -256,9 +263,21 @@ class KiwoomEmulator:
             self._cur_chejan = None
 
     def _emit_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
-        self._cur_real = (key, rec)
+        """sRealData is the type's FIDs in KOA order, tab-separated (koapy's fast path)."""
+        defaults = fm.DEFAULTS.get(rtype, _NO_DEFAULTS)
+        tmpl = _TEMPLATES.get(rtype)
+        if tmpl is None:
+            data = "\t".join(rec.values())
+        else:
+            fields, index = tmpl
+            fields = fields.copy()
+            for fid, v in rec.items():
+                i = index.get(fid)
+                if i is not None:
+                    fields[i] = v
+            data = "\t".join(fields)
+        self._cur_real = (key, rec, defaults)
         try:
-            data = "\t".join(rec.get(f, "") for f in F.REAL_TYPE_FIDS.get(rtype, tuple(rec)))
             self.OnReceiveRealData.emit(key, rtype, data)
         finally:
             self._cur_real = None

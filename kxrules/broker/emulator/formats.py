@@ -56,19 +56,18 @@ def order_no_str(n: int) -> str:
     return f"{n:07d}" if n else "0000000"
 
 
+_EMPTY_LEVELS[122] = _EMPTY_LEVELS[126] = "0"
+#: values of FIDs a record does not carry itself, per real type (levels 2-10 are empty)
+DEFAULTS: dict[str, dict[int, str]] = {F.RT_HOGA: _EMPTY_LEVELS}
+
+
 def hoga_record(ts_ns: int, bid: int, ask: int, bid_qty: int, ask_qty: int,
                 ref: int) -> dict[int, str]:
-    """주식호가잔량 with one level (the emulator only knows the top of book)."""
-    rec = dict(_EMPTY_LEVELS)
-    rec[F.HOGA_TIME] = hhmmss(ts_ns)
-    rec[F.ASK1] = signed(ask, ref)
-    rec[F.BID1] = signed(bid, ref)
-    rec[F.ASK1_QTY] = str(ask_qty)
-    rec[F.BID1_QTY] = str(bid_qty)
-    rec[F.ASK_TOTAL] = str(ask_qty)
-    rec[F.BID_TOTAL] = str(bid_qty)
-    rec[122] = rec[126] = "0"
-    return rec
+    """주식호가잔량 with one level (the emulator only knows the top of book); the other levels
+    come from ``DEFAULTS`` (``"-0"`` prices, ``"0"`` sizes)."""
+    aq, bq = str(ask_qty), str(bid_qty)
+    return {F.HOGA_TIME: hhmmss(ts_ns), F.ASK1: signed(ask, ref), F.BID1: signed(bid, ref),
+            F.ASK1_QTY: aq, F.BID1_QTY: bq, F.ASK_TOTAL: aq, F.BID_TOTAL: bq}
 
 
 def trade_record(ts_ns: int, price: int, signed_qty: int, cum_volume: int, bid: int, ask: int,
