@@ -105,6 +105,17 @@ class KiwoomAdapter:
             "accounts": ";".join(accounts),
             "server_gubun": self.ocx.KOA_Functions("GetServerGubun", "")}))
 
+    def check_connection(self) -> bool:
+        """Poll ``GetConnectState`` (the real control may drop without an event): a drop is
+        reported once as ``ConnectionEvent(False, -106)``. Call it from a Clock timer."""
+        up = self.ocx.GetConnectState() == 1
+        if self.connected and not up:
+            self.connected = False
+            self.listener.on_connection(ConnectionEvent(
+                False, E.OP_ERR_SOCKET_CLOSED, self.clock.now_ns(),
+                {"error": "GetConnectState() == 0", "source": "poll"}))
+        return up
+
     def subscribe_quotes(self) -> int:
         """Register every code on every quoted venue plus the market-wide signals.
 

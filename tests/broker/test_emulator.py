@@ -318,3 +318,28 @@ def test_account_password_window_when_needed():
         E.OP_ERR_ORD_WRONG_ACCTNO
     assert rig.emu.calls["KOA_Functions:ShowAccountWindow"] == 1
     assert rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 1, "limit", 69900)) == 0
+
+
+def test_price_rules_of_the_emulated_broker():
+    rig = make_rig()
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    emu = rig.emu
+    # a market order with a price, a limit off the tick grid
+    assert emu.SendOrder("m", "0101", "8012345611", 1, "005930", 1, 70000, "03", "") == 0
+    assert emu.SendOrder("t", "0101", "8012345611", 1, "005930", 1, 70050, "00", "") == 0
+    assert emu.SendOrder("x", "0101", "8012345611", 99, "005930", 1, 70000, "00", "") == -300
+    assert emu.SendOrder("y", "0101", "8012345611", 1, "999999", 1, 70000, "00", "") == -500
+    assert emu.SendOrder("z", "0101", "1111111111", 1, "005930", 1, 70000, "00", "") == -302
+    msgs = []
+    emu.OnReceiveMsg.connect(lambda scr, rq, tr, msg: msgs.append((rq, msg)))
+    rig.run_ms(500)
+    assert dict(msgs) == {"m": "[00Z237] 모의투자 단가를 입력하지 않는 호가입니다.",
+                          "t": "[EM0003] 모의투자 호가단위가 맞지 않습니다"}
+
+
+def test_polling_the_connection_state_reports_a_silent_drop_once():
+    rig = make_rig()
+    rig.emu.connected = False  # the control dropped without an event
+    assert rig.adapter.check_connection() is False
+    assert rig.adapter.check_connection() is False
+    assert [c.connected for c in rig.rec.connections] == [True, False]
