@@ -343,3 +343,17 @@ def test_polling_the_connection_state_reports_a_silent_drop_once():
     assert rig.adapter.check_connection() is False
     assert rig.adapter.check_connection() is False
     assert [c.connected for c in rig.rec.connections] == [True, False]
+
+
+def test_chejan_fid_lists_are_the_recorded_ones():
+    from kxrules.broker.fids import CHEJAN_BALANCE_FIDS, CHEJAN_ORDER_FIDS
+
+    rig = make_rig(make_config(holdings={"005930": 3}))
+    lists = []
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: lists.append((g, n, fl)))
+    rig.quote(0, 0, 69900, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("s", "005930", "KRX", "sell", 1, "limit", 69900))
+    rig.run_ms(500)
+    for g, n, fl in lists:
+        fids = tuple(int(f) for f in fl.split(";"))
+        assert fids == (CHEJAN_ORDER_FIDS if g == "0" else CHEJAN_BALANCE_FIDS) and n == len(fids)

@@ -220,10 +220,16 @@ class Exchange:
         ts = self._q[0]
         if not self.resting or self._head >= len(ts):
             return
-        keys = self._q[1][self._head:]
-        hit = np.isin(keys, np.fromiter(self.resting.keys(), dtype=np.int64))
-        if hit.any():
-            self._wake_at(int(ts[self._head + int(np.argmax(hit))]))
+        keys = self._q[1]
+        rel = np.fromiter(self.resting.keys(), dtype=np.int64)
+        pos, step, n = self._head, 1024, len(keys)
+        while pos < n:  # growing windows: cheap when the next hit is near, linear overall
+            hit = np.isin(keys[pos:pos + step], rel)
+            if hit.any():
+                self._wake_at(int(ts[pos + int(np.argmax(hit))]))
+                return
+            pos += step
+            step *= 2
 
     # --- matching ---
     def _apply(self, k: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
