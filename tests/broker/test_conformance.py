@@ -6,7 +6,7 @@ import pytest
 
 from kxrules.broker.events import CancelIntent, OrderAck, OrderIntent
 
-from .helpers import S, kst, make_config, make_rig
+from .helpers import kst, make_config, make_rig
 
 LATENCY = {  # the shipped profile's shapes
     "tr_ack": {"dist": "lognormal", "median_ms": 25, "p99_ms": 120},
