@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..broker.events import BalanceUpdate, ConnectionEvent, SessionEvent, ViEvent
+from ..broker.events import BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent, ViEvent
 from .evaluator import RuleEvaluator, Signal
 from .execution import Execution
 from .guard import SessionGuard
@@ -43,6 +43,9 @@ class Engine:
         self.execution: Execution | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
+        self._reconnect_timer = None
+        self.reconnect_ms = 5_000
+        self.stopping = False
         self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
         self.venue_names = ("KRX", "NXT")
 
@@ -131,8 +134,8 @@ class Engine:
     # -- broker events -------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:
         self.execution.on_order_event(ev)
-        if type(ev).__name__ == "OrderRejected":
-            self._note_reject(self.clock.now_ns())
+        if isinstance(ev, OrderRejected) and ev.stage != "send":
+            self._note_reject(self.clock.now_ns())     # broker refusals, not our own send errors
         self._check_loss()
 
     def _note_reject(self, now: int) -> None:
@@ -166,11 +169,25 @@ class Engine:
         was = self.guard.connected
         self.guard.connected = ev.connected
         self.recorder.connection_event(ev)
-        if was and not ev.connected:
-            self._alert("disconnect", f"broker disconnected (code {ev.err_code}): disarmed")
-        if ev.connected and self.execution is not None:
+        ex = self.execution
+        if ex is not None:
+            ex.set_connected(ev.connected)
+        if not ev.connected:
+            if was:
+                self._alert("disconnect", f"broker disconnected (code {ev.err_code}): disarmed")
+                # quotes stop and go stale: trade nothing until both venues quote again
+                for arr in (self.book.bid, self.book.ask, self.book.bid_qty, self.book.ask_qty):
+                    arr[:] = 0
+            if self._reconnect_timer is None and not self.stopping:
+                self._reconnect_timer = self.clock.call_later(self.reconnect_ms, self._reconnect)
+        elif ex is not None:
             for sym in range(len(self.profile.codes)):
-                self.execution._check_flat(sym)
+                ex._check_flat(sym)
+
+    def _reconnect(self) -> None:
+        self._reconnect_timer = None
+        if not self.guard.connected and not self.stopping and self.execution is not None:
+            self.execution.adapter.connect()
 
     # -- operator controls ---------------------------------------------------------------------
     def kill(self, reason: str) -> None:

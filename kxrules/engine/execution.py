@@ -14,7 +14,8 @@ from typing import Callable
 from ..broker.events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
                              OrderIntent, OrderRejected)
 from .evaluator import VENUE_NAMES, Signal
-from .orders import DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT, OrderRecord
+from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
+                     OrderRecord)
 from .pair import Pair, build_machine
 from .throttle import OrderThrottle
 
@@ -54,13 +55,14 @@ class Execution:
         self.flattening: dict[int, str] = {}         # sym -> client id of a live flatten order
         self.cancels_of: dict[str, list[str]] = {}   # order client id -> its cancel orders' ids
         self.pending_urgent: list[tuple[OrderRecord, object]] = []
+        self.connected = False
         self._pending_timer = None
         self._seq = 0
         self._pair_seq = 0
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
-                         "orphan_fills": 0, "throttle_refusals": 0}
+                         "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -164,6 +166,13 @@ class Execution:
     # -- sending ------------------------------------------------------------------------------
     def _send(self, rec: OrderRecord, *, urgent: bool) -> None:
         now = self.clock.now_ns()
+        if not self.connected:
+            if urgent:                   # cancels and hedges wait for the login to come back
+                self.pending_urgent.append((rec, None))
+                return
+            self._finish(rec, DONE_REJECTED, "not connected")
+            self._route_reject(rec)
+            return
         if not self.throttle.may_send(now, urgent=urgent):
             if urgent:
                 self.pending_urgent.append((rec, None))
@@ -199,8 +208,15 @@ class Execution:
             at = self.throttle.next_slot_ns(now)
             self._pending_timer = self.clock.call_at(at, self._drain_pending)
 
+    def set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        if connected and self.pending_urgent:
+            self._drain_pending()
+
     def _drain_pending(self) -> None:
         self._pending_timer = None
+        if not self.connected:
+            return
         now = self.clock.now_ns()
         while self.pending_urgent and self.throttle.may_send(now, urgent=True):
             rec, _ = self.pending_urgent.pop(0)
@@ -218,6 +234,19 @@ class Execution:
         rec.message = f"no TR 주문번호 within {self.timeouts.ack_ms} ms"
         self.recorder.order_event(self.clock.now_ns(), rec, "ack_timeout", message=rec.message)
         self._route_reject(rec)
+
+    def _cancel_refused(self, client_id: str) -> None:
+        rec = self.orders[client_id]
+        if rec.done or rec.status == TIMEOUT:
+            return
+        rec.status = TIMEOUT
+        rec.message = "cancel refused and no final event: outcome unknown"
+        self.counters["unresolved"] += 1
+        self.recorder.order_event(self.clock.now_ns(), rec, "unresolved", message=rec.message)
+        self.alert("order_unresolved", f"{rec.client_id} {rec.code}: {rec.message}")
+        pair = rec.pair
+        if pair is not None and pair.ended_ns is None and rec.role in ("hedge", "escalation"):
+            pair.fire("hedge_expired")
 
     def _chejan_silence(self, client_id: str) -> None:
         rec = self.orders[client_id]
@@ -325,7 +354,7 @@ class Execution:
             for cid in self.cancels_of.pop(rec.client_id, ()):
                 c = self.orders[cid]
                 if not c.done:
-                    self._finish(c, DONE_FILLED if status == DONE_CANCELLED else DONE_REJECTED,
+                    self._finish(c, CANCEL_CONFIRMED if status == DONE_CANCELLED else DONE_REJECTED,
                                  "" if status == DONE_CANCELLED else f"nothing left to cancel (order {status})")
         if rec.role == "flatten" and self.flattening.get(rec.sym) == rec.client_id:
             del self.flattening[rec.sym]
@@ -348,7 +377,13 @@ class Execution:
     def _route_reject(self, rec: OrderRecord) -> None:
         pair = rec.pair
         if rec.role == "cancel":
-            return       # the order it meant to cancel reports its own fate (often: filled)
+            # usually the target filled first and reports that itself; if it stays silent, the
+            # broker no longer holds it live (its events were lost, e.g. during a disconnect):
+            # mark it unresolved so the machine's escalation is not blocked by a phantom order
+            orig = self.orders.get(rec.cancel_of)
+            if orig is not None and not orig.done:
+                self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
+            return
         if pair is None or pair.ended_ns is not None:
             self._check_flat(rec.sym)
             return

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LIVE, DONE_FILLED, DONE_CANCELLED, DONE_REJECTED, TIMEOUT = "live", "filled", "cancelled", "rejected", "timeout"
-TERMINAL = frozenset({DONE_FILLED, DONE_CANCELLED, DONE_REJECTED})
+CANCEL_CONFIRMED = "confirmed"          # a cancel order whose target was cancelled
+TERMINAL = frozenset({DONE_FILLED, DONE_CANCELLED, DONE_REJECTED, CANCEL_CONFIRMED})
 
 
 @dataclass(slots=True)

@@ -92,7 +92,8 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         markets={s.code: s.market for s in profile.symbols},
         names={s.code: s.name for s in profile.symbols},
         ref_prices={s.code: s.ref_price for s in profile.symbols},
-        fee_fn=fee_fn_for(profile.cost),
+        fee_fn=fee_fn_for(profile.cost), venues=profile.venues,
+        midnight_ns=kst_epoch_ns(profile.run_date, 0),
         seed=source.seed if source.seed is not None else profile.emulator.seed,
     )
     adapter = KiwoomAdapter(emulator, profile.venues, clock, engine, list(profile.codes))
@@ -118,6 +119,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         if not host.drain(engine.idle):
             engine.wind_down()
             host.drain(engine.idle, limit_ns=60 * NS_PER_S)
+        engine.stopping = True
     finally:
         signals.signal(signals.SIGINT, previous)
     summary = summarise(engine, profile, source.describe(), run_id)

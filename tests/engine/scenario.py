@@ -1,0 +1,107 @@
+"""Scripted scenarios: a tiny universe, hand-written quotes and a deterministic emulator."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kxrules.config.compile import compile_profile
+from kxrules.engine.guard import kst_epoch_ns
+from kxrules.runtime.trade import TradeOptions, run_simulation
+
+REPO = Path(__file__).resolve().parents[2]
+DAY = dt.date(2026, 11, 23)          # a Monday, a KRX trading day
+MS = 1_000_000
+
+DETERMINISTIC_EMULATOR = {
+    "seed": 1,
+    "latency_ms": {k: {"dist": "fixed", "ms": v} for k, v in
+                   dict(login=50, tr_ack=20, accept=25, match=5, fill=10, cancel=25, real_data=5).items()},
+    "fill_odds": {"take_full": 1.0, "take_partial": 0.0, "mid_fill_rate_per_s": 0.0},
+    "faults": {},
+}
+
+
+def at(hms: str) -> int:
+    """Epoch ns of a Seoul time 'HH:MM:SS' or 'HH:MM:SS.mmm' on DAY."""
+    main, _, frac = hms.partition(".")
+    h, m, s = (int(x) for x in main.split(":"))
+    return kst_epoch_ns(DAY, h * 3600 + m * 60 + s) + int(frac.ljust(3, "0")) * MS if frac else \
+        kst_epoch_ns(DAY, h * 3600 + m * 60 + s)
+
+
+class Quotes:
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def add(self, when: str | int, code: str, venue: str, bid: int, ask: int, bid_qty: int = 1000,
+            ask_qty: int = 1000) -> "Quotes":
+        ts = at(when) if isinstance(when, str) else when
+        self.rows.append((ts, code, venue, bid, ask, bid_qty, ask_qty))
+        return self
+
+    def steady(self, code: str, bid: int, ask: int, start: str = "09:00:00", end: str = "09:30:00",
+               every_ms: int = 500, qty: int = 1000) -> "Quotes":
+        """Both venues quote the same market (NXT from 09:00:30), refreshed with alternating sizes."""
+        t, stop, i = at(start), at(end), 0
+        while t <= stop:
+            size = qty + (i % 2)
+            self.add(t, code, "KRX", bid, ask, size, size)
+            if t >= at("09:00:30"):
+                self.add(t + 1 * MS, code, "NXT", bid, ask, size, size)
+            t += every_ms * MS
+            i += 1
+        return self
+
+    def hold(self, code: str, venue: str, start: str, end: str, bid: int, ask: int,
+             bid_qty: int = 50, ask_qty: int = 50) -> "Quotes":
+        """Quote ``bid``/``ask`` on one venue from ``start`` until ``end`` (replacing the refreshes)."""
+        t0, t1 = at(start), at(end)
+        self.rows = [r for r in self.rows if not (r[1] == code and r[2] == venue and t0 <= r[0] < t1)]
+        self.add(t0, code, venue, bid, ask, bid_qty, ask_qty)
+        return self
+
+    def write(self, path: Path) -> Path:
+        rows = sorted(self.rows, key=lambda r: r[0])
+        cols = list(zip(*rows))
+        table = pa.table({
+            "ts_ns": pa.array(cols[0], pa.int64()), "code": pa.array(cols[1], pa.string()),
+            "venue": pa.array(cols[2], pa.string()), "bid1": pa.array(cols[3], pa.int64()),
+            "ask1": pa.array(cols[4], pa.int64()), "bid1_qty": pa.array(cols[5], pa.int64()),
+            "ask1_qty": pa.array(cols[6], pa.int64())})
+        pq.write_table(table, path)
+        return path
+
+
+def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emulator: dict | None = None,
+        until: str | None = None, profile: str = "pilot"):
+    """Run the pilot profile on the emulator over ``quotes``; returns (result, read-only DuckDB)."""
+    uni = tmp / "universe.csv"
+    rows = universe or [("005930", "삼성전자", "KOSPI", 100000)]
+    uni.write_text("code,name,market,ref_price\n" + "".join(f"{c},{n},{m},{p}\n" for c, n, m, p in rows),
+                   encoding="utf-8")
+    emu_cfg = json.loads(json.dumps(DETERMINISTIC_EMULATOR))
+    for key, value in (emulator or {}).items():
+        if isinstance(value, dict) and isinstance(emu_cfg.get(key), dict):
+            emu_cfg[key].update(value)
+        else:
+            emu_cfg[key] = value
+    emu = tmp / "emulator.yaml"
+    emu.write_text(json.dumps(emu_cfg), encoding="utf-8")
+    compiled = compile_profile(REPO, profile, DAY, file_overrides={"universe": uni, "emulator": emu})
+    replay = quotes.write(tmp / "quotes.parquet")
+    until_s = None
+    if until:
+        h, m, s = (int(x) for x in until.split(":"))
+        until_s = h * 3600 + m * 60 + s
+    result = run_simulation(compiled, TradeOptions(broker="sim", replay=replay, data_dir=tmp / "data",
+                                                   until=until_s))
+    return result, duckdb.connect(str(result.db_path), read_only=True)
+
+
+def rows(con, sql: str, *args) -> list[tuple]:
+    return con.execute(sql, list(args)).fetchall()
