@@ -9,12 +9,17 @@ files are never touched) and offers small helpers so that a test reads like::
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from kxrules.config import load as _load_mod
+from kxrules.config import profiles as _profiles_mod
+from kxrules.config import yaml_loader
 from kxrules.config.compile import check_workspace
 from kxrules.config.diagnostics import Diagnostics
 
@@ -79,6 +84,28 @@ class Workspace:
         return [d.message for d in self.diags.items if d.code == code]
 
 
+_PARSED: dict[str, yaml_loader.YamlDoc] = {}
+
+
+def _cached_load_yaml(path: Path, diags: Diagnostics):
+    """load_yaml, parsing each distinct file text once per session (ruamel's round-trip parser
+    dominates the suite's time; every edited file is still parsed for real). Files that produce
+    diagnostics are never cached. KXRULES_TEST_NO_YAML_CACHE=1 turns this off."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return yaml_loader.load_yaml(path, diags)
+    hit = _PARSED.get(text)
+    if hit is None:
+        before = len(diags.items)
+        doc = yaml_loader.load_yaml(path, diags)
+        if doc is None or len(diags.items) != before:
+            return doc
+        _PARSED[text] = hit = doc
+    return yaml_loader.YamlDoc(path=path, data=copy.deepcopy(hit.data),
+                               key_positions=hit.key_positions, value_positions=hit.value_positions)
+
+
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     root = tmp_path / "ws"
@@ -88,4 +115,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     # The Slack warning (KX952) depends on the environment: make it deterministic.
     monkeypatch.setenv("KXRULES_SLACK_WEBHOOK", "set-for-tests")
     monkeypatch.delenv("KXRULES_WORKSPACE", raising=False)
+    if not os.environ.get("KXRULES_TEST_NO_YAML_CACHE"):
+        monkeypatch.setattr(_load_mod, "load_yaml", _cached_load_yaml)
+        monkeypatch.setattr(_profiles_mod, "load_yaml", _cached_load_yaml)
     return Workspace(root)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kxrules.config import yaml_loader
 from kxrules.config.diagnostics import Diagnostics
 from kxrules.config.yaml_loader import load_yaml
 
@@ -58,7 +59,8 @@ def test_custom_local_tag_is_refused_KX005(ws):
     assert (T, line, col, "KX005") in ws.check()
 
 
-def test_alias_bomb_is_a_diagnostic(tmp_path: Path):
+def test_alias_bomb_is_a_diagnostic(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(yaml_loader, "MAX_NODES", 5_000)      # the real limit is 200,000 nodes
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 8):
         refs = ", ".join([f"*a{i - 1}"] * 10)
@@ -69,6 +71,7 @@ def test_alias_bomb_is_a_diagnostic(tmp_path: Path):
     assert load_yaml(p, diags) is None
     assert [d.code for d in diags.items] == ["KX002"]
     assert "alias" in diags.items[0].message
+    assert "5000 nodes" in diags.items[0].message
 
 
 def test_file_that_is_not_utf8_is_KX001(ws):
