@@ -16,19 +16,23 @@ class QuoteSourceSpec:
         return f"synthetic seed {self.seed} ({self.path.name})" if self.kind == "synthetic" else f"replay {self.path}"
 
 
-def synthetic_day(profile, day: dt.date, seed: int, out_dir: Path, *, progress=None) -> QuoteSourceSpec:
-    """Write (or reuse) the synthetic day for this universe, date and seed."""
+def synthetic_day(profile, day: dt.date, seed: int, out_dir: Path, *, until_s: int | None = None,
+                  progress=None) -> QuoteSourceSpec:
+    """Write (or reuse) the synthetic day for this universe, date and seed (up to ``until_s``)."""
     from ..marketdata.synthetic import Universe, generate_day
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"synthetic_{day.isoformat()}_seed{seed}_{profile.config_hash[:8]}.parquet"
+    minutes = None if until_s is None else max(1, -(-(until_s - 9 * 3600) // 60))
+    span = "day" if minutes is None else f"{minutes}min"
+    path = out_dir / f"synthetic_{day.isoformat()}_seed{seed}_{span}_{profile.config_hash[:8]}.parquet"
     if not path.exists():
         syms = profile.symbols
         universe = Universe(tuple(s.code for s in syms), tuple(s.name for s in syms),
                             tuple(s.market for s in syms), tuple(s.ref_price for s in syms), profile.name)
         tmp = path.with_name(path.name + ".part")
         generate_day(tmp, universe=universe, date=day, seed=seed, config=profile.market,
-                     workspace=profile.workspace, progress=progress)
+                     workspace=profile.workspace, progress=progress,
+                     start=None if minutes is None else "09:00:00", minutes=minutes)
         tmp.replace(path)
     return QuoteSourceSpec(path, "synthetic", seed)
 

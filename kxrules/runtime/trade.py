@@ -80,7 +80,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         source = QuoteSourceSpec(options.replay, "replay")
     else:
         seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
-        source = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic")
+        source = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)
 
     start_ns = kst_epoch_ns(profile.run_date, 8 * 3600 + 50 * 60)
     clock = VirtualClock(start_ns)

@@ -230,3 +230,38 @@ def test_registries_are_disjoint_and_documented():
     assert not set(ENGINE_EVENTS) & set(ACTIONS)
     assert not set(CONDITIONS) & set(ACTIONS)
     assert all(ENGINE_EVENTS.values()) and all(ACTIONS.values()) and all(CONDITIONS.values())
+
+
+# --- what the machine needs from other files -------------------------------------------------
+
+def test_leg_style_without_a_hoga_code_on_a_traded_venue_is_KX505(ws):
+    # the NXT midpoint order (hoga 29) does not exist on KRX, where the hedge may have to go
+    ws.replace(M, "hedge: {style: limit}", "hedge: {style: mid}")
+    v = "config/venues/kiwoom.yaml"
+    line, col = ws.find(v, 'limit: "00"')                      # KRX's hoga mapping
+    assert ws.check() == {(v, line, col, "KX505")}
+    assert "no code for 'mid'" in ws.messages("KX505")[0]
+
+
+def test_disabled_traded_venue_is_KX505(ws):
+    v = "config/venues/kiwoom.yaml"
+    ws.replace(v, "  NXT:\n    enabled: true", "  NXT:\n    enabled: false")
+    line, col = ws.find(v, "false", after="  NXT:")
+    assert ws.check() == {(v, line, col, "KX505")}
+
+
+def test_unhedged_limit_not_above_the_hedge_timer_is_KX953(ws):
+    r = "rules/risk.yaml"
+    ws.replace(r, "max_unhedged_ms: 3000", "max_unhedged_ms: 1000")     # t_hedge_ms is 1000 by default
+    line, col = ws.find(r, "1000", after="max_unhedged_ms: ")
+    assert ws.check() == {(r, line, col, "KX953")}
+    ws.replace(r, "max_unhedged_ms: 1000", "max_unhedged_ms: 1001")
+    assert ws.check() == set()
+
+
+def test_hedge_timer_override_above_the_unhedged_limit_is_KX953(ws):
+    ws.replace("config/overrides/pilot.yaml", "t_hedge_ms: 800", "t_hedge_ms: 5000")
+    r = "rules/risk.yaml"
+    line, col = ws.find(r, "3000")
+    assert ws.check() == {(r, line, col, "KX953")}
+    assert "(005930)" in ws.messages("KX953")[0]

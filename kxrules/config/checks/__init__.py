@@ -8,7 +8,8 @@ from ...rules.expr import CompiledExpr
 
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-from . import economics, machine, money, rules, screens, secrets, sessions, throttle, universe
+from . import (economics, machine, money, risk, rules, screens, secrets, sessions, throttle,
+               universe, venues)
 
 
 @dataclass(slots=True)
@@ -22,9 +23,11 @@ def run_checks(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> Ch
     sessions.check(ws, diags, run_date)
     throttle.check(ws, diags)
     screens.check(ws, diags)
+    venues.check(ws, diags)
     universe.check(ws, diags)
     money.check(ws, diags, run_date)
     kernels = rules.check(ws, diags)
     machine.check(ws, diags)
+    risk.check(ws, diags)
     secrets.check(ws, diags)
     return CheckResult(kernels, economics.check(ws, diags, run_date, kernels))

@@ -1,0 +1,140 @@
+"""Open a recording read-only and pick the run a report is about.
+
+A run that is still writing holds DuckDB's lock on the file: the report then reads a private copy
+(file and WAL) so it never waits on, or disturbs, the writer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..storage.recorder import DB_NAME
+
+
+class ReportError(Exception):
+    """A usage problem: no such data directory, recording or run (the CLI exits 2)."""
+
+
+@dataclass
+class RunInfo:
+    run_id: int
+    profile: str
+    broker: str
+    mode: str | None
+    sim_seed: int | None
+    source: str | None
+    run_date: dt.date
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    config_hash: str | None
+    status: str | None
+    exit_code: int | None
+    config: dict[str, Any] = field(repr=False)
+    summary: dict[str, Any] | None = field(repr=False)
+    all_runs: list[int] = field(default_factory=list)
+
+    @property
+    def files(self) -> dict[str, Any]:
+        return self.config.get("files") or {}
+
+    @property
+    def profile_data(self) -> dict[str, Any]:
+        return self.config.get("profile") or {}
+
+    @property
+    def ended_normally(self) -> bool:
+        return self.status == "ok"
+
+
+class Recording:
+    """A read-only DuckDB connection on a data directory's recording (context manager)."""
+
+    def __init__(self, data_dir: Path):
+        import duckdb
+
+        self.data_dir = Path(data_dir)
+        if not self.data_dir.is_dir():
+            raise ReportError(f"data directory not found: {self.data_dir}")
+        path = self.data_dir / DB_NAME
+        if not path.is_file():
+            raise ReportError(f"no recording in {self.data_dir} (expected {DB_NAME}; "
+                              f"`kxrules trade --data-dir {self.data_dir}` writes one)")
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        try:
+            self.con = duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise ReportError(f"cannot open {path}: {exc}") from exc
+            self.con = self._open_copy(path)
+        except duckdb.Error as exc:
+            raise ReportError(f"cannot open {path}: {exc}") from exc
+        tables = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "runs" not in tables:
+            self.close()
+            raise ReportError(f"{path} is not a kxrules recording (no runs table)")
+
+    def _open_copy(self, path: Path):
+        import duckdb
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="kxrules-report-")
+        copy = Path(self._tmp.name) / DB_NAME
+        shutil.copy2(path, copy)
+        wal = path.with_name(path.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, copy.with_name(copy.name + ".wal"))
+        return duckdb.connect(str(copy), read_only=False)
+
+    def close(self) -> None:
+        self.con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Recording":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def run_ids(self) -> list[int]:
+        return [int(r[0]) for r in self.con.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
+
+    def resolve(self, run: str | int | None) -> RunInfo:
+        ids = self.run_ids()
+        if not ids:
+            raise ReportError(f"the recording in {self.data_dir} holds no run")
+        if run in (None, "", "latest"):
+            run_id = ids[-1]
+        else:
+            try:
+                run_id = int(run)
+            except (TypeError, ValueError):
+                raise ReportError(f"--run must be 'latest' or a run id, got {run!r}") from None
+            if run_id not in ids:
+                shown = ", ".join(map(str, ids[-10:]))
+                raise ReportError(f"run {run_id} is not in {self.data_dir} (runs: {shown})")
+        cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        names = [d[0] for d in cur.description]
+        row = dict(zip(names, cur.fetchone()))
+        config = _json(row.get("config_json")) or {}
+        return RunInfo(
+            run_id=run_id, profile=row.get("profile") or "?", broker=row.get("broker") or "?",
+            mode=row.get("mode"), sim_seed=row.get("sim_seed"), source=row.get("source"),
+            run_date=row.get("run_date"), started_at=row.get("started_at"), ended_at=row.get("ended_at"),
+            config_hash=row.get("config_hash"), status=row.get("status"), exit_code=row.get("exit_code"),
+            config=config, summary=_json(row.get("summary_json")), all_runs=ids,
+        )
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
