@@ -39,7 +39,7 @@ def _field_cols(raw_line: str) -> list[int]:
 
 def load_universe(path: Path, diags: Diagnostics) -> list[Symbol] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")   # spreadsheets save UTF-8 with a BOM
     except FileNotFoundError:
         diags.add(path, None, "KX001", "universe file not found")
         return None

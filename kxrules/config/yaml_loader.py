@@ -155,6 +155,12 @@ def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
     except YAMLError as exc:
         diags.add(path, None, "KX002", str(exc).splitlines()[0])
         return None
+    except (ValueError, TypeError, ArithmeticError) as exc:   # e.g. the date 2024-13-01
+        bad = _unconstructable_scalar(node)
+        pos = _pos(bad.start_mark.line, bad.start_mark.column) if bad is not None else None
+        value = f" {bad.value!r}" if bad is not None else ""
+        diags.add(path, pos, "KX103", f"value{value} cannot be read: {exc}")
+        return None
 
     doc = YamlDoc(path=path, data=None)
     doc.value_positions[()] = Position(1, 1)
@@ -164,6 +170,27 @@ def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
         diags.add(path, None, "KX002", f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
         return None
     return doc
+
+
+def _unconstructable_scalar(root: Node) -> ScalarNode | None:
+    """The first scalar whose value its resolved type rejects (found after construction failed)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            try:
+                YAML(typ="rt").constructor.construct_object(node, deep=True)
+            except Exception:  # noqa: BLE001 - any failure marks the culprit
+                return node
+        elif isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                stack.extend((v, k))
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
 
 
 def _syntax_error(path: Path, exc: MarkedYAMLError, diags: Diagnostics) -> None:

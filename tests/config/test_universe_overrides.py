@@ -24,6 +24,13 @@ def test_shipped_universe_loads_with_crlf_line_endings_and_korean_names(ws):
     assert (s.name, s.market, s.ref_price, s.line) == ("삼성전자", "KOSPI", 239_500, _line_of(ws, "005930"))
 
 
+def test_universe_saved_with_a_byte_order_mark_loads(ws):
+    ws.write(U, "\ufeffcode,name,market,ref_price\r\n005930,삼성전자,KOSPI,239500\r\n")
+    ws.write(O, "symbols: {}\n")
+    assert ws.check() == set()
+    assert [s.code for s in ws.loaded.universe] == ["005930"]
+
+
 def test_short_code_is_KX601(ws):
     ws.replace(U, "005930,", "5930,")
     line = _line_of(ws, "5930,")

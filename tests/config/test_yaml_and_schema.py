@@ -47,6 +47,19 @@ def test_unparsable_scalar_is_KX103_at_the_value(ws):
     assert (T, line, col, "KX103") in ws.check()
 
 
+def test_impossible_date_is_KX103_at_the_value_not_a_traceback(ws):
+    f = "rules/fees.yaml"
+    ws.replace(f, "{from: 2024-01-01, to: null}", "{from: 2024-13-01, to: null}")
+    line, col = ws.find(f, "2024-13-01")
+    assert ws.check() == {(f, line, col, "KX103")}
+    assert ws.messages("KX103") == ["value '2024-13-01' cannot be read: month must be in 1..12"]
+
+
+def test_yaml_file_with_a_byte_order_mark_loads(ws):
+    ws.path(T).write_bytes(b"\xef\xbb\xbf" + ws.path(T).read_bytes())
+    assert ws.check() == set()
+
+
 def test_python_tag_is_refused_KX005(ws):
     ws.replace(T, "capacity: 5", "capacity: !!python/object/apply:os.system [echo pwned]")
     line, col = ws.find(T, "!!python")

@@ -175,6 +175,12 @@ def test_non_positive_timer_is_KX104(ws):
     assert ws.check() == {(M, line, col, "KX104")}
 
 
+def test_boolean_timer_is_KX103_not_one_millisecond(ws):
+    ws.replace(M, "timer: {after_ms: 50, trigger: stale}", "timer: {after_ms: true, trigger: stale}")
+    line, col = ws.find(M, "true, trigger: stale")
+    assert ws.check() == {(M, line, col, "KX103")}
+
+
 def test_transition_leaving_a_final_state_is_KX104(ws):
     ws.append(M, "  - {trigger: send, source: ENTRY_MISSED, dest: CANDIDATE}\n")
     line, col = ws.find(M, "ENTRY_MISSED, dest: CANDIDATE")

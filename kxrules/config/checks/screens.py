@@ -32,6 +32,8 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
     if doc is None or not isinstance(doc.data, dict) or "screens" not in doc.data:
         return
     screens = doc.data["screens"]
+    if not isinstance(screens, (dict, list)):
+        return                                        # the schema reports what it should be
     first: dict[str, tuple] = {}
     count = 0
     for loc, value in _screen_entries(screens, ("screens",)):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from .common import Side, Strict
 
@@ -11,7 +11,7 @@ OrderStyle = Literal["limit", "market", "ioc_limit", "ioc_market", "mid"]
 
 
 class Timer(Strict):
-    after_ms: int | str
+    after_ms: StrictInt | str       # milliseconds, or a parameter name (`true` is not 1 ms)
     trigger: str = Field(min_length=1)
 
 
