@@ -43,8 +43,11 @@ def load_universe(path: Path, diags: Diagnostics) -> list[Symbol] | None:
     except FileNotFoundError:
         diags.add(path, None, "KX001", "universe file not found")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        diags.add(path, None, "KX006", f"cannot read universe file as UTF-8 CSV: {exc}")
+    except UnicodeDecodeError as exc:
+        diags.add(path, None, "KX006", f"universe file is not UTF-8 (save it as CSV UTF-8): {exc}")
+        return None
+    except OSError as exc:                            # a directory, no permission, ...
+        diags.add(path, None, "KX001", f"cannot read universe file: {exc}")
         return None
 
     lines = text.splitlines()

@@ -116,6 +116,13 @@ def test_unreadable_file_exits_2(ws):
     assert "rules/edge.yaml:0:0: error KX001" in r.stdout
 
 
+def test_universe_path_that_is_a_directory_exits_2(ws):
+    ws.replace("config/profiles/pilot.yaml", "universe: config/universe/pilot.csv", "universe: config/universe")
+    r = validate(ws, "--profile", "pilot")
+    assert r.exit_code == 2
+    assert "config/universe:0:0: error KX001 cannot read universe file" in r.stdout
+
+
 def test_extends_cycle_exits_2(ws):
     ws.replace("config/profiles/sim.yaml", "extends: pilot", "extends: sim")
     r = validate(ws, "sim")
