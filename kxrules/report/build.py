@@ -19,7 +19,8 @@ class ReportData:
     view: config_view.ConfigView
     data_dir: Path
     generated_at: dt.datetime
-    span: tuple[float, float] | None
+    span: tuple[float, float] | None            # what the recording covers (Seoul seconds of day)
+    axis: tuple[float, float] | None            # the charts' time axis
     totals: dict[str, Any]
     symbols: list[dict[str, Any]]
     slo: list[dict[str, Any]]
@@ -64,11 +65,14 @@ def collect_from(con, info: RunInfo, data_dir: Path, pairs: list[int] | None = N
                                           "max_in_window": 0, "busiest_second": 0, "band": view.pause_utilisation,
                                           "capacity": view.capacity, "window_ms": view.window_ms,
                                           "pauses_recorded": False}, [], [], None
+        axis_kst = None
     else:
-        util = series.utilisation(con, rid, view, *ns_span)
+        axis = series.chart_span(con, rid, ns_span, _guard_ns(info, view))
+        util = series.utilisation(con, rid, view, *axis)
         pnl_pts = series.pnl(con, rid)
         rate_rows = series.rates(con, rid)
         span = (series.kst(ns_span[0]), series.kst(ns_span[0]) + (ns_span[1] - ns_span[0]) / series.NS)
+        axis_kst = (series.kst(axis[0]), series.kst(axis[0]) + (axis[1] - axis[0]) / series.NS)
     lap("series")
     reasons = queries.reasons(con, rid)
     missed = queries.missed(con, rid)
@@ -81,7 +85,7 @@ def collect_from(con, info: RunInfo, data_dir: Path, pairs: list[int] | None = N
     lap("economics")
     notes = list(view.notes) + ([econ_note] if econ_note else [])
     data = ReportData(run=info, view=view, data_dir=Path(data_dir), generated_at=dt.datetime.now(),
-                      span=span, totals=totals, symbols=symbols, slo=slo, utilisation=util, pnl=pnl_pts,
+                      span=span, axis=axis_kst, totals=totals, symbols=symbols, slo=slo, utilisation=util, pnl=pnl_pts,
                       rates=rate_rows, reasons=reasons, missed=missed, timelines=timelines, economics=econ,
                       notes=notes, timings=timings)
     data.charts = charts(data, counts)
@@ -100,9 +104,9 @@ def charts(d: ReportData, counts) -> dict[str, Markup]:
     for tl in d.timelines:
         if tl.get("steps"):
             out[f"pair_{tl['pair_id']}"] = svg.pair_strip(tl["steps"])
-    if d.span is None:
+    if d.axis is None:
         return out
-    x0, x1 = d.span
+    x0, x1 = d.axis
     u = d.utilisation
     ymax = max([1.0] + [p["peak"] for p in u["points"]]) * 1.05
     chart = svg.TimeChart(x0, x1, 0.0, ymax, yfmt=lambda v: f"{v:.0%}",
@@ -124,7 +128,8 @@ def charts(d: ReportData, counts) -> dict[str, Markup]:
         c = svg.TimeChart(x0, x1, lo, hi, yfmt=lambda v: f"₩{v:,.0f}", title="cumulative net PnL (KRW)")
         c.hlines.append((0, "zero-line", ""))
         c.series.append(svg.Series(pts, "step", "s1", "net PnL"))
-        c.series.append(svg.Series(d.pnl, "dots", "s1", "net PnL"))
+        if len(d.pnl) <= 200:                     # a dot per booking while they stay readable
+            c.series.append(svg.Series(d.pnl, "dots", "s1", "net PnL"))
         out["pnl"] = c.render()
     if d.rates:
         vals = [r["reject_rate"] for r in d.rates] + [r["timeout_rate"] for r in d.rates]
@@ -139,6 +144,15 @@ def charts(d: ReportData, counts) -> dict[str, Markup]:
                                    "ack-timeout rate", width_s=150))
         out["rates"] = c.render()
     return out
+
+
+def _guard_ns(info, view) -> tuple[int, int] | None:
+    from ..engine.guard import kst_epoch_ns
+
+    if not (view.guard_start and view.guard_end and info.run_date):
+        return None
+    secs = [sum(int(p) * m for p, m in zip(x.split(":"), (3600, 60, 1))) for x in (view.guard_start, view.guard_end)]
+    return kst_epoch_ns(info.run_date, secs[0]), kst_epoch_ns(info.run_date, secs[1])
 
 
 def _peak_bars(u: dict) -> svg.Series:

@@ -104,12 +104,12 @@ def bps(x, digits: int = 1) -> str:
     return "–" if _missing(x) else f"{x:+,.{digits}f} bps"
 
 
-def ms(x, digits: int | None = None) -> str:
+def ms(x, digits: int | None = None, unit: bool = True) -> str:
     if _missing(x):
         return "–"
     if digits is None:
         digits = 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2
-    return f"{x:,.{digits}f} ms"
+    return f"{x:,.{digits}f}" + (" ms" if unit else "")
 
 
 def hms(t, millis: bool = False) -> str:

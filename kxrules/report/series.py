@@ -34,6 +34,26 @@ def span(con, run_id: int) -> tuple[int, int] | None:
     return int(r["lo"]), max(int(r["hi"]), int(r["lo"]) + NS)
 
 
+def chart_span(con, run_id: int, quotes: tuple[int, int], guard: tuple[int, int] | None) -> tuple[int, int]:
+    """The charts' time axis: from the first to the last trading activity (signals, orders,
+    transitions, fills), widened to the armed window where the market data covers it; a run
+    that did nothing gets the whole recording."""
+    r = one(con, """SELECT min(lo) AS lo, max(hi) AS hi FROM (
+            SELECT min(ts_ns) AS lo, max(ts_ns) AS hi FROM signals WHERE run_id = $run
+            UNION ALL SELECT min(sent_ns), max(coalesce(accepted_ns, ack_ns, sent_ns)) FROM orders WHERE run_id = $run
+            UNION ALL SELECT min(ts_ns), max(ts_ns) FROM transitions WHERE run_id = $run
+            UNION ALL SELECT min(ts_ns), max(ts_ns) FROM fills WHERE run_id = $run)""", run_id)
+    if r.get("lo") is None:
+        lo, hi = quotes
+    else:
+        lo, hi = int(r["lo"]), int(r["hi"])
+    if guard is not None:
+        lo = min(lo, max(guard[0], quotes[0]))
+        hi = max(hi, min(guard[1], quotes[1]))
+    pad = max((hi - lo) // 50, NS)
+    return max(lo - pad, quotes[0]), min(hi + pad, max(quotes[1], hi))
+
+
 def bucket_seconds(lo_ns: int, hi_ns: int, points: int = 480) -> int:
     want = (hi_ns - lo_ns) / NS / points
     return next((b for b in NICE_BUCKETS_S if b >= want), NICE_BUCKETS_S[-1])
@@ -53,7 +73,13 @@ def utilisation(con, run_id: int, view: ConfigView, lo_ns: int, hi_ns: int) -> d
     peak = one(con, """SELECT max(c) AS m FROM (SELECT count(*) OVER (ORDER BY sent_ns
                     RANGE BETWEEN CURRENT ROW AND $w FOLLOWING) AS c
                     FROM orders WHERE run_id = $run AND sent_ns IS NOT NULL)""", run_id, w=window_ns - 1)
-    points = [{"t": kst(r["b"] * NS), "peak": r["peak"] / cap, "mean": r["calls"] / (bucket * cap)} for r in per]
+    by_bucket = {int(r["b"]): r for r in per}
+    first, last = lo_ns // NS // bucket * bucket, hi_ns // NS // bucket * bucket
+    points = []
+    for b in range(first, last + bucket, bucket):      # empty buckets are zero, not gaps
+        r = by_bucket.get(b)
+        points.append({"t": kst(b * NS), "peak": (r["peak"] / cap) if r else 0.0,
+                       "mean": (r["calls"] / (bucket * cap)) if r else 0.0})
     sent = np.array([r[0] for r in con.execute(
         "SELECT sent_ns FROM orders WHERE run_id = $run AND sent_ns IS NOT NULL ORDER BY sent_ns",
         {"run": run_id}).fetchall()], dtype=np.int64)

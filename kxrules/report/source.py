@@ -120,7 +120,7 @@ class Recording:
                 raise ReportError(f"run {run_id} is not in {self.data_dir} (runs: {shown})")
         cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
         names = [d[0] for d in cur.description]
-        row = dict(zip(names, cur.fetchone()))
+        row = dict(zip(names, cur.fetchall()[0]))
         config = _json(row.get("config_json")) or {}
         return RunInfo(
             run_id=run_id, profile=row.get("profile") or "?", broker=row.get("broker") or "?",

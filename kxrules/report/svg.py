@@ -58,12 +58,13 @@ class TimeChart:
             out.append(f'<rect class="{css}" x="{xa:.1f}" y="{top:.1f}" width="{max(xb - xa, 1.5):.1f}" '
                        f'height="{bottom - top:.1f}"><title>{escape(label)}</title></rect>')
         out.extend(self._axes())
-        for v, css, label in self.hlines:
+        for i, (v, css, label) in enumerate(self.hlines):
             if self.y0 <= v <= self.y1:
                 y = self.sy(v)
                 out.append(f'<line class="{css}" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}">'
                            f'<title>{escape(label)}</title></line>')
-                out.append(f'<text class="hlabel" x="{W - PAD_R - 2}" y="{y - 3:.1f}" text-anchor="end">'
+                x, anchor = (W - PAD_R - 2, "end") if i % 2 == 0 else (PAD_L + 4, "start")
+                out.append(f'<text class="hlabel" x="{x}" y="{y - 3:.1f}" text-anchor="{anchor}">'
                            f'{escape(label)}</text>')
         for s in self.series:
             out.append(self._series(s))
@@ -180,10 +181,14 @@ def slo_bar(tile: dict, width: int = 280, height: int = 46) -> Markup:
            f'<rect class="track" x="6" y="16" width="{width - 12}" height="10" rx="3"/>',
            f'<rect class="fill {escape(tile["status"])}" x="6" y="16" width="{max(sx(vals[1]) - 6, 1):.1f}" '
            f'height="10" rx="3"><title>p95 {vals[1]:,.2f} ms</title></rect>']
+    last_label = -1e9
     for name, v in zip(("p50", "p95", "p99"), vals):
         x = sx(v)
         out.append(f'<line class="pmark" x1="{x:.1f}" x2="{x:.1f}" y1="12" y2="30"><title>{name} {v:,.2f} ms'
-                   f'</title></line><text class="axis" x="{x:.1f}" y="42" text-anchor="middle">{name}</text>')
+                   f'</title></line>')
+        if x - last_label >= 24:              # close marks share the first one's label
+            out.append(f'<text class="axis" x="{x:.1f}" y="42" text-anchor="middle">{name}</text>')
+            last_label = x
     if target is not None:
         x = sx(target)
         out.append(f'<line class="target" x1="{x:.1f}" x2="{x:.1f}" y1="4" y2="34"><title>target {target:,.0f} ms'
