@@ -45,10 +45,11 @@ def environment(dirs: list[Path]):
     env.filters.update(krw=krw, num=num, pct=pct, bps=bps, ms=ms, hms=hms, signed=signed)
 
     def inline(name: str) -> Markup:
-        """A file of reports/ (CSS) pasted into the page; '</' is neutralised so it cannot close
-        the <style> element it sits in."""
+        """A file of reports/ (CSS) pasted into the page. Every '<' becomes the CSS escape
+        ``\\3c `` (valid inside CSS strings, meaningless elsewhere), so the text can never close
+        the <style> element it sits in nor open another."""
         source, _, _ = env.loader.get_source(env, name)
-        return Markup(source.replace("</", "<\\/"))
+        return Markup(source.replace("<", "\\3c "))
 
     env.globals["inline"] = inline
     return env
