@@ -25,6 +25,8 @@ def trade(
     until: Annotated[Optional[str], typer.Option("--until", help="Stop at this Seoul time, HH:MM:SS.")] = None,
     universe: Annotated[Optional[Path], typer.Option("--universe", help="Trade this universe CSV instead of the profile's.")] = None,
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where the DuckDB recording goes (default: the profile's data_dir).")] = None,
+    record_quotes: Annotated[bool, typer.Option("--record-quotes", help="Also record every top-of-book change of a simulated run (live runs follow the profile's recording.quotes).", rich_help_panel="Simulation")] = False,
+    path: Annotated[str, typer.Option("--path", help="Replay path: 'fast' (columnar quotes into the book; same orders and fills) or 'faithful' (every quote as a real-data string through the adapter). --speed N always uses faithful.", rich_help_panel="Simulation")] = "fast",
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
@@ -41,6 +43,8 @@ def trade(
 
     if replay is not None and synthetic:
         fail("choose either --replay FILE or --synthetic, not both")
+    if path not in ("fast", "faithful"):
+        fail(f"--path must be 'fast' or 'faithful', got {path!r}")
     try:
         speed_value = None if speed == "max" else float(speed)
         if speed_value is not None and speed_value <= 0:
@@ -82,7 +86,8 @@ def trade(
                 typer.echo("\r" + line[:150].ljust(150), nl=False)
 
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
-                           until=until_s, data_dir=data_dir, status=status)
+                           until=until_s, data_dir=data_dir, status=status, replay_path=path,
+                           record_quotes=record_quotes)
     from ..broker.kiwoom.control import BrokerUnavailable
 
     try:

@@ -68,14 +68,15 @@ class Engine:
             if self._batch_timer is None:
                 self._schedule_batch()
 
-    def on_quote_batch(self, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns) -> None:
-        """Columnar path: many quotes at once (all at or before now)."""
-        self.stats["quotes"] += len(sym)
+    def apply_quotes(self, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns) -> None:
+        """Columnar path: apply quotes delivered by now (the fast replay host counts and records them)."""
         self.book.update_batch(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
-        if self.record_quotes:
-            self.recorder.quotes(ts_ns, sym, venue, bid, ask, bid_qty, ask_qty)
         if self.book.any_dirty and self._batch_timer is None:
             self._schedule_batch()
+
+    def batch_due_ns(self) -> int | None:
+        """When the scheduled batch will run (None: no batch pending)."""
+        return self._batch_timer.when_ns if self._batch_timer is not None else None
 
     def _schedule_batch(self) -> None:
         now = self.clock.now_ns()
@@ -145,7 +146,7 @@ class Engine:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 
     def _check_loss(self) -> None:
-        net = sum(p.net_krw for p in self.execution.pairs_done)
+        net = self.execution.net_krw_done
         if net < -self.profile.risk.max_daily_loss_krw:
             self.kill(f"session net PnL ₩{net:,} below -₩{self.profile.risk.max_daily_loss_krw:,}")
 

@@ -61,6 +61,7 @@ class Execution:
         self._pair_seq = 0
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
+        self.net_krw_done = 0                         # running session net PnL of finished pairs
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0}
 
@@ -107,6 +108,7 @@ class Execution:
             live.remove(pair)
         self.machine.remove_model(pair)
         self.pairs_done.append(pair)
+        self.net_krw_done += pair.net_krw
         self.recorder.pair_finished(pair)
         self.telemetry.pair_finished(pair)
         self._check_flat(pair.sym)

@@ -13,7 +13,8 @@ VENUE_NAMES = ("KRX", "NXT")
 
 
 class QuoteBook:
-    __slots__ = ("n", "bid", "ask", "bid_qty", "ask_qty", "ts", "dirty", "dirty_since", "any_dirty")
+    __slots__ = ("n", "bid", "ask", "bid_qty", "ask_qty", "ts", "dirty", "dirty_since", "any_dirty",
+                 "_flat")
 
     def __init__(self, n_symbols: int):
         self.n = n_symbols
@@ -27,6 +28,7 @@ class QuoteBook:
         # the quote time that first made each symbol dirty since the last batch (tick->signal)
         self.dirty_since = np.zeros(n_symbols, dtype=np.int64)
         self.any_dirty = False
+        self._flat = tuple(a.reshape(-1) for a in (self.bid, self.ask, self.bid_qty, self.ask_qty, self.ts))
 
     def update(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> bool:
         """Apply one quote; returns True when it changed the top of book."""
@@ -49,21 +51,20 @@ class QuoteBook:
         """Apply many quotes in arrival order (later rows for the same slot overwrite earlier)."""
         if len(sym) == 0:
             return
+        fb, fa, fbq, faq, fts = self._flat
         flat = venue * self.n + sym
-        changed = ((self.bid.reshape(-1)[flat] != bid) | (self.ask.reshape(-1)[flat] != ask)
-                   | (self.bid_qty.reshape(-1)[flat] != bid_qty) | (self.ask_qty.reshape(-1)[flat] != ask_qty))
-        self.bid.reshape(-1)[flat] = bid
-        self.ask.reshape(-1)[flat] = ask
-        self.bid_qty.reshape(-1)[flat] = bid_qty
-        self.ask_qty.reshape(-1)[flat] = ask_qty
-        self.ts.reshape(-1)[flat] = ts_ns
+        changed = (fb[flat] != bid) | (fa[flat] != ask) | (fbq[flat] != bid_qty) | (faq[flat] != ask_qty)
+        fb[flat] = bid
+        fa[flat] = ask
+        fbq[flat] = bid_qty
+        faq[flat] = ask_qty
+        fts[flat] = ts_ns
         if changed.any():
             moved = sym[changed]
-            first_ts = ts_ns[changed]
             fresh = ~self.dirty[moved]
-            # the earliest change per symbol: rows are in time order, so the first occurrence
-            uniq, first = np.unique(moved[fresh], return_index=True)
-            self.dirty_since[uniq] = first_ts[fresh][first]
+            if fresh.any():
+                # repeated indices keep the last assignment: reversed, the earliest change wins
+                self.dirty_since[moved[fresh][::-1]] = ts_ns[changed][fresh][::-1]
             self.dirty[moved] = True
             self.any_dirty = True
 

@@ -36,6 +36,8 @@ class TradeOptions:
     speed: float | None = None          # None = as fast as possible
     until: int | None = None            # seconds of day (KST) to stop at
     data_dir: Path | None = None
+    replay_path: str = "fast"           # "fast" (columnar) or "faithful" (real-data strings)
+    record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
     alerts: Callable[[str, str], None] | None = None
 
@@ -68,7 +70,9 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
 
 def run_simulation(profile, options: TradeOptions) -> TradeResult:
     from ..broker.adapter import KiwoomAdapter
+    from ..broker.emulator import fastpath
     from ..broker.emulator.control import KiwoomEmulator
+    from .fast import FastReplay
     from .simulation import SimulationHost
 
     if profile.emulator is None:
@@ -87,6 +91,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     recorder = Recorder(data_dir, profile.codes, durable=False)
     telemetry = Telemetry(recorder)
     engine = Engine(profile, clock, recorder, telemetry, on_alert=options.alerts)
+    engine.record_quotes = options.record_quotes
     emulator = KiwoomEmulator(
         profile.emulator, clock, list(profile.codes),
         markets={s.code: s.market for s in profile.symbols},
@@ -102,8 +107,13 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
                                 source=source.describe(), run_date=profile.run_date,
                                 config_hash=profile.config_hash, config=profile.snapshot)
     until_ns = kst_epoch_ns(profile.run_date, options.until) if options.until is not None else None
-    host = SimulationHost(clock, emulator.feed_quote, source.path, profile.codes, speed=options.speed,
-                          until_ns=until_ns, on_progress=_progress(engine, options.status))
+    progress = _progress(engine, options.status)
+    if options.replay_path == "fast" and options.speed is None and not fastpath.has_disconnect(emulator):
+        host = FastReplay(clock, emulator, engine, source.path, profile.codes, until_ns=until_ns,
+                          on_progress=progress)
+    else:
+        host = SimulationHost(clock, emulator.feed_quote, source.path, profile.codes, speed=options.speed,
+                              until_ns=until_ns, on_progress=progress)
     previous = signals.signal(signals.SIGINT, lambda *_: host.interrupt())
     notes: list[str] = []
     try:

@@ -1,0 +1,247 @@
+"""The fast replay host: the same orders and fills as the faithful path, at columnar speed.
+
+On the faithful path every quote becomes a formatted real-data string, is delivered after its
+latency draw, parsed by the adapter and applied to the QuoteBook one at a time. But the engine
+only *reads* the book in a batch, and a batch can only produce a signal where a symbol's two
+venues cross (the evaluator's price-gap prefilter). So this host:
+
+1. feeds each chunk of quotes to the emulated matcher in one call (orders, acks and fills still
+   go through the emulated control and the adapter, as in live trading);
+2. computes every quote's delivery time with the emulator's own real-data draws (vectorised,
+   runs split where the emulator publishes real data itself, so the random streams stay
+   aligned);
+3. finds, with a shadow book, the batch windows in which a changed quote leaves its symbol
+   crossed: only there does it run the clock to that window's first change, apply the window's
+   quotes to the QuoteBook in one numpy call and let the engine's batch fire on the clock, exactly
+   when the faithful path would. Quotes of windows without a cross are applied in bulk just before
+   the next evaluated window (a batch over them could not signal).
+
+Timers (emulator latencies, pair timers) run on the same virtual clock in the same order, so the
+parity test can demand identical orders and fills. A disconnect fault (quotes dropped or delayed
+per row by connection state) is replayed on the faithful path instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..broker.emulator import fastpath
+from ..engine.clock import VirtualClock
+from ..marketdata.quote_format import iter_quote_batches
+from .simulation import DRAIN_LIMIT_NS, HostResult, SimulationHost
+
+CHUNK_ROWS = 1 << 18
+
+
+class _Pending:
+    """Quotes fed to the emulator but not yet applied to the engine's book (delivery order)."""
+
+    FIELDS = ("d", "sym", "venue", "bid", "ask", "bq", "aq", "key")
+
+    def __init__(self) -> None:
+        empty = np.zeros(0, dtype=np.int64)
+        for f in self.FIELDS:
+            setattr(self, f, empty)
+        self.head = 0
+
+    def extend(self, **cols: np.ndarray) -> None:
+        h = self.head
+        for f in self.FIELDS:
+            setattr(self, f, np.concatenate((getattr(self, f)[h:], cols[f])))
+        self.head = 0
+
+    def __len__(self) -> int:
+        return len(self.d) - self.head
+
+
+class FastReplay:
+    def __init__(self, clock: VirtualClock, emulator, engine, path, codes: tuple[str, ...], *,
+                 until_ns: int | None = None, on_progress=None):
+        self.clock = clock
+        self.emu = emulator
+        self.engine = engine
+        self.path = path
+        self.codes = codes
+        self.until_ns = until_ns if until_ns is not None else 1 << 62
+        self.on_progress = on_progress
+        self.interrupted = False
+        self.batch_ns = engine.batch_ns
+        n = len(codes)
+        # the state after every quote handed over so far (for crossing flags)
+        self.shadow_bid = np.zeros((2, n), dtype=np.int64)
+        self.shadow_ask = np.zeros((2, n), dtype=np.int64)
+        self.shadow_bq = np.zeros((2, n), dtype=np.int64)
+        self.shadow_aq = np.zeros((2, n), dtype=np.int64)
+        self.pending = _Pending()
+        self.breaks = fastpath.real_data_breaks(emulator)
+        self.windows: list[int] = []          # batch times still to evaluate (ascending)
+        self.rows = 0
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+    # -- main loop ------------------------------------------------------------------------
+    def replay(self) -> HostResult:
+        last = self.clock.now_ns()
+        for batch in iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes):
+            ts = batch.ts_ns
+            cut = int(np.searchsorted(ts, self.until_ns, side="right"))
+            cols = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask, batch.bid_qty, batch.ask_qty)
+            if cut < len(ts):
+                cols = tuple(c[:cut] for c in cols)
+            self._feed(*cols)
+            if len(cols[0]):
+                last = int(cols[0][-1])
+            if self.interrupted:
+                return HostResult(self.rows, last, "interrupt")
+            if cut < len(ts):
+                self.process_until(self.until_ns)
+                return HostResult(self.rows, self.until_ns, "until")
+            if self.on_progress:
+                self.on_progress(self.rows, last)
+        self.flush()
+        return HostResult(self.rows, last, "end_of_data")
+
+    def _feed(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+        n = len(ts)
+        lo = 0
+        while lo < n:
+            # a run ends where the emulator publishes real data itself (its draws interleave)
+            nxt = int(np.searchsorted(self.breaks, ts[lo], side="right"))
+            hi = n if nxt >= len(self.breaks) else int(np.searchsorted(ts, self.breaks[nxt], side="left"))
+            self._run(ts[lo:hi], sym[lo:hi], venue[lo:hi], bid[lo:hi], ask[lo:hi], bq[lo:hi], aq[lo:hi])
+            lo = hi
+
+    def _run(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+        self.process_until(int(ts[0]))
+        if not fastpath.ready(self.emu):
+            self._faithful(ts, sym, venue, bid, ask, bq, aq)
+            return
+        self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
+        d = fastpath.delivery_times(self.emu, ts)
+        key = venue * len(self.codes) + sym
+        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq, key)
+        hot = changed & crossed
+        if hot.any():
+            self.windows.extend(np.unique((d[hot] // self.batch_ns + 1) * self.batch_ns).tolist())
+        c = changed                 # an unchanged quote neither dirties a symbol nor moves the book
+        self.pending.extend(d=d[c], sym=sym[c], venue=venue[c], bid=bid[c], ask=ask[c], bq=bq[c],
+                            aq=aq[c], key=key[c])
+        if self.engine.record_quotes:
+            self.engine.recorder.quotes(d[c], sym[c], venue[c], bid[c], ask[c], bq[c], aq[c])
+        self.rows += len(ts)
+        self.engine.stats["quotes"] += len(ts)
+
+    def _faithful(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+        """Per-row feeding while the control is not ready (before login and registration)."""
+        self.flush()
+        clock, feed = self.clock, self.emu.feed_quote
+        for t, s, v, b, a, q1, q2 in zip(ts.tolist(), sym.tolist(), venue.tolist(), bid.tolist(),
+                                         ask.tolist(), bq.tolist(), aq.tolist()):
+            clock.run_until(t)
+            feed(s, v, b, a, q1, q2, t)
+            self.rows += 1
+        # the shadow follows what was fed; the engine's book gets it as the deliveries land
+        for arr, col in ((self.shadow_bid, bid), (self.shadow_ask, ask), (self.shadow_bq, bq),
+                         (self.shadow_aq, aq)):
+            arr.reshape(-1)[venue * len(self.codes) + sym] = col
+
+    # -- crossing flags ---------------------------------------------------------------------
+    def _shadow(self, sym, venue, bid, ask, bq, aq, key):
+        """Per quote: did it change its venue's top, and is its symbol crossed right after it?"""
+        n = len(sym)
+        flat = (self.shadow_bid.reshape(-1), self.shadow_ask.reshape(-1),
+                self.shadow_bq.reshape(-1), self.shadow_aq.reshape(-1))
+        # changed: against the previous quote of the same (venue, symbol), or the shadow
+        korder = np.argsort(key, kind="stable")
+        kk = key[korder]
+        first = np.r_[True, kk[1:] != kk[:-1]]
+        changed_sorted = np.zeros(n, dtype=bool)
+        for col, shadow in zip((bid, ask, bq, aq), flat):
+            c = col[korder]
+            prev = np.where(first, shadow[kk], np.r_[0, c[:-1]])
+            changed_sorted |= prev != c
+        changed = np.empty(n, dtype=bool)
+        changed[korder] = changed_sorted
+        # crossed: per symbol, the latest KRX and NXT quotes as of each row
+        order = np.argsort(sym, kind="stable")
+        s = sym[order]
+        pos = np.arange(n)
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        gstart = np.repeat(starts, np.diff(np.r_[starts, n]))
+        v = venue[order]
+        side = []
+        for vi in (0, 1):
+            last = np.maximum.accumulate(np.where(v == vi, pos, -1))
+            ok = last >= gstart
+            src = order[np.maximum(last, 0)]
+            side.append((np.where(ok, bid[src], self.shadow_bid[vi, s]),
+                         np.where(ok, ask[src], self.shadow_ask[vi, s])))
+        (b0, a0), (b1, a1) = side
+        crossed = np.empty(n, dtype=bool)
+        crossed[order] = (b0 > 0) & (a0 > 0) & (b1 > 0) & (a1 > 0) & ((b1 > a0) | (b0 > a1))
+        # the shadow keeps the last quote per (venue, symbol)
+        last_of_key = np.r_[kk[1:] != kk[:-1], True]
+        keys, rows = kk[last_of_key], korder[last_of_key]
+        for shadow, col in zip(flat, (bid, ask, bq, aq)):
+            shadow[keys] = col[rows]
+        return changed, crossed
+
+    # -- applying quotes to the engine ------------------------------------------------------
+    def _top_up(self) -> None:
+        """A batch is scheduled: everything delivered before it must be in the book when it runs."""
+        due = self.engine.batch_due_ns()
+        p = self.pending
+        if due is None or not len(p):
+            return
+        end = p.head + int(np.searchsorted(p.d[p.head:], due, side="left"))
+        if end > p.head:
+            sl = slice(p.head, end)
+            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+            p.head = end
+
+    def process_until(self, t: int) -> None:
+        """Evaluate every window whose first change is delivered by ``t``; run the clock to ``t``."""
+        p, clock, book = self.pending, self.clock, self.engine.book
+        while True:
+            self._top_up()
+            if not self.windows:
+                break
+            b = self.windows[0]
+            start = p.head + int(np.searchsorted(p.d[p.head:], b - self.batch_ns, side="left"))
+            end = p.head + int(np.searchsorted(p.d[p.head:], b, side="left"))
+            if start >= end:                     # this window's quotes are already in the book
+                self.windows.pop(0)
+                continue
+            d_first = int(p.d[start])
+            if d_first > t:
+                break
+            self.windows.pop(0)
+            if start > p.head:                   # quiet windows first: a batch over them cannot signal
+                clock.run_until(int(p.d[p.head]))
+                sl = slice(p.head, start)
+                book.update_batch(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+                book.take_dirty()
+                p.head = start
+            clock.run_until(d_first)
+            sl = slice(start, end)
+            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+            p.head = end
+        clock.run_until(t)
+
+    def flush(self) -> None:
+        """Evaluate every pending window, then put what is left into the book."""
+        p = self.pending
+        while self.windows:
+            self.process_until(max(self.windows[0], self.clock.now_ns()))
+        self._top_up()
+        if len(p):
+            sl = slice(p.head, len(p.d))
+            self.clock.run_until(max(int(p.d[-1]), self.clock.now_ns()))
+            self.engine.book.update_batch(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+            self.engine.book.take_dirty()
+            p.head = len(p.d)
+
+    def drain(self, idle, limit_ns: int = DRAIN_LIMIT_NS) -> bool:
+        return SimulationHost.drain(self, idle, limit_ns)      # the same loop over the clock
+
+    speed = None
