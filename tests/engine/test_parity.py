@@ -1,0 +1,51 @@
+"""The fast replay path gives exactly the orders and fills of the faithful (string) path."""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from kxrules.config.compile import compile_profile
+from kxrules.marketdata.synthetic import generate_day, select_universe
+from kxrules.runtime.trade import TradeOptions, run_simulation
+
+from .scenario import REPO
+
+ORDER_COLS = ("client_id, pair_id, role, code, venue, side, qty, style, price, cancel_of, sent_ns, send_rc, "
+              "ack_ns, accepted_ns, order_no, status, filled_qty, avg_price, fees_krw, tax_krw, late")
+FILL_COLS = "ts_ns, client_id, pair_id, role, code, venue, side, price, qty, exec_id, fee_krw, tax_krw"
+DAY = dt.date(2026, 11, 23)
+
+
+def test_fast_and_faithful_replays_send_identical_orders_and_fills(tmp_path):
+    universe = select_universe("pilot", 12, workspace=REPO)
+    uni = tmp_path / "universe.csv"
+    uni.write_text("code,name,market,ref_price\n" + "".join(
+        f"{c},{n},{m},{p}\n" for c, n, m, p in zip(universe.codes, universe.names, universe.markets,
+                                                    universe.ref_prices)), encoding="utf-8")
+    quotes = tmp_path / "quotes.parquet"
+    # a busy 8 minutes: twice the usual update rate
+    generate_day(quotes, universe=universe, date=DAY, seed=11, start="09:00:00", minutes=8,
+                 rate_multiplier=2.0, workspace=REPO)
+    # the shipped emulator profile (late and dropped acks, reordered and duplicated Chejan,
+    # rejects) plus a VI in the middle
+    emu = tmp_path / "emulator.yaml"
+    emu.write_text((REPO / "config/sim/default.yaml").read_text(encoding="utf-8").replace(
+        "vi: []", f'vi: [{{code: "{universe.codes[0]}", at: "09:04:00", duration_s: 120}}]'), encoding="utf-8")
+    profile = compile_profile(REPO, "pilot", DAY, file_overrides={"universe": uni, "emulator": emu})
+    results = {}
+    for path in ("fast", "faithful"):
+        res = run_simulation(profile, TradeOptions(broker="sim", replay=quotes, data_dir=tmp_path / path,
+                                                   replay_path=path))
+        con = duckdb.connect(str(res.db_path), read_only=True)
+        results[path] = (
+            con.execute(f"SELECT {ORDER_COLS} FROM orders ORDER BY client_id").fetchall(),
+            con.execute(f"SELECT {FILL_COLS} FROM fills ORDER BY ts_ns, client_id").fetchall(),
+            con.execute("SELECT pair_id, final_state, net_krw FROM pairs ORDER BY pair_id").fetchall(),
+        )
+        con.close()
+    fast, faithful = results["fast"], results["faithful"]
+    assert len(faithful[0]) >= 20, "the sample should trade enough to compare"
+    assert fast[0] == faithful[0]
+    assert fast[1] == faithful[1]
+    assert fast[2] == faithful[2]
