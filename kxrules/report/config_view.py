@@ -34,6 +34,7 @@ class ConfigView:
     late_open: str | None = None
     emulator_file: str | None = None
     fee_rows: list[dict] = field(default_factory=list)     # venue, side, liquidity, component, rate (+ SQL)
+    fee_groups: list[dict] = field(default_factory=list)   # the same, grouped for display
     tax_rows: list[dict] = field(default_factory=list)     # market, component, rate
     cost: Any = None                          # money.fees.CostModel for the run date
     machine: Any = None                       # config.schema.machine.MachineFile
@@ -122,10 +123,32 @@ def _money(view: ConfigView, fees: Any, tax: Any, day: dt.date | None) -> None:
                    "rate": c.rate, "unit": c.unit, "mode": c.mode, "scale": RATE_SCALE,
                    "commission": is_commission(c.name)}
             view.fee_rows.append(row)
+    view.fee_groups = _group_fees(cost)
     for market, comps in sorted(cost.taxes.items()):
         for c in comps:
             view.tax_rows.append({"market": market, "name": c.name, "side": "sell",
                                   "rate_pct": f"{c.rate * 100 / RATE_SCALE:.8g}", "rounding": _rounding(c)})
+
+
+def _group_fees(cost) -> list[dict]:
+    """The fee table for display: venues whose sides or liquidities share the same components
+    collapse into one row ("buy, sell" / "any")."""
+    from ..config.schema.common import RATE_SCALE
+
+    groups: dict[tuple, set[tuple[str, str]]] = {}
+    for (venue, side, liq), comps in cost.fees.items():
+        key = (venue, tuple((c.name, c.rate, c.unit, c.mode) for c in comps))
+        groups.setdefault(key, set()).add((side, liq))
+    out = []
+    for (venue, comps), combos in sorted(groups.items(), key=lambda kv: (kv[0][0], sorted(kv[1]))):
+        sides = sorted({s for s, _ in combos})
+        liqs = sorted({q for _, q in combos}, reverse=True)
+        out.append({"venue": venue, "sides": ", ".join(sides),
+                    "liquidity": "any" if len(liqs) > 1 else liqs[0],
+                    "components": [{"name": n, "rate_pct": f"{r * 100 / RATE_SCALE:.8g}",
+                                    "rounding": f"{m} to {'won' if u == 1 else f'{u:,} won'}",
+                                    "commission": is_commission(n)} for n, r, u, m in comps]})
+    return out
 
 
 def is_commission(name: str) -> bool:

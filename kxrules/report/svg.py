@@ -187,7 +187,7 @@ def slo_bar(tile: dict, width: int = 280, height: int = 46) -> Markup:
         out.append(f'<line class="pmark" x1="{x:.1f}" x2="{x:.1f}" y1="12" y2="30"><title>{name} {v:,.2f} ms'
                    f'</title></line>')
         if x - last_label >= 24:              # close marks share the first one's label
-            out.append(f'<text class="axis" x="{x:.1f}" y="42" text-anchor="middle">{name}</text>')
+            out.append(f'<text class="axis" x="{max(x, 12):.1f}" y="42" text-anchor="middle">{name}</text>')
             last_label = x
     if target is not None:
         x = sx(target)

@@ -183,3 +183,34 @@ class Page:
         data = base64.b64decode(res["data"])
         Path(path).write_bytes(data)
         return data
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.report.cdp REPORT.html OUT.png [MAX_HEIGHT]``: screenshot a report."""
+    import sys
+    import tempfile
+
+    if len(argv) < 2:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    exe = find_chromium()
+    if exe is None:
+        print("no chromium on PATH", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as profile:
+        browser = Browser(exe, Path(profile))
+        try:
+            page = browser.open(Path(argv[0]).resolve().as_uri())
+            problems = page.console_errors()
+            page.screenshot(Path(argv[1]), max_height=int(argv[2]) if len(argv) > 2 else None)
+        finally:
+            browser.close()
+    for p in problems:
+        print(f"console: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

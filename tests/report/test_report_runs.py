@@ -111,3 +111,55 @@ def test_a_recording_still_locked_by_a_writer_is_read_from_a_copy(recording, tmp
     assert r.exit_code == 0, r.output
     reference = render(recording.data_dir, tmp_path / "s.html", "--run", "1")
     assert values(r.html)["net_krw"] == values(reference.html)["net_krw"]
+
+
+def test_chosen_pair_timelines(recording, tmp_path):
+    con = recording.con()
+    pair, n = con.execute("""SELECT pair_id, count(*) FROM transitions WHERE run_id = 1 GROUP BY 1
+                             ORDER BY 2 DESC, 1 LIMIT 1""").fetchone()
+    r = render(recording.data_dir, tmp_path / "r.html", "--run", "1", "--pairs", f"{pair},99999")
+    assert r.exit_code == 0, r.output
+    assert r.html.count('<details class="pair"') == 1 and f'data-pair="{pair}"' in r.html
+    block = r.html.split(f'data-pair="{pair}"')[1].split("</details>")[0]
+    assert block.count("<tr><td>09:") == n                    # one row per recorded transition
+    assert "Pair 99999 is not in this run." in r.html
+    bad = render(recording.data_dir, tmp_path / "s.html", "--pairs", "one,two")
+    assert bad.exit_code == 2 and "--pairs" in bad.output
+
+
+def test_recorded_auto_pause_periods_are_drawn(recording, tmp_path):
+    import shutil
+
+    data = tmp_path / "paused"
+    data.mkdir()
+    shutil.copy2(recording.data_dir / "kxrules.duckdb", data / "kxrules.duckdb")
+    con = duckdb.connect(str(data / "kxrules.duckdb"))
+    t0 = con.execute("SELECT min(sent_ns) FROM orders WHERE run_id = 1").fetchone()[0]
+    con.execute("INSERT INTO events VALUES (1, ?, 'auto_pause', NULL, '{\"on\": true}'), "
+                "(1, ?, 'auto_pause', NULL, '{\"on\": false}'), (1, ?, 'auto_pause', NULL, 'on')",
+                [t0 + 10**9, t0 + 8 * 10**9, t0 + 60 * 10**9])
+    con.close()
+    r = render(data, tmp_path / "r.html", "--run", "1")
+    assert r.exit_code == 0, r.output
+    assert "2 auto-pause period(s) recorded by the engine" in r.html
+    assert r.html.count('<rect class="pause"') == 2
+
+
+def test_pause_periods_are_derived_from_the_sends_with_the_throttle_rule(recording):
+    import numpy as np
+
+    from kxrules.report import series
+    from kxrules.report.config_view import ConfigView
+
+    view = ConfigView(names={}, markets={})          # 5 calls / 1,000 ms, pause at 80% over 5 s
+    ns = 10**9
+    storm = np.array([100 * ns + i * 250_000_000 for i in range(24)] + [300 * ns], dtype=np.int64)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events (run_id INTEGER, ts_ns BIGINT, kind VARCHAR, code VARCHAR, detail VARCHAR)")
+    recorded, periods = series.pause_periods(con, 1, view, storm)
+    assert not recorded and len(periods) == 1
+    start, end = periods[0]
+    # 20 calls within 5 s (the 20th at 104.75 s) start it; it ends when the 5th call leaves the window
+    assert start == series.kst(storm[19]) and end == series.kst(storm[4] + 5 * ns)
+    calm = np.arange(0, 600 * ns, ns, dtype=np.int64)            # 1 call a second: 20% of capacity
+    assert series.pause_periods(con, 1, view, calm) == (False, [])
