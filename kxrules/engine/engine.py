@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..broker.events import BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent, ViEvent
-from .evaluator import RuleEvaluator, Signal
+from .evaluator import RuleEvaluator, Signal, SignalBatch
 from .execution import Execution
 from .guard import SessionGuard
 from .quotebook import QuoteBook
@@ -40,6 +40,7 @@ class Engine:
         self.max_pairs = np.minimum(profile.params["max_outstanding_pairs"],
                                     profile.risk.max_outstanding_pairs_per_symbol)
         self.record_quotes = profile.profile.recording.quotes
+        self._live = np.zeros(n, dtype=np.int64)
         self.execution: Execution | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
@@ -83,22 +84,22 @@ class Engine:
         at = (now // self.batch_ns + 1) * self.batch_ns
         self._batch_timer = self.clock.call_at(at, self.run_batch)
 
-    def run_batch(self) -> list[Signal]:
+    def run_batch(self) -> SignalBatch | None:
         self._batch_timer = None
         now = self.clock.now_ns()
         self.stats["batches"] += 1
         if not self.guard.armed(now) or self.execution is None:
             self.book.take_dirty()
-            return []
-        ex = self.execution
-        live = np.zeros(len(self.profile.codes), dtype=np.int64)
-        for sym, pairs in ex.active.items():
+            return None
+        live = self._live
+        live[:] = 0
+        for sym, pairs in self.execution.active.items():
             live[sym] = len(pairs)
         eligible = ~self.guard.muted & (live < self.max_pairs)
-        signals = self.evaluator.evaluate(now, eligible)
-        for sig in signals:
-            self._admit(sig, now)
-        return signals
+        batch = self.evaluator.evaluate(now, eligible)
+        if batch is not None:
+            self._admit(batch, now)
+        return batch
 
     # -- admission -----------------------------------------------------------------------------
     def refusal(self, sig: Signal, now: int) -> str | None:
@@ -119,18 +120,24 @@ class Engine:
             return "auto_pause" if self.throttle.paused else "throttle"
         return None
 
-    def _admit(self, sig: Signal, now: int) -> None:
-        self.stats["signals"] += 1
-        self.telemetry.signal(sig, now)
-        reason = self.refusal(sig, now)
-        pair_id = None
-        if reason is None:
-            pair = self.execution.start_pair(sig)
-            pair_id = pair.pair_id
-            self.stats["admitted"] += 1
-        else:
-            self.stats["refused"][reason] = self.stats["refused"].get(reason, 0) + 1
-        self.recorder.signal(now, sig, reason, pair_id)
+    def _admit(self, batch: SignalBatch, now: int) -> None:
+        """Admission in signal order; every signal is recorded with its pair or its refusal."""
+        n = len(batch)
+        self.stats["signals"] += n
+        refused = self.stats["refused"]
+        reasons: list[str | None] = [None] * n
+        pair_ids: list[int | None] = [None] * n
+        for i in range(n):
+            sig = batch.row(i)
+            reason = self.refusal(sig, now)
+            if reason is None:
+                pair_ids[i] = self.execution.start_pair(sig).pair_id
+                self.stats["admitted"] += 1
+            else:
+                refused[reason] = refused.get(reason, 0) + 1
+                reasons[i] = reason
+        self.telemetry.signals(now, batch.quote_ts_ns)
+        self.recorder.signals(now, batch, reasons, pair_ids)
 
     # -- broker events -------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:

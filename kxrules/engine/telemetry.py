@@ -20,8 +20,9 @@ class Telemetry:
         self.samples[metric].append(value)
         self.recorder.telemetry(ts_ns, metric, value)
 
-    def signal(self, sig, now_ns: int) -> None:
-        self._add(now_ns, "tick_to_signal_ms", (now_ns - sig.quote_ts_ns) / NS_PER_MS)
+    def signals(self, now_ns: int, quote_ts_ns: np.ndarray) -> None:
+        for value in ((now_ns - quote_ts_ns) / NS_PER_MS).tolist():
+            self._add(now_ns, "tick_to_signal_ms", value)
 
     def order_sent(self, rec, now_ns: int) -> None:
         if rec.role == "entry" and rec.pair is not None:

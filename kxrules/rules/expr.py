@@ -771,6 +771,13 @@ class CompiledExpr:
         return out
 
 
+def raw_kernel(expr: CompiledExpr):
+    """The compiled closure itself, for a hot path that guarantees its inputs: every variable an
+    int64/float64 array of one length, numpy errors already silenced (``np.errstate``). It may
+    return a 0-d value for a constant expression; broadcast it yourself."""
+    return expr._fn
+
+
 def compile_expr(source: str, names: Mapping[str, str], *, expect: str | None = BOOL) -> CompiledExpr:
     """Compile ``source`` against ``names`` (variable -> NUM or BOOL).
 

@@ -1,17 +1,25 @@
-"""The names a rule expression may read, and how each is computed for a candidate direction.
+"""The names a rule expression may read, and how they are computed for candidate trades.
 
-One function (:func:`candidate_env`) builds them over numpy arrays; the engine's evaluator and
-`validate`'s economics probe both call it, so what validate proves is what the engine runs.
+A candidate is (direction, symbol): direction 0 buys KRX and sells NXT, direction 1 the reverse.
+:class:`CostTables` lays every fee and tax component out as one column of an integer rate matrix
+``rates[direction, symbol, column]``, so the cost of any set of candidates is one gather and a few
+matrix operations, rounded per component exactly as the ledger rounds. The engine's evaluator
+and `validate`'s economics probe both go through :func:`rule_variables`, so what validate proves
+is what the engine runs.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..config.schema.common import RATE_SCALE
 from ..config.schema.strategy import PARAMETER_NAMES
-from ..money.fees import CostModel
+from ..money.fees import MARKETS, CostModel
 from ..money.ticks import tick_sizes
 
 NUM = "num"
+VENUES = ("KRX", "NXT")
+INT_PARAMETERS = ("slice_qty", "min_visible_qty", "t_hedge_ms", "max_outstanding_pairs")
+FLOAT_PARAMETERS = tuple(p for p in PARAMETER_NAMES if p not in INT_PARAMETERS)
 
 MARKET_VARIABLES: dict[str, str] = {
     "buy_ask": "best ask on the venue we buy on (KRW)",
@@ -33,24 +41,91 @@ def known_names() -> dict[str, str]:
     return names
 
 
+class CostTables:
+    """Every cost component as a column: rate per (direction, symbol), divisor and unit per column."""
+
+    def __init__(self, cost: CostModel, market_idx: np.ndarray, sell_liquidity: str = "taker"):
+        n = len(market_idx)
+        columns: list[tuple[np.ndarray, int, str, bool]] = []      # (rates (2, n), unit, mode, on_sell)
+        # buy-side columns first, then sell-side fees and taxes: notionals fill two blocks
+        for venue_i, venue in enumerate(VENUES):
+            for comp in cost.fee_components(venue, "buy", "taker"):
+                r = np.zeros((2, n), dtype=np.int64)
+                r[venue_i, :] = comp.rate                         # direction d buys on venue d
+                columns.append((r, comp.unit, comp.mode, False))
+        for venue_i, venue in enumerate(VENUES):
+            for comp in cost.fee_components(venue, "sell", sell_liquidity):
+                r = np.zeros((2, n), dtype=np.int64)
+                r[1 - venue_i, :] = comp.rate                     # direction d sells on venue 1-d
+                columns.append((r, comp.unit, comp.mode, True))
+        for m_i, market in enumerate(MARKETS):
+            for comp in cost.taxes.get(market, ()):
+                r = np.zeros((2, n), dtype=np.int64)
+                r[:, market_idx == m_i] = comp.rate
+                columns.append((r, comp.unit, comp.mode, True))
+        self.rates = np.stack([c[0] for c in columns], axis=-1)            # (2, n, C)
+        self.unit = np.array([c[1] for c in columns], dtype=np.int64)
+        self.divisor = self.unit * RATE_SCALE
+        self.n_buy = sum(1 for c in columns if not c[3])
+        modes = [c[2] for c in columns]
+        self.ceil = np.array([m == "ceil" for m in modes])
+        self.half_up = np.array([m == "round_half_up" for m in modes])
+        self.all_floor = not (self.ceil.any() or self.half_up.any())
+
+    def cost(self, direction: np.ndarray, sym: np.ndarray, buy_notional: np.ndarray,
+             sell_notional: np.ndarray) -> np.ndarray:
+        x = self.rates[direction, sym]
+        b = self.n_buy
+        x[:, :b] *= buy_notional[:, None]
+        x[:, b:] *= sell_notional[:, None]
+        q = x // self.divisor
+        if not self.all_floor:
+            q = np.where(self.ceil, -((-x) // self.divisor), q)
+            q = np.where(self.half_up, (x + self.divisor // 2) // self.divisor, q)
+        return (q * self.unit).sum(axis=1)
+
+
+class ParameterTable:
+    """Per-symbol parameters as two matrices (integers stay integers: money is never a float)."""
+
+    def __init__(self, params: dict[str, np.ndarray]):
+        self.ints = np.stack([params[p].astype(np.int64) for p in INT_PARAMETERS], axis=1)
+        self.floats = np.stack([params[p].astype(np.float64) for p in FLOAT_PARAMETERS], axis=1)
+
+    def rows(self, sym: np.ndarray) -> dict[str, np.ndarray]:
+        ints, floats = self.ints[sym].T, self.floats[sym].T
+        env = dict(zip(INT_PARAMETERS, ints))
+        env.update(zip(FLOAT_PARAMETERS, floats))
+        return env
+
+
+def rule_variables(tables: CostTables, params: ParameterTable, direction: np.ndarray, sym: np.ndarray,
+                   buy_ask: np.ndarray, buy_ask_qty: np.ndarray, sell_bid: np.ndarray,
+                   sell_bid_qty: np.ndarray, sellable_qty: np.ndarray) -> dict[str, np.ndarray]:
+    """Every rule variable for the candidates (direction[i], sym[i]), as equal-length arrays."""
+    env = params.rows(sym)
+    slice_qty = env["slice_qty"]
+    tick = tick_sizes(buy_ask)
+    buy_notional = buy_ask * slice_qty
+    sell_notional = sell_bid * slice_qty
+    cost = tables.cost(direction, sym, buy_notional, sell_notional)
+    gross = sell_notional - buy_notional
+    net = gross - cost
+    env.update(buy_ask=buy_ask, buy_ask_qty=buy_ask_qty, sell_bid=sell_bid, sell_bid_qty=sell_bid_qty,
+               tick=tick, gross_edge_krw=gross, cost_krw=cost, net_edge_krw=net,
+               net_edge_ticks=net / (tick * slice_qty), sellable_qty=sellable_qty)
+    return env
+
+
 def candidate_env(cost: CostModel, buy_venue: str, sell_venue: str, market_idx: np.ndarray,
                   buy_ask: np.ndarray, buy_ask_qty: np.ndarray, sell_bid: np.ndarray,
                   sell_bid_qty: np.ndarray, sellable_qty: np.ndarray,
                   params: dict[str, np.ndarray], sell_liquidity: str = "taker") -> dict[str, np.ndarray]:
-    """All rule variables for one direction over the given symbols (arrays of equal length)."""
-    slice_qty = params["slice_qty"]
-    tick = tick_sizes(buy_ask)
-    buy_notional = buy_ask * slice_qty
-    sell_notional = sell_bid * slice_qty
-    cost_krw = (cost.fee_array(buy_venue, "buy", buy_notional)
-                + cost.fee_array(sell_venue, "sell", sell_notional, sell_liquidity)
-                + cost.tax_array(market_idx, sell_notional))
-    gross = sell_notional - buy_notional
-    net = gross - cost_krw
-    env = dict(params)
-    env.update(
-        buy_ask=buy_ask, buy_ask_qty=buy_ask_qty, sell_bid=sell_bid, sell_bid_qty=sell_bid_qty,
-        tick=tick, gross_edge_krw=gross, cost_krw=cost_krw, net_edge_krw=net,
-        net_edge_ticks=net / (tick * slice_qty), sellable_qty=sellable_qty,
-    )
-    return env
+    """One direction for every symbol (validate's economics probe)."""
+    n = len(market_idx)
+    direction = np.full(n, VENUES.index(buy_venue), dtype=np.int64)
+    if VENUES.index(sell_venue) != 1 - direction[0]:
+        raise ValueError("a candidate buys on one venue and sells on the other")
+    tables = CostTables(cost, market_idx, sell_liquidity)
+    return rule_variables(tables, ParameterTable(params), direction, np.arange(n), buy_ask,
+                          buy_ask_qty, sell_bid, sell_bid_qty, sellable_qty)

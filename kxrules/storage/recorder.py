@@ -89,11 +89,14 @@ class Recorder:
         if len(buf) >= FLUSH_ROWS:
             self._flush_table(table)
 
-    def signal(self, now: int, sig, reason: str | None, pair_id: int | None) -> None:
-        self._row("signals", (now, sig.quote_ts_ns, self.codes[sig.sym], VENUES[sig.buy_venue],
-                              VENUES[sig.sell_venue], sig.buy_price, sig.sell_price, sig.buy_qty_visible,
-                              sig.sell_qty_visible, sig.qty, sig.gross_edge_krw, sig.cost_krw,
-                              sig.net_edge_krw, reason is None, reason, pair_id))
+    def signals(self, now: int, batch, reasons: list, pair_ids: list) -> None:
+        cols = zip(batch.quote_ts_ns.tolist(), batch.sym.tolist(), batch.buy_venue.tolist(),
+                   batch.buy_price.tolist(), batch.sell_price.tolist(), batch.buy_qty_visible.tolist(),
+                   batch.sell_qty_visible.tolist(), batch.qty.tolist(), batch.gross_edge_krw.tolist(),
+                   batch.cost_krw.tolist(), batch.net_edge_krw.tolist(), reasons, pair_ids)
+        for qts, sym, bv, bp, sp, bq, sq, qty, gross, cost, net, reason, pair_id in cols:
+            self._row("signals", (now, qts, self.codes[sym], VENUES[bv], VENUES[1 - bv], bp, sp, bq, sq,
+                                  qty, gross, cost, net, reason is None, reason, pair_id))
 
     def pair_started(self, pair) -> None:
         pass   # pairs are written once, when they end (their row summarises the attempt)

@@ -1,0 +1,97 @@
+"""Micro-batch decision latency: apply a batch of quote updates, evaluate the compiled rules for
+both directions over the dirty symbols, emit signals. Prints one JSON line per case.
+
+    python bench/decision.py [--iterations 2000]
+
+A 'realistic' case crosses 2% of the updated symbols (a price gap the rules must cost out);
+the 'all_crossed' case crosses every dirty symbol (the worst case: the full cost model runs on all).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import workspace_for  # noqa: E402
+
+from kxrules.config.compile import compile_profile  # noqa: E402
+from kxrules.engine.evaluator import RuleEvaluator  # noqa: E402
+from kxrules.engine.quotebook import QuoteBook  # noqa: E402
+from kxrules.money.ticks import tick_sizes  # noqa: E402
+
+DAY = dt.date(2026, 11, 23)
+
+
+def run_case(profile, dirty_share: float, crossed_share: float, iterations: int, seed: int = 1) -> dict:
+    n = len(profile.codes)
+    rng = np.random.default_rng(seed)
+    ref = profile.ref_price
+    tick = tick_sizes(ref)
+    book = QuoteBook(n)
+    ev = RuleEvaluator(book, profile.cost, profile.rules, profile.params, profile.market_idx)
+    eligible = np.ones(n, dtype=bool)
+    k = max(1, int(round(n * dirty_share)))
+    times = []
+    signals = 0
+    now = 0
+    for it in range(iterations + 50):
+        idx = rng.choice(n, size=k, replace=False)
+        cross = rng.random(k) < crossed_share
+        jitter = rng.integers(0, 3, size=k) * tick[idx]
+        bid = ref[idx] - tick[idx] + jitter
+        ask = bid + tick[idx]
+        qty = rng.integers(100, 5000, size=k)
+        sym = np.concatenate((idx, idx))
+        venue = np.concatenate((np.zeros(k, np.int64), np.ones(k, np.int64)))
+        nxt_bid = np.where(cross, ask + 4 * tick[idx], bid)
+        nxt_ask = nxt_bid + tick[idx]
+        b = np.concatenate((bid, nxt_bid))
+        a = np.concatenate((ask, nxt_ask))
+        q = np.concatenate((qty, qty + it % 2))
+        now += 10_000_000
+        ts = np.full(2 * k, now, dtype=np.int64)
+        t0 = time.perf_counter_ns()
+        book.update_batch(sym, venue, b, a, q, q, ts)
+        out = ev.evaluate(now, eligible)
+        t1 = time.perf_counter_ns()
+        ev.next_eligible_ns[:] = 0            # keep every symbol eligible for the next batch
+        if it >= 50:                          # warm-up excluded
+            times.append((t1 - t0) / 1000)
+            signals += len(out) if out is not None else 0
+    arr = np.array(times)
+    return {"symbols": n, "dirty_share": dirty_share, "crossed_share": crossed_share,
+            "p50_us": round(float(np.percentile(arr, 50)), 1), "p99_us": round(float(np.percentile(arr, 99)), 1),
+            "signals_per_batch": round(signals / iterations, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (200, 2000):
+            ws = workspace_for(Path(tmp), n)
+            profile = compile_profile(ws, "pilot", DAY)
+            for dirty in (0.10, 0.50, 1.00):
+                for case, crossed in (("realistic", 0.02), ("all_crossed", 1.0)):
+                    res = run_case(profile, dirty, crossed, args.iterations)
+                    res.update(bench="decision", case=case, machine=f"{platform.machine()} {_cpus()} cpu",
+                               python=platform.python_version())
+                    print(json.dumps(res), flush=True)
+
+
+def _cpus() -> int:
+    import os
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+if __name__ == "__main__":
+    main()
