@@ -121,6 +121,8 @@ def totals(con, run_id: int, has_commission: bool) -> dict[str, Any]:
              gross_krw=sell - buy, fees_krw=fees, tax_krw=tax, net_krw=sell - buy - fees - tax)
     t["net_bps"] = (t["net_krw"] * 10_000 / buy) if buy else None
     t["positions_left"] = {m["code"]: _int(m["position"]) for m in money if _int(m["position"])}
+    t["marks"] = _marks(con, run_id, t["positions_left"])
+    t["net_marked_krw"] = (t["net_krw"] + sum(m["value"] for m in t["marks"].values())) if t["marks"] else None
     if has_commission:
         comm = sum(_int(r["commission"]) for r in rows(con, COMMISSION, run_id))
         t["commission_krw"], t["venue_fees_krw"] = comm, fees - comm
@@ -132,6 +134,24 @@ def totals(con, run_id: int, has_commission: bool) -> dict[str, Any]:
               "rejects", "ack_timeouts", "stuck", "unhedged_n"):
         t[k] = _int(t.get(k))
     return t
+
+
+def _marks(con, run_id: int, positions: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Shares left at the end valued at the last recorded bid (ask for a short), else at the
+    last fill price: what closing them would roughly have brought, before its costs."""
+    out = {}
+    for code, qty in positions.items():
+        side = "bid1" if qty > 0 else "ask1"
+        r = one(con, f"""SELECT {side} AS price, ts_ns FROM quotes WHERE run_id = $run AND code = $code
+                         AND {side} > 0 ORDER BY ts_ns DESC LIMIT 1""", run_id, code=code)
+        source = "last " + ("bid" if qty > 0 else "ask")
+        if not r:
+            r = one(con, """SELECT price, ts_ns FROM fills WHERE run_id = $run AND code = $code
+                            ORDER BY ts_ns DESC LIMIT 1""", run_id, code=code)
+            source = "last fill"
+        price = _int(r.get("price"))
+        out[code] = {"qty": qty, "price": price, "source": source, "value": qty * price}
+    return out
 
 
 def symbols(con, run_id: int, view: ConfigView, has_commission: bool) -> list[dict[str, Any]]:

@@ -64,7 +64,23 @@ def render_html(data: ReportData, workspace: Path | None = None) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise ReportError(f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}") from exc
     except jinja2.TemplateError as exc:
-        raise ReportError(f"report template error: {exc}") from exc
+        raise ReportError(f"{_where(exc)}report template error: {exc}") from exc
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as exc:
+        where = _where(exc)
+        if not where:
+            raise                   # not the template's doing: a bug, let it surface
+        raise ReportError(f"{where}report template error: {type(exc).__name__}: {exc}") from exc
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line: `` of the innermost template frame (Jinja rewrites tracebacks to point there)."""
+    tb, where = exc.__traceback__, ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".j2", ".html", ".css")):
+            where = f"{name}:{tb.tb_lineno}: "
+        tb = tb.tb_next
+    return where
 
 
 def write(data: ReportData, out: Path, workspace: Path | None = None) -> Path:
@@ -77,6 +93,11 @@ def write(data: ReportData, out: Path, workspace: Path | None = None) -> Path:
 
 # -- formatting filters -----------------------------------------------------------------------
 def _missing(x) -> bool:
+    from jinja2 import Undefined
+
+    if isinstance(x, Undefined):
+        str(x)              # StrictUndefined raises the template error that names the value
+        return True
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
@@ -149,5 +170,6 @@ def text_summary(d: ReportData) -> str:
             + (" BREACH" if s["status"] == "breach" else "") for s in d.slo if s["n"]),
     ]
     if t["positions_left"]:
-        lines.append("  NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in t["positions_left"].items()))
+        lines.append("  NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in t["positions_left"].items())
+                     + f"; valued at the last price the net would be {krw(t['net_marked_krw'])}")
     return "\n".join(line for line in lines if line.strip() != "latency")

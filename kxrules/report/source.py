@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..storage.recorder import DB_NAME
+from ..storage.schema import TABLES
 
 
 class ReportError(Exception):
@@ -67,16 +68,22 @@ class Recording:
         self._tmp: tempfile.TemporaryDirectory | None = None
         try:
             self.con = duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            text = str(exc).lower()
+            if "lock" not in text and "configuration" not in text:
                 raise ReportError(f"cannot open {path}: {exc}") from exc
-            self.con = self._open_copy(path)
+            self.con = self._open_copy(path)       # a writer holds it: read a private copy
         except duckdb.Error as exc:
             raise ReportError(f"cannot open {path}: {exc}") from exc
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "runs" not in tables:
             self.close()
             raise ReportError(f"{path} is not a kxrules recording (no runs table)")
+        missing = sorted(set(TABLES) - tables)
+        if missing:
+            self.close()
+            raise ReportError(f"{path} lacks the tables {', '.join(missing)} (a recording from another "
+                              f"kxrules version?)")
 
     def _open_copy(self, path: Path):
         import duckdb
@@ -122,10 +129,13 @@ class Recording:
         names = [d[0] for d in cur.description]
         row = dict(zip(names, cur.fetchall()[0]))
         config = _json(row.get("config_json")) or {}
+        run_date = row.get("run_date")
+        if run_date is None and row.get("started_at") is not None:
+            run_date = row["started_at"].date()
         return RunInfo(
             run_id=run_id, profile=row.get("profile") or "?", broker=row.get("broker") or "?",
             mode=row.get("mode"), sim_seed=row.get("sim_seed"), source=row.get("source"),
-            run_date=row.get("run_date"), started_at=row.get("started_at"), ended_at=row.get("ended_at"),
+            run_date=run_date, started_at=row.get("started_at"), ended_at=row.get("ended_at"),
             config_hash=row.get("config_hash"), status=row.get("status"), exit_code=row.get("exit_code"),
             config=config, summary=_json(row.get("summary_json")), all_runs=ids,
         )

@@ -50,6 +50,7 @@ def _crash_copy(con, source: int, target: int) -> None:
     row = con.execute("""SELECT first_fill_ns + (coalesce(flat_ns, ended_ns) - first_fill_ns) // 2 FROM pairs
                          WHERE run_id = ? AND first_fill_ns IS NOT NULL ORDER BY unhedged_ms DESC LIMIT 1""",
                       [source]).fetchone()
+    assert row is not None and row[0] is not None, f"run {source} held no position: nothing to crash inside"
     cut = row[0]
     con.execute("""INSERT INTO runs (run_id, profile, broker, mode, sim_seed, source, run_date, started_at,
                                      config_hash, config_json, status, schema_version)

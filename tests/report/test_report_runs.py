@@ -37,11 +37,18 @@ def test_an_abnormal_run_shows_its_open_pair_and_position(recording, tmp_path):
                           WHERE run_id = ? GROUP BY code HAVING q <> 0""", [recording.crashed]).fetchall()
     assert held, "the crash copy should hold the entry it bought"
     assert "NOT FLAT" in r.html and "NOT FLAT" in r.output
+    marked = 0
     for code, q in held:
         assert f"{code} {q:+d}" in r.output
+        last = con.execute("""SELECT price FROM fills WHERE run_id = ? AND code = ? ORDER BY ts_ns DESC LIMIT 1""",
+                           [recording.crashed, code]).fetchone()[0]
+        bid = con.execute("""SELECT bid1 FROM quotes WHERE run_id = ? AND code = ? AND bid1 > 0
+                             ORDER BY ts_ns DESC LIMIT 1""", [recording.crashed, code]).fetchone()
+        marked += q * (bid[0] if bid else last)
     net = con.execute("""SELECT sum(CASE side WHEN 'sell' THEN price * qty ELSE -price * qty END - fee_krw - tax_krw)
                          FROM fills WHERE run_id = ?""", [recording.crashed]).fetchone()[0]
     assert int(v["net_krw"]) == net
+    assert int(v["net_marked_krw"]) == net + marked
 
 
 def test_run_selection_in_a_recording_of_several_runs(recording, tmp_path):

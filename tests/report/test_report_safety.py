@@ -118,3 +118,21 @@ def test_a_full_synthetic_day_renders_in_under_5_s(full_day, tmp_path):
     assert elapsed < 5.0, f"rendering took {elapsed:.2f} s"
     assert int(values(rendered.html)["pairs_started"]) == pairs
     assert (REPO / "reports" / "report.html.j2").is_file()
+
+
+def test_a_template_mistake_is_a_located_error_exit_2(recording, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(REPO / "reports", ws / "reports")
+    page = ws / "reports" / "report.html.j2"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("{{ t.net_krw | signed }}", "{{ t.nett_krw | signed }}", 1), encoding="utf-8")
+    from typer.testing import CliRunner
+
+    from .helpers import report_app
+
+    result = CliRunner().invoke(report_app(), ["report", "--data-dir", str(recording.data_dir), "--run", "1",
+                                               "--out", str(tmp_path / "r.html"), "--workspace", str(ws)])
+    assert result.exit_code == 2
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "{{ t.net_krw | signed }}" in ln)
+    assert f"report.html.j2:{line}:" in result.output and "nett_krw" in result.output
+    assert not (tmp_path / "r.html").exists()
