@@ -13,7 +13,7 @@ from typing import Any
 from .config_view import ConfigView
 
 # A cancel whose target had already ended is refused by the engine itself, not by the server.
-_REJECT = "e.event = 'rejected' AND coalesce(e.message, '') NOT LIKE 'nothing left to cancel%'"
+REJECT = "e.event = 'rejected' AND coalesce(e.message, '') NOT LIKE 'nothing left to cancel%'"
 
 FILLS = """
     SELECT fl.code, fl.venue, fl.side, fl.qty, fl.fee_krw, fl.tax_krw, fl.pair_id, fl.ts_ns,
@@ -108,7 +108,7 @@ def totals(con, run_id: int, has_commission: bool) -> dict[str, Any]:
                                 count(*) FILTER (WHERE role = 'flatten') AS flatten_orders
                          FROM orders WHERE run_id = $run""", run_id))
     t["fill_rate"] = (t["entries_filled"] / t["entries_sent"]) if t["entries_sent"] else None
-    t.update(one(con, f"""SELECT count(*) FILTER (WHERE {_REJECT}) AS rejects,
+    t.update(one(con, f"""SELECT count(*) FILTER (WHERE {REJECT}) AS rejects,
                                  count(*) FILTER (WHERE e.event = 'ack_timeout') AS ack_timeouts,
                                  count(*) FILTER (WHERE e.event = 'stuck') AS stuck
                           FROM order_events e WHERE e.run_id = $run""", run_id))
@@ -165,7 +165,7 @@ def symbols(con, run_id: int, view: ConfigView, has_commission: bool) -> list[di
                      max(unhedged_ms) AS unhedged_max, count(*) FILTER (WHERE used_ioc) AS ioc
               FROM pairs WHERE run_id = $run GROUP BY code),
         m AS ({MONEY}),
-        r AS (SELECT o.code, count(*) FILTER (WHERE {_REJECT}) AS rejects,
+        r AS (SELECT o.code, count(*) FILTER (WHERE {REJECT}) AS rejects,
                      count(*) FILTER (WHERE e.event = 'ack_timeout') AS ack_timeouts
               FROM order_events e JOIN orders o ON o.run_id = e.run_id AND o.client_id = e.client_id
               WHERE e.run_id = $run GROUP BY o.code),
@@ -247,7 +247,7 @@ def reasons(con, run_id: int, limit: int = 8) -> dict[str, list[dict[str, Any]]]
     rej = rows(con, f"""
         SELECT coalesce(nullif(e.message, ''), '(no message)') AS message, o.role, count(*) AS n
         FROM order_events e JOIN orders o ON o.run_id = e.run_id AND o.client_id = e.client_id
-        WHERE e.run_id = $run AND {_REJECT} GROUP BY 1, 2 ORDER BY n DESC, message LIMIT {int(limit)}""", run_id)
+        WHERE e.run_id = $run AND {REJECT} GROUP BY 1, 2 ORDER BY n DESC, message LIMIT {int(limit)}""", run_id)
     tmo = rows(con, f"""
         SELECT e.event AS kind, coalesce(nullif(e.message, ''), '(no message)') AS message, o.role, count(*) AS n
         FROM order_events e JOIN orders o ON o.run_id = e.run_id AND o.client_id = e.client_id

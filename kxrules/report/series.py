@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .config_view import ConfigView
-from .queries import FILLS, PAIR_CODES, _REJECT, one, rows
+from .queries import FILLS, PAIR_CODES, REJECT, one, rows
 
 NS = 1_000_000_000
 KST_S = 9 * 3600
@@ -162,7 +162,7 @@ def rates(con, run_id: int, bucket_s: int = 300) -> list[dict[str, Any]]:
     out = rows(con, f"""
         WITH s AS (SELECT sent_ns // 1000000000 // $b * $b AS b, count(*) AS sent FROM orders
                    WHERE run_id = $run AND sent_ns IS NOT NULL GROUP BY 1),
-        e AS (SELECT ts_ns // 1000000000 // $b * $b AS b, count(*) FILTER (WHERE {_REJECT}) AS rejects,
+        e AS (SELECT ts_ns // 1000000000 // $b * $b AS b, count(*) FILTER (WHERE {REJECT}) AS rejects,
                      count(*) FILTER (WHERE e.event = 'ack_timeout') AS timeouts
               FROM order_events e WHERE e.run_id = $run GROUP BY 1)
         SELECT coalesce(s.b, e.b) AS b, coalesce(sent, 0) AS sent, coalesce(rejects, 0) AS rejects,

@@ -148,3 +148,20 @@ def test_sections_are_all_there_with_charts(traded):
     assert "throttle" in html                               # missed opportunities by reason
     assert 'class="pair"' in html                           # pair timelines
     assert "break-even ticks" in html
+
+
+def test_time_series_add_up_to_the_totals(recording):
+    from kxrules.report.build import collect
+
+    data = collect(recording.data_dir, recording.traded)
+    t = data.totals
+    assert data.pnl and data.pnl[-1][1] == t["net_krw"]          # the PnL line ends at the day's net
+    u = data.utilisation
+    calls = sum(p["mean"] * u["bucket_s"] * data.view.per_second_capacity for p in u["points"])
+    assert round(calls) == t["orders_sent"]
+    assert max(p["peak"] for p in u["points"]) * data.view.per_second_capacity == u["busiest_second"]
+    assert sum(r["sent"] for r in data.rates) == t["orders_sent"]
+    assert sum(r["rejects"] for r in data.rates) == t["rejects"]
+    assert sum(r["timeouts"] for r in data.rates) == t["ack_timeouts"]
+    refused = sum(m["signals"] for m in data.missed if m["kind"] == "refused by admission")
+    assert refused == t["refused"]
