@@ -21,6 +21,7 @@ from .throttle import OrderThrottle
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
 MAKER_STYLES = frozenset({"mid"})
+IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
 
 
 @dataclass(slots=True)
@@ -132,6 +133,12 @@ class Execution:
     def send_hedge(self, pair: Pair, *, escalate: bool) -> None:
         _, venue = self._leg_venues(pair)
         side = "sell" if pair.entry_side == "buy" else "buy"
+        if escalate:
+            # cancel-then-new: whatever still rests (e.g. a hedge whose ack came late) is cancelled
+            # first; its cancel confirmation brings the machine back here for the remainder
+            resting = [c for c in pair.hedge_ids if self._rests(self.orders[c])]
+            if resting:
+                self.cancel_live(pair, resting)
         # an order that timed out without an ack may not exist; a cash account cannot oversell,
         # so re-sending is safe (the broker refuses a sell beyond the orderable quantity)
         in_flight = sum(o.leaves for o in (self.orders[c] for c in pair.hedge_ids)
@@ -147,6 +154,12 @@ class Execution:
         rec = self._new_order("escalation" if escalate else "hedge", pair, pair.sym, venue, side, qty, style, price)
         pair.hedge_ids.append(rec.client_id)
         self._send(rec, urgent=True)
+
+    def _rests(self, rec: OrderRecord) -> bool:
+        """A live order that will not end by itself and has no cancel on its way."""
+        if rec.done or rec.status == TIMEOUT or rec.style in IOC_STYLES:
+            return False
+        return not any(not self.orders[c].done for c in self.cancels_of.get(rec.client_id, ()))
 
     def cancel_live(self, pair: Pair | None, client_ids: list[str]) -> None:
         for cid in client_ids:

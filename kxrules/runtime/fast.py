@@ -72,6 +72,7 @@ class FastReplay:
         self.shadow_bq = np.zeros((2, n), dtype=np.int64)
         self.shadow_aq = np.zeros((2, n), dtype=np.int64)
         self.pending = _Pending()
+        self.small = 2 * n < 1 << 16
         self.breaks = fastpath.real_data_breaks(emulator)
         self.windows: list[int] = []          # batch times still to evaluate (ascending)
         self.rows = 0
@@ -152,7 +153,8 @@ class FastReplay:
         flat = (self.shadow_bid.reshape(-1), self.shadow_ask.reshape(-1),
                 self.shadow_bq.reshape(-1), self.shadow_aq.reshape(-1))
         # changed: against the previous quote of the same (venue, symbol), or the shadow
-        korder = np.argsort(key, kind="stable")
+        # keys and symbols fit in 16 bits: numpy's stable sort is then a linear radix sort
+        korder = np.argsort(key.astype(np.uint16) if self.small else key, kind="stable")
         kk = key[korder]
         first = np.r_[True, kk[1:] != kk[:-1]]
         changed_sorted = np.zeros(n, dtype=bool)
@@ -163,7 +165,7 @@ class FastReplay:
         changed = np.empty(n, dtype=bool)
         changed[korder] = changed_sorted
         # crossed: per symbol, the latest KRX and NXT quotes as of each row
-        order = np.argsort(sym, kind="stable")
+        order = np.argsort(sym.astype(np.uint16) if self.small else sym, kind="stable")
         s = sym[order]
         pos = np.arange(n)
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])

@@ -91,8 +91,9 @@ class Exchange:
         self.odds = odds
         self.rng = rng
         self.sink = sink
-        self.bid, self.ask, self.bq, self.aq = [0] * n, [0] * n, [0] * n, [0] * n
-        self.bid_avail, self.ask_avail = [0] * n, [0] * n
+        # numpy books: queued quotes land with one fancy assignment per column (last one wins)
+        self.bid, self.ask, self.bq, self.aq = (np.zeros(n, dtype=np.int64) for _ in range(4))
+        self.bid_avail, self.ask_avail = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         self.open = [False, False]
         self.vi: set[int] = set()
         self.resting: dict[int, list[EmuOrder]] = {}
@@ -146,7 +147,7 @@ class Exchange:
         if not self._advancing:
             self.advance(self.clock.now_ns())
         k = sym * 2 + vidx
-        return self.bid[k], self.ask[k]
+        return int(self.bid[k]), int(self.ask[k])
 
     # --- time ---
     def _push(self, t: int, kind: str, payload: Any) -> None:
@@ -208,12 +209,12 @@ class Exchange:
             qk, qb, qa, qbq, qaq = qk[keep], qb[keep], qa[keep], qbq[keep], qaq[keep]
         if len(qk) == 0:
             return
-        uniq, first = np.unique(qk[::-1], return_index=True)
-        last = len(qk) - 1 - first
-        for k, i in zip(uniq.tolist(), last.tolist()):
-            self.bid[k], self.ask[k] = int(qb[i]), int(qa[i])
-            self.bq[k] = self.bid_avail[k] = int(qbq[i])
-            self.aq[k] = self.ask_avail[k] = int(qaq[i])
+        self.bid[qk] = qb
+        self.ask[qk] = qa
+        self.bq[qk] = qbq
+        self.bid_avail[qk] = qbq
+        self.aq[qk] = qaq
+        self.ask_avail[qk] = qaq
 
     def _schedule_quote_wake(self) -> None:
         """With resting orders, wake at the next queued quote that touches one of their books."""
@@ -250,8 +251,8 @@ class Exchange:
             if o.leaves <= 0:
                 continue
             buy = o.side == "buy"
-            top = self.ask[k] if buy else self.bid[k]
-            avail = self.ask_avail[k] if buy else self.bid_avail[k]
+            top = int(self.ask[k] if buy else self.bid[k])
+            avail = int(self.ask_avail[k] if buy else self.bid_avail[k])
             if o.style == "mid":
                 px = self._mid_draw(o, k, t)
                 if px <= 0:
@@ -277,7 +278,7 @@ class Exchange:
             del self.resting[k]
 
     def _mid_draw(self, o: EmuOrder, k: int, t: int) -> int:
-        bid, ask = self.bid[k], self.ask[k]
+        bid, ask = int(self.bid[k]), int(self.ask[k])
         dt = t - o.mid_check_ns
         o.mid_check_ns = t
         rate = self.odds.mid_fill_rate_per_s
@@ -298,8 +299,8 @@ class Exchange:
 
     def _take(self, o: EmuOrder, k: int, t: int) -> None:
         buy = o.side == "buy"
-        top = self.ask[k] if buy else self.bid[k]
-        avail = self.ask_avail[k] if buy else self.bid_avail[k]
+        top = int(self.ask[k] if buy else self.bid[k])
+        avail = int(self.ask_avail[k] if buy else self.bid_avail[k])
         if top <= 0 or avail <= 0:
             return
         if o.style not in MARKET_STYLES and ((buy and top > o.price) or
