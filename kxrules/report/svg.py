@@ -212,9 +212,10 @@ def pair_strip(steps: list[dict], end_ms: float | None = None, width: int = W, h
         css = "st-" + escape(state.lower())
         out.append(f'<rect class="seg {css}" x="{x:.1f}" y="4" width="{max(x2 - x, 2):.1f}" height="16">'
                    f'<title>{escape(state)} from +{t:,.1f} ms ({escape(trig)})</title></rect>')
-        if x2 - x > 8 * len(state) * 0.62:
+        if x2 - x > len(state) * 6.4 + 6:
             out.append(f'<text class="seglabel" x="{x + 3:.1f}" y="15.5">{escape(state)}</text>')
     for v in nice_ticks(0, total, 6):
-        out.append(f'<text class="axis" x="{sx(v):.1f}" y="{height - 2}" text-anchor="middle">{v:,.0f} ms</text>')
+        out.append(f'<text class="axis" x="{min(max(sx(v), 18), width - 24):.1f}" y="{height - 2}" '
+                   f'text-anchor="middle">{v:,.0f} ms</text>')
     out.append("</svg>")
     return Markup("".join(out))
