@@ -8,6 +8,7 @@ import typer
 
 from .. import __version__
 from .init_cmd import init
+from .report_cmd import report
 from .simdata_cmd import simdata
 from .trade_cmd import trade
 from .validate_cmd import validate
@@ -39,6 +40,7 @@ def _root(
 
 app.command("validate")(validate)
 app.command("trade")(trade)
+app.command("report")(report)
 app.command("simdata")(simdata)
 app.command("init")(init)
 

@@ -40,7 +40,6 @@ class Engine:
         self.max_pairs = np.minimum(profile.params["max_outstanding_pairs"],
                                     profile.risk.max_outstanding_pairs_per_symbol)
         self.record_quotes = profile.profile.recording.quotes
-        self._live = np.zeros(n, dtype=np.int64)
         self.execution: Execution | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
@@ -91,11 +90,7 @@ class Engine:
         if not self.guard.armed(now) or self.execution is None:
             self.book.take_dirty()
             return None
-        live = self._live
-        live[:] = 0
-        for sym, pairs in self.execution.active.items():
-            live[sym] = len(pairs)
-        eligible = ~self.guard.muted & (live < self.max_pairs)
+        eligible = ~self.guard.muted & (self.execution.live_count < self.max_pairs)
         batch = self.evaluator.evaluate(now, eligible)
         if batch is not None:
             self._admit(batch, now)

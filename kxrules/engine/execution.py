@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from ..broker.events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
                              OrderIntent, OrderRejected)
 from .evaluator import VENUE_NAMES, Signal
@@ -52,6 +54,7 @@ class Execution:
         self.reject_cooldown_ms = profile.edge.reject_cooldown_ms
         self.orders: dict[str, OrderRecord] = {}
         self.active: dict[int, list[Pair]] = {}      # sym -> live pairs
+        self.live_count = np.zeros(len(profile.codes), dtype=np.int64)
         self.position = [0] * len(profile.codes)     # shares bought minus sold, per symbol
         self.flattening: dict[int, str] = {}         # sym -> client id of a live flatten order
         self.cancels_of: dict[str, list[str]] = {}   # order client id -> its cancel orders' ids
@@ -90,7 +93,7 @@ class Execution:
         return sum(p.unhedged for p in self.active.get(sym, ()))
 
     def busy_symbols(self) -> int:
-        return sum(1 for pairs in self.active.values() if pairs)
+        return int(np.count_nonzero(self.live_count))
 
     # -- pairs --------------------------------------------------------------------------------
     def start_pair(self, signal: Signal) -> Pair:
@@ -98,6 +101,7 @@ class Execution:
         pair = Pair(self._pair_seq, self.profile.codes[signal.sym], signal, self.legs.entry.side, self)
         self.machine.add_model(pair)
         self.active.setdefault(signal.sym, []).append(pair)
+        self.live_count[signal.sym] += 1
         self.recorder.pair_started(pair)
         pair.fire("send")
         return pair
@@ -107,6 +111,7 @@ class Execution:
         live = self.active.get(pair.sym, [])
         if pair in live:
             live.remove(pair)
+            self.live_count[pair.sym] -= 1
         self.machine.remove_model(pair)
         self.pairs_done.append(pair)
         self.net_krw_done += pair.net_krw

@@ -68,6 +68,17 @@ class QuoteBook:
             self.dirty[moved] = True
             self.any_dirty = True
 
+    def overwrite(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray, ask: np.ndarray,
+                  bid_qty: np.ndarray, ask_qty: np.ndarray, ts_ns: np.ndarray) -> None:
+        """Set tops without marking anything dirty (quotes no batch could act on)."""
+        fb, fa, fbq, faq, fts = self._flat
+        flat = venue * self.n + sym
+        fb[flat] = bid
+        fa[flat] = ask
+        fbq[flat] = bid_qty
+        faq[flat] = ask_qty
+        fts[flat] = ts_ns
+
     def take_dirty(self) -> np.ndarray:
         """Indices of dirty symbols (ascending) and clear the mask."""
         idx = np.flatnonzero(self.dirty)

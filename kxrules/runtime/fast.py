@@ -221,8 +221,7 @@ class FastReplay:
             if start > p.head:                   # quiet windows first: a batch over them cannot signal
                 clock.run_until(int(p.d[p.head]))
                 sl = slice(p.head, start)
-                book.update_batch(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-                book.take_dirty()
+                book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
                 p.head = start
             clock.run_until(d_first)
             sl = slice(start, end)
@@ -239,8 +238,7 @@ class FastReplay:
         if len(p):
             sl = slice(p.head, len(p.d))
             self.clock.run_until(max(int(p.d[-1]), self.clock.now_ns()))
-            self.engine.book.update_batch(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-            self.engine.book.take_dirty()
+            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
             p.head = len(p.d)
 
     def drain(self, idle, limit_ns: int = DRAIN_LIMIT_NS) -> bool:
