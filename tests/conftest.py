@@ -103,7 +103,7 @@ def _cached_load_yaml(path: Path, diags: Diagnostics):
             return doc
         _PARSED[text] = hit = doc
     return yaml_loader.YamlDoc(path=path, data=copy.deepcopy(hit.data),
-                               key_positions=hit.key_positions, value_positions=hit.value_positions)
+                               _keys=hit.key_positions, _values=hit.value_positions)
 
 
 @pytest.fixture

@@ -29,14 +29,14 @@ class DocLocator:
 class MergedProfile:
     data: dict[str, Any]
     chain: list[Path]                               # child first
-    origin: dict[DataPath, tuple[Path, Position, Position]] = field(default_factory=dict)
+    origin: dict[DataPath, YamlDoc] = field(default_factory=dict)   # which file set each key
 
     def locate(self, loc: tuple, *, key: bool = False) -> tuple[Path, Position]:
         loc = tuple(loc)
         while loc:
             if loc in self.origin:
-                path, kpos, vpos = self.origin[loc]
-                return path, (kpos if key else vpos)
+                doc = self.origin[loc]
+                return doc.path, doc.position(loc, key=key)
             loc = loc[:-1]
         return self.chain[0], Position(1, 1)
 
@@ -53,8 +53,7 @@ def available_profiles(workspace: Path) -> list[str]:
 
 
 def _record(doc: YamlDoc, data: Any, loc: DataPath, origin: dict) -> None:
-    kpos = doc.key_positions.get(loc, doc.position(loc))
-    origin[loc] = (doc.path, kpos, doc.position(loc))
+    origin[loc] = doc                    # positions are looked up only when something is reported
     if isinstance(data, dict):
         for k, v in data.items():
             _record(doc, v, loc + (k,), origin)

@@ -4,11 +4,16 @@ ruamel.yaml's round-trip loader keeps line/column on each mapping and sequence; 
 into plain dicts/lists (so nothing downstream depends on ruamel types) and keep a side table from
 the data path (``("rules", 0, "when")``) to positions. Round-trip mode loads ``!!python/...`` tags
 silently instead of refusing them, so tags are checked on the composed node tree first.
+
+The round-trip parser is pure Python and slow (~20 ms for a small file), and positions are only
+needed to report something. So a file is first read with the safe loader (ruamel's C parser
+when ``ruamel.yaml.clib`` is installed), and the round-trip pass runs only when that fails (to
+locate the problem) or when a position is first asked for.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +37,28 @@ MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake, no
 class YamlDoc:
     path: Path
     data: Any
-    key_positions: dict[DataPath, Position] = field(default_factory=dict)
-    value_positions: dict[DataPath, Position] = field(default_factory=dict)
+    _keys: dict[DataPath, Position] | None = None
+    _values: dict[DataPath, Position] | None = None
+    text: str | None = None            # kept until positions are needed
+
+    @property
+    def key_positions(self) -> dict[DataPath, Position]:
+        self._locate_all()
+        return self._keys
+
+    @property
+    def value_positions(self) -> dict[DataPath, Position]:
+        self._locate_all()
+        return self._values
+
+    def _locate_all(self) -> None:
+        if self._keys is not None:
+            return
+        self._keys, self._values = {}, {(): Position(1, 1)}
+        if self.text is not None:
+            raw = YAML(typ="rt").load(self.text)       # already known to be valid YAML
+            _plain(raw, (), self, _Counter())
+            self.text = None
 
     def position(self, loc: DataPath, *, key: bool = False) -> Position:
         """Position of the value (or key) at ``loc``, else of its nearest located ancestor."""
@@ -88,9 +113,9 @@ def _plain(obj: Any, loc: DataPath, doc: YamlDoc, counter: _Counter) -> Any:
             child = loc + (key,)
             try:
                 kl, kc = obj.lc.key(key)
-                doc.key_positions[child] = _pos(kl, kc)
+                doc._keys[child] = _pos(kl, kc)
                 vl, vc = obj.lc.value(key)
-                doc.value_positions[child] = _pos(vl, vc)
+                doc._values[child] = _pos(vl, vc)
             except (KeyError, TypeError):  # merged keys (<<) carry no own position
                 pass
             out[key] = _plain(obj[key], child, doc, counter)
@@ -101,8 +126,8 @@ def _plain(obj: Any, loc: DataPath, doc: YamlDoc, counter: _Counter) -> Any:
             child = loc + (i,)
             try:
                 il, ic = obj.lc.item(i)
-                doc.value_positions[child] = _pos(il, ic)
-                doc.key_positions[child] = _pos(il, ic)
+                doc._values[child] = _pos(il, ic)
+                doc._keys[child] = _pos(il, ic)
             except (KeyError, TypeError):
                 pass
             items.append(_plain(item, child, doc, counter))
@@ -122,6 +147,35 @@ def _plain(obj: Any, loc: DataPath, doc: YamlDoc, counter: _Counter) -> Any:
     return obj
 
 
+_FAILED = object()
+
+
+def _fast_load(text: str) -> Any:
+    """Plain data from the safe (C) loader, or _FAILED when anything is off (then the round-trip
+    pass reports it with its position): syntax, duplicate keys, tags, odd scalars, alias bombs."""
+    try:
+        data = YAML(typ="safe", pure=False).load(text)
+    except Exception:  # noqa: BLE001 - any failure is re-diagnosed by the slow, precise path
+        return _FAILED
+    return data if _small_enough(data) else _FAILED
+
+
+def _small_enough(data: Any) -> bool:
+    stack, seen = [data], 0
+    while stack:
+        obj = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            return False
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, list):
+            stack.extend(obj)
+        elif isinstance(obj, dt.datetime) or not isinstance(obj, (str, int, float, bool, dt.date, type(None))):
+            return False          # timestamps with times, binary, …: let the slow path decide
+    return True
+
+
 def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
     """Load one YAML file; on any problem add a located diagnostic and return None."""
     try:
@@ -132,6 +186,10 @@ def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
     except (OSError, UnicodeDecodeError) as exc:
         diags.add(path, None, "KX001", f"cannot read file: {exc}")
         return None
+
+    fast = _fast_load(text)
+    if fast is not _FAILED:
+        return YamlDoc(path=path, data=fast, text=text)
 
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
@@ -162,8 +220,7 @@ def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
         diags.add(path, pos, "KX103", f"value{value} cannot be read: {exc}")
         return None
 
-    doc = YamlDoc(path=path, data=None)
-    doc.value_positions[()] = Position(1, 1)
+    doc = YamlDoc(path=path, data=None, _keys={}, _values={(): Position(1, 1)})
     try:
         doc.data = _plain(raw, (), doc, _Counter())
     except OverflowError:

@@ -30,6 +30,7 @@ from ..marketdata.quote_format import iter_quote_batches
 from .simulation import DRAIN_LIMIT_NS, HostResult, SimulationHost
 
 CHUNK_ROWS = 1 << 18
+LOW32 = (1 << 32) - 1
 
 
 class _Pending:
@@ -66,11 +67,11 @@ class FastReplay:
         self.interrupted = False
         self.batch_ns = engine.batch_ns
         n = len(codes)
-        # the state after every quote handed over so far (for crossing flags)
-        self.shadow_bid = np.zeros((2, n), dtype=np.int64)
-        self.shadow_ask = np.zeros((2, n), dtype=np.int64)
-        self.shadow_bq = np.zeros((2, n), dtype=np.int64)
-        self.shadow_aq = np.zeros((2, n), dtype=np.int64)
+        # the state after every quote handed over so far (for crossing flags), packed as
+        # (bid << 32 | ask) and (bid_qty << 32 | ask_qty) per venue and symbol
+        self.n_syms = n
+        self.shadow_px = np.zeros((2, n), dtype=np.int64)
+        self.shadow_sz = np.zeros((2, n), dtype=np.int64)
         self.pending = _Pending()
         self.small = 2 * n < 1 << 16
         self.breaks = fastpath.real_data_breaks(emulator)
@@ -120,7 +121,7 @@ class FastReplay:
         self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
         d = fastpath.delivery_times(self.emu, ts)
         key = venue * len(self.codes) + sym
-        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq, key)
+        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
         hot = changed & crossed
         if hot.any():
             self.windows.extend(np.unique((d[hot] // self.batch_ns + 1) * self.batch_ns).tolist())
@@ -142,50 +143,58 @@ class FastReplay:
             feed(s, v, b, a, q1, q2, t)
             self.rows += 1
         # the shadow follows what was fed; the engine's book gets it as the deliveries land
-        for arr, col in ((self.shadow_bid, bid), (self.shadow_ask, ask), (self.shadow_bq, bq),
-                         (self.shadow_aq, aq)):
-            arr.reshape(-1)[venue * len(self.codes) + sym] = col
+        flat = venue * self.n_syms + sym
+        self.shadow_px.reshape(-1)[flat] = (bid << 32) | ask
+        self.shadow_sz.reshape(-1)[flat] = (bq << 32) | aq
 
     # -- crossing flags ---------------------------------------------------------------------
-    def _shadow(self, sym, venue, bid, ask, bq, aq, key):
-        """Per quote: did it change its venue's top, and is its symbol crossed right after it?"""
+    def _shadow(self, sym, venue, bid, ask, bq, aq):
+        """Per quote: did it change its venue's top, and is its symbol crossed right after it?
+
+        One radix sort groups the quotes by symbol (time order kept); a forward fill per venue
+        gives, for every row, the latest quote of each venue so far. Bid and ask (and the two
+        sizes) are packed into one int64 each, which is exact below 2**31 and halves the work.
+        """
         n = len(sym)
-        flat = (self.shadow_bid.reshape(-1), self.shadow_ask.reshape(-1),
-                self.shadow_bq.reshape(-1), self.shadow_aq.reshape(-1))
-        # changed: against the previous quote of the same (venue, symbol), or the shadow
-        # keys and symbols fit in 16 bits: numpy's stable sort is then a linear radix sort
-        korder = np.argsort(key.astype(np.uint16) if self.small else key, kind="stable")
-        kk = key[korder]
-        first = np.r_[True, kk[1:] != kk[:-1]]
-        changed_sorted = np.zeros(n, dtype=bool)
-        for col, shadow in zip((bid, ask, bq, aq), flat):
-            c = col[korder]
-            prev = np.where(first, shadow[kk], np.r_[0, c[:-1]])
-            changed_sorted |= prev != c
-        changed = np.empty(n, dtype=bool)
-        changed[korder] = changed_sorted
-        # crossed: per symbol, the latest KRX and NXT quotes as of each row
         order = np.argsort(sym.astype(np.uint16) if self.small else sym, kind="stable")
         s = sym[order]
+        v = venue[order]
+        px = (bid[order] << 32) | ask[order]                 # packed (bid, ask)
+        sz = (bq[order] << 32) | aq[order]                   # packed (bid_qty, ask_qty)
         pos = np.arange(n)
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         gstart = np.repeat(starts, np.diff(np.r_[starts, n]))
-        v = venue[order]
-        side = []
+        shadow_px, shadow_sz = self.shadow_px, self.shadow_sz
+        latest, before = [], []
         for vi in (0, 1):
-            last = np.maximum.accumulate(np.where(v == vi, pos, -1))
+            last = np.maximum.accumulate(np.where(v == vi, pos, -1))     # latest row of venue vi
             ok = last >= gstart
-            src = order[np.maximum(last, 0)]
-            side.append((np.where(ok, bid[src], self.shadow_bid[vi, s]),
-                         np.where(ok, ask[src], self.shadow_ask[vi, s])))
-        (b0, a0), (b1, a1) = side
+            fallback = shadow_px[vi, s]
+            latest.append(np.where(ok, px[np.maximum(last, 0)], fallback))
+            prev = np.r_[-1, last[:-1]]                                  # ... strictly before
+            before.append((prev >= gstart, prev))
+        # changed: against the previous quote of the same venue (or the shadow)
+        same_ok = np.where(v == 0, before[0][0], before[1][0])
+        same_prev = np.maximum(np.where(v == 0, before[0][1], before[1][1]), 0)
+        flat_key = v * self.n_syms + s
+        prev_px = np.where(same_ok, px[same_prev], shadow_px.reshape(-1)[flat_key])
+        prev_sz = np.where(same_ok, sz[same_prev], shadow_sz.reshape(-1)[flat_key])
+        changed = np.empty(n, dtype=bool)
+        changed[order] = (prev_px != px) | (prev_sz != sz)
+        # crossed: both venues two-sided and one venue's bid above the other's ask
+        k_px, n_px = latest
+        kb, ka = k_px >> 32, k_px & LOW32
+        nb, na = n_px >> 32, n_px & LOW32
         crossed = np.empty(n, dtype=bool)
-        crossed[order] = (b0 > 0) & (a0 > 0) & (b1 > 0) & (a1 > 0) & ((b1 > a0) | (b0 > a1))
+        crossed[order] = (kb > 0) & (ka > 0) & (nb > 0) & (na > 0) & ((nb > ka) | (kb > na))
         # the shadow keeps the last quote per (venue, symbol)
-        last_of_key = np.r_[kk[1:] != kk[:-1], True]
-        keys, rows = kk[last_of_key], korder[last_of_key]
-        for shadow, col in zip(flat, (bid, ask, bq, aq)):
-            shadow[keys] = col[rows]
+        ends = np.r_[starts[1:], n] - 1
+        for vi in (0, 1):
+            last = np.maximum.accumulate(np.where(v == vi, pos, -1))[ends]
+            has = last >= starts
+            rows, syms = last[has], s[ends][has]
+            shadow_px[vi, syms] = px[rows]
+            shadow_sz[vi, syms] = sz[rows]
         return changed, crossed
 
     # -- applying quotes to the engine ------------------------------------------------------

@@ -72,6 +72,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     from ..broker.adapter import KiwoomAdapter
     from ..broker.emulator import fastpath
     from ..broker.emulator.control import KiwoomEmulator
+    from .allocator import keep_freed_memory
     from .fast import FastReplay
     from .simulation import SimulationHost
 
@@ -109,6 +110,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     until_ns = kst_epoch_ns(profile.run_date, options.until) if options.until is not None else None
     progress = _progress(engine, options.status)
     if options.replay_path == "fast" and options.speed is None and not fastpath.has_disconnect(emulator):
+        keep_freed_memory()
         host = FastReplay(clock, emulator, engine, source.path, profile.codes, until_ns=until_ns,
                           on_progress=progress)
     else:

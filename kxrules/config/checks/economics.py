@@ -108,7 +108,8 @@ def check(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date,
     ]
     losing = [r for r in rows if r.rule_net_krw is not None and r.rule_net_krw < 0]
     never = [r for r in rows if r.rule_min_ticks is None]
-    where = ws.locate("edge", ("rules",), key_pos=True)
+    if losing or never:
+        where = ws.locate("edge", ("rules",), key_pos=True)
     if losing:
         ex = ", ".join(f"{r.code} admits {r.rule_min_ticks} tick(s) and loses ₩{-r.rule_net_krw:,} "
                        f"(break-even {r.break_even_ticks})" for r in losing[:3])

@@ -38,14 +38,13 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
     count = 0
     for loc, value in _screen_entries(screens, ("screens",)):
         text = str(value)
-        where = (doc.path, doc.position(loc))
         count += 1
         if not isinstance(value, str) or not _SCREEN.match(text) or text == "0000":
-            diags.add(*where, "KX501", f"screen {value!r} at {'.'.join(map(str, loc))} must be a quoted "
+            diags.add(doc.path, doc.position(loc), "KX501", f"screen {value!r} at {'.'.join(map(str, loc))} must be a quoted "
                                        f"4-digit string other than \"0000\"")
             continue
         if text in first:
-            diags.add(*where, "KX502", f"screen {text} is already used at {'.'.join(map(str, first[text]))}")
+            diags.add(doc.path, doc.position(loc), "KX502", f"screen {text} is already used at {'.'.join(map(str, first[text]))}")
             continue
         first[text] = loc
     if count > MAX_SCREENS:
