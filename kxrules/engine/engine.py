@@ -36,6 +36,7 @@ class Engine:
                                        profile.market_idx, sell_liq, miss_cooldown_ms=profile.edge.cooldown_ms)
         self.guard = SessionGuard(profile.sessions, profile.calendar, profile.run_date, n)
         self.throttle = OrderThrottle.from_config(profile.throttle)
+        self.throttle.on_pause_change = self._pause_changed
         self.batch_ns = profile.edge.batch_interval_ms * NS_PER_MS
         self.max_pairs = np.minimum(profile.params["max_outstanding_pairs"],
                                     profile.risk.max_outstanding_pairs_per_symbol)
@@ -54,6 +55,12 @@ class Engine:
                                    self.telemetry, on_alert=self._alert)
         self.execution.evaluator = self.evaluator
         return self.execution
+
+    def _pause_changed(self, paused: bool, now_ns: int) -> None:
+        self.recorder.auto_pause(now_ns, paused)
+        self._alert("auto_pause_on" if paused else "auto_pause_off",
+                    "order budget above 80% for 5 s: new entries paused" if paused
+                    else "order budget back below 80%: entries resume")
 
     def _alert(self, kind: str, message: str) -> None:
         if self.on_alert:

@@ -30,6 +30,7 @@ class OrderThrottle:
         self._hot_calls = pause_utilisation * capacity * pause_sustain_ms / window_ms
         self.paused = False
         self.max_in_window = 0
+        self.on_pause_change = None     # callable(paused: bool, now_ns) set by the engine
 
     @classmethod
     def from_config(cls, throttle) -> "OrderThrottle":
@@ -87,10 +88,9 @@ class OrderThrottle:
         while recent and recent[0] <= horizon:
             recent.popleft()
         hot = len(recent) >= self._hot_calls
-        if hot and not self.paused:
-            self.paused = True
-            return True
-        if not hot and self.paused:
-            self.paused = False
-            return False
-        return None
+        if hot == self.paused:
+            return None
+        self.paused = hot
+        if self.on_pause_change is not None:
+            self.on_pause_change(hot, now_ns)
+        return hot

@@ -158,6 +158,9 @@ class Recorder:
         self._event(ev.ts_ns, "balance", ev.code, {"holding": ev.holding_qty, "orderable": ev.orderable_qty,
                                                     "avg_price": ev.avg_price})
 
+    def auto_pause(self, ts_ns: int, on: bool) -> None:
+        self._event(ts_ns, "auto_pause", None, {"on": on})
+
     def session_event(self, ev, changed) -> None:
         self._event(ev.ts_ns, "fid215", None, {"venue": ev.venue, "code": ev.code215, "effect": changed})
 

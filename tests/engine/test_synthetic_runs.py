@@ -51,3 +51,10 @@ def test_kiwoom_broker_off_windows_exits_2_naming_the_emulator(tmp_path):
                                       "--date", "2026-11-23", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "--broker sim" in result.output
+
+
+def test_live_host_module_imports_off_windows():
+    # the live host is only runnable on Windows, but it must import (and fail cleanly) anywhere
+    import kxrules.runtime.live as live
+
+    assert callable(live.run_live)

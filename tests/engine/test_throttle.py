@@ -104,3 +104,13 @@ def test_pause_does_not_stop_hedges():
     assert t.paused
     later = 19 * 250 * MS + 600 * MS        # two slots have left the 1 s window
     assert t.may_send(later, urgent=True)
+
+
+def test_pause_switches_are_reported_once_each_way():
+    t = _throttle(reserve=0, min_free_to_start=1, pause_sustain_ms=5000)
+    seen = []
+    t.on_pause_change = lambda on, now: seen.append((on, now))
+    for i in range(25):
+        t.record(i * 250 * MS)
+    t.update_pause(30_000 * MS)
+    assert [on for on, _ in seen] == [True, False]
