@@ -64,7 +64,6 @@ CODES: dict[str, Code] = _registry(
     Code("KX503", E, "too many codes for the screens (at most 100 per screen)"),
     Code("KX504", E, "more than 200 screens"),
     Code("KX505", E, "venue mapping incomplete (order type or hoga code missing)"),
-    Code("KX506", W, "venue behaviour marked as an assumption (not confirmed for OpenAPI+)"),
     # Universe and overrides
     Code("KX601", E, "stock code is not 6 characters of digits/uppercase letters"),
     Code("KX602", E, "stock code listed twice"),
