@@ -123,8 +123,8 @@ def test_weekend_run_date_is_a_KX304_warning(ws):
 
 
 def test_holiday_outside_the_calendar_years_is_KX104(ws):
-    ws.replace(C, "{date: 2026-12-31,", "{date: 2027-12-31,")
-    line, col = ws.find(C, "2027-12-31")
+    ws.replace(C, "{date: 2026-12-31,", "{date: 2028-12-29,")
+    line, col = ws.find(C, "2028-12-29")
     assert ws.check() == {(C, line, col, "KX104")}
 
 
