@@ -63,6 +63,7 @@ class Engine:
                     else "order budget back below 80%: entries resume")
 
     def _alert(self, kind: str, message: str) -> None:
+        self.recorder.alert(self.clock.now_ns(), kind, message)
         if self.on_alert:
             self.on_alert(kind, message)
 
@@ -151,6 +152,8 @@ class Engine:
     def _note_reject(self, now: int) -> None:
         self._reject_times = [t for t in self._reject_times if now - t < NS_PER_MIN] + [now]
         limit = self.profile.risk.max_rejects_per_minute
+        if len(self._reject_times) == limit // 2 + 1:
+            self._alert("reject_spike", f"{len(self._reject_times)} rejects within a minute (kill at {limit + 1})")
         if len(self._reject_times) > limit:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 

@@ -83,6 +83,10 @@ class Execution:
 
     def alert(self, kind: str, message: str) -> None:
         self.recorder.alert(self.clock.now_ns(), kind, message)
+        self.notify(kind, message)
+
+    def notify(self, kind: str, message: str) -> None:
+        """News for the operator's channel that is not a red flag (fills, finished pairs)."""
         if self._on_alert:
             self._on_alert(kind, message)
 
@@ -116,6 +120,9 @@ class Execution:
         self.pairs_done.append(pair)
         self.net_krw_done += pair.net_krw
         self.recorder.pair_finished(pair)
+        if pair.state == "PAIRED_DONE":
+            self.notify("pair_done", f"pair {pair.pair_id} {pair.code}: net ₩{pair.net_krw:,} "
+                                     f"(gross ₩{pair.gross_krw:,}, fees ₩{pair.fees:,}, tax ₩{pair.tax:,})")
         self.telemetry.pair_finished(pair)
         self._check_flat(pair.sym)
 
@@ -336,6 +343,7 @@ class Execution:
             self.evaluator.sellable[:, rec.sym] = held
         self.recorder.fill(now, rec, ev, fee, tax)
         self.telemetry.fill(rec, ev, now)
+        self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
         pair = rec.pair
         if pair is not None and rec.role != "flatten":
             if rec.side == "buy":

@@ -20,6 +20,7 @@ from ..engine.clock import NS_PER_S
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder
+from .alerts import SlackNotifier
 from .summary import summarise
 from .trade import EXIT_ABNORMAL, EXIT_OK, TradeOptions, TradeResult, status_line
 
@@ -31,6 +32,9 @@ STOP_GRACE_NS = 30 * NS_PER_S           # after Ctrl-C: leave even if not idle (
 
 def run_live(profile, options: TradeOptions) -> TradeResult:  # pragma: no cover - Windows COM
     control = open_kiwoom_control()
+    notifier = SlackNotifier.from_profile(profile)
+    if notifier is not None and options.alerts is None:
+        options.alerts = notifier
     clock = QtClock()
     data_dir = Path(options.data_dir or profile.data_dir)
     recorder = Recorder(data_dir, profile.codes, durable=True)
@@ -87,6 +91,9 @@ def run_live(profile, options: TradeOptions) -> TradeResult:  # pragma: no cover
     recorder.finish_run("ok" if exit_code == EXIT_OK else "abnormal", exit_code, summary.as_dict())
     recorder.close()
     adapter.close()
+    if notifier is not None:
+        notifier("run_end", summary.paragraph())
+        notifier.close()
     return TradeResult(exit_code, summary, run_id, recorder.path, state["notes"])
 
 
