@@ -3,14 +3,14 @@
 A :class:`CostModel` is built for a run date from the fee and tax tables. Each component is a
 rate (integer fraction of ``RATE_SCALE``) and a rounding rule; an amount is
 ``floor(notional * rate / RATE_SCALE / unit) * unit`` computed in integers only, so the engine,
-the emulator and the report agree to the won. The vectorised form serves the rule evaluator.
+the emulator and the report agree to the won. The rule evaluator's vectorised form of the same
+arithmetic is ``rules.variables.CostTables`` (tested equal to this ledger).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..config.schema.common import RATE_SCALE, Rounding
 from ..config.schema.money import FeesFile, TaxFile
@@ -28,17 +28,6 @@ class Component:
     mode: str          # floor | round_half_up | ceil
 
     def amount(self, notional: int) -> int:
-        d = RATE_SCALE * self.unit
-        x = notional * self.rate
-        if self.mode == "floor":
-            q = x // d
-        elif self.mode == "ceil":
-            q = -((-x) // d)
-        else:
-            q = (x + d // 2) // d
-        return q * self.unit
-
-    def amounts(self, notional: np.ndarray) -> np.ndarray:
         d = RATE_SCALE * self.unit
         x = notional * self.rate
         if self.mode == "floor":
@@ -111,30 +100,6 @@ class CostModel:
         return (self.fee(buy_venue, "buy", buy_price, qty, buy_liq)
                 + self.fee(sell_venue, "sell", sell_price, qty, sell_liq)
                 + self.tax(market, "sell", sell_price, qty))
-
-    # -- vectorised (rule evaluation) --------------------------------------------------------
-    def fee_array(self, venue: str, side: str, notional: np.ndarray, liquidity: str = "taker") -> np.ndarray:
-        out = np.zeros_like(notional)
-        for c in self.fee_components(venue, side, liquidity):
-            out += c.amounts(notional)
-        return out
-
-    def tax_array(self, market_codes: np.ndarray, notional: np.ndarray) -> np.ndarray:
-        """Tax on sells; ``market_codes`` holds indices into :data:`MARKETS` per element."""
-        out = np.zeros_like(notional)
-        for m, market in enumerate(MARKETS):
-            comps = self.taxes.get(market)
-            if comps is None:
-                continue
-            mask = market_codes == m
-            if not mask.any():
-                continue
-            sub = notional[mask]
-            total = np.zeros_like(sub)
-            for c in comps:
-                total += c.amounts(sub)
-            out[mask] = total
-        return out
 
     def describe(self) -> dict:
         """The rates in force, for the run record and the report header."""

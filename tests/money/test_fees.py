@@ -67,14 +67,12 @@ def pct(text: str) -> int:
 def test_component_rounding(mode, unit, notional, expected):
     c = Component("broker_commission", pct("0.015"), unit, mode)
     assert c.amount(notional) == expected
-    assert c.amounts(np.array([notional], dtype=np.int64)).tolist() == [expected]
 
 
 def test_component_is_exact_on_large_notionals():
     # 0.0036396 % of ₩98,765,432,100 = 3,594,666.6667... -> floor 3,594,666, in integers only
     c = Component("venue", pct("0.0036396"), 1, "floor")
     assert c.amount(98_765_432_100) == 3_594_666
-    assert c.amounts(np.array([98_765_432_100], dtype=np.int64)).tolist() == [3_594_666]
     c = Component("x", pct("0.00000001"), 1, "ceil")        # the finest rate: 1e-10
     assert c.amount(1) == 1 and Component("x", pct("0.00000001"), 1, "floor").amount(10**10 - 1) == 0
 
@@ -154,24 +152,24 @@ def test_uncovered_date_raises_coverage_error(fees, tax):
 prices = st.integers(min_value=1, max_value=3_000_000).map(round_to_tick)
 
 
-@given(st.lists(st.tuples(prices, st.integers(min_value=1, max_value=2_000)), min_size=1, max_size=50),
-       st.sampled_from([("KRX", "buy"), ("KRX", "sell"), ("NXT", "buy"), ("NXT", "sell")]),
+@given(st.lists(st.tuples(prices, prices, st.integers(min_value=1, max_value=2_000), st.sampled_from(MARKETS),
+                          st.sampled_from([0, 1])), min_size=1, max_size=50),
        st.sampled_from(["taker", "maker"]),
        st.sampled_from([DAY, dt.date(2026, 1, 15), dt.date(2025, 6, 2)]))
 @settings(max_examples=200, deadline=None)
-def test_fee_array_equals_the_scalar_fee_elementwise(fees, tax, orders, venue_side, liquidity, day):
+def test_cost_tables_equal_the_ledger_round_trip_cost(fees, tax, trades, sell_liquidity, day):
+    """The rule evaluator's vectorised cost is, candidate by candidate, what the ledger books."""
+    from kxrules.rules.variables import VENUES, CostTables
+
     m = CostModel(fees, tax, day)
-    venue, side = venue_side
-    notional = np.array([p * q for p, q in orders], dtype=np.int64)
-    vec = m.fee_array(venue, side, notional, liquidity)
+    market_idx = np.array([MARKETS.index(t[3]) for t in trades], dtype=np.int64)
+    tables = CostTables(m, market_idx, sell_liquidity)
+    direction = np.array([t[4] for t in trades], dtype=np.int64)
+    sym = np.arange(len(trades))
+    buy = np.array([t[0] * t[2] for t in trades], dtype=np.int64)
+    sell = np.array([t[1] * t[2] for t in trades], dtype=np.int64)
+    vec = tables.cost(direction, sym, buy, sell)
     assert vec.dtype == np.int64
-    assert vec.tolist() == [m.fee(venue, side, p, q, liquidity) for p, q in orders]
-
-
-@given(st.lists(st.tuples(prices, st.integers(min_value=1, max_value=2_000), st.sampled_from(MARKETS)),
-                min_size=1, max_size=50))
-@settings(max_examples=100, deadline=None)
-def test_tax_array_equals_the_scalar_tax_elementwise(model, sells):
-    notional = np.array([p * q for p, q, _ in sells], dtype=np.int64)
-    markets = np.array([MARKETS.index(m) for _, _, m in sells], dtype=np.int64)
-    assert model.tax_array(markets, notional).tolist() == [model.tax(m, "sell", p, q) for p, q, m in sells]
+    assert vec.tolist() == [
+        m.round_trip_cost(mk, VENUES[d], bp, VENUES[1 - d], sp, q, sell_liq=sell_liquidity)
+        for bp, sp, q, mk, d in trades]
