@@ -19,8 +19,7 @@ def report(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root (its reports/ holds the templates).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the text summary.")] = False,
 ) -> None:
-    """Render one self-contained HTML report (inline CSS and SVG, no network) from the DuckDB
-    recording, and print the day's totals as plain text.
+    """Render one self-contained HTML report (inline CSS and SVG, no network) from the DuckDB recording, and print the day's totals as plain text.
 
     Exit codes: 0 written, 2 no such data directory, recording or run (or a template error)."""
     import time

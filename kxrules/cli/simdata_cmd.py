@@ -46,8 +46,7 @@ def simdata(
     workspace: Annotated[Optional[Path], typer.Option(
         "--workspace", "-w", help="Workspace root (default: nearest with config/profiles).")] = None,
 ) -> None:
-    """Generate a synthetic trading day (latent price per symbol, KRX and NXT quotes around it,
-    injected cross-venue gaps) as a Parquet quote file for replay."""
+    """Generate a synthetic trading day (a latent price per symbol, KRX and NXT quotes around it, injected cross-venue gaps) as a Parquet quote file for replay."""
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:

@@ -31,8 +31,7 @@ def trade(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
 ) -> None:
-    """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge,
-    end flat, and record everything in DuckDB.
+    """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge, end flat, and record everything in DuckDB.
 
     Exit codes: 0 ok, 1 the run ended abnormally (e.g. left a position), 2 config or usage error."""
     import time

@@ -27,8 +27,7 @@ def validate(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root (default: nearest with config/profiles).")] = None,
     economics: Annotated[bool, typer.Option("--economics", help="Also print the break-even table per symbol.")] = False,
 ) -> None:
-    """Check a profile's YAML and CSV files: schema, sessions, throttle, screens, universe, fees
-    and tax, rule expressions, the pair state machine, secrets and the economics of every symbol.
+    """Lint a profile before market open: schema, sessions, throttle, screens, universe, fees and tax, rules, the pair machine, secrets and each symbol's economics.
 
     Exit codes: 0 clean (warnings allowed), 1 errors, 2 files unreadable or bad usage."""
     import json
