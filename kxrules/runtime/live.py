@@ -30,12 +30,14 @@ WIND_DOWN_GRACE_NS = 60 * NS_PER_S      # after the window: force the wind-down 
 STOP_GRACE_NS = 30 * NS_PER_S           # after Ctrl-C: leave even if not idle (recorded as abnormal)
 
 
-def run_live(profile, options: TradeOptions) -> TradeResult:  # pragma: no cover - Windows COM
-    control = open_kiwoom_control()
+def run_live(profile, options: TradeOptions, *, control=None, clock=None) -> TradeResult:
+    """Trade live. ``control``/``clock`` default to the real OpenAPI+ control and ``QtClock``;
+    tests pass the emulator (with an ``app`` whose ``exec_`` drives time) and a virtual clock."""
+    control = control or open_kiwoom_control()
+    clock = clock or QtClock()
     notifier = SlackNotifier.from_profile(profile)
     if notifier is not None and options.alerts is None:
         options.alerts = notifier
-    clock = QtClock()
     data_dir = Path(options.data_dir or profile.data_dir)
     recorder = Recorder(data_dir, profile.codes, durable=True)
     telemetry = Telemetry(recorder)
@@ -97,7 +99,7 @@ def run_live(profile, options: TradeOptions) -> TradeResult:  # pragma: no cover
     return TradeResult(exit_code, summary, run_id, recorder.path, state["notes"])
 
 
-def _until_ns(profile, until_s: int) -> int:  # pragma: no cover
+def _until_ns(profile, until_s: int) -> int:
     from ..engine.guard import kst_epoch_ns
 
     return kst_epoch_ns(profile.run_date, until_s)

@@ -1,0 +1,96 @@
+"""The live host's logic (login, durable recording, end of day, Ctrl-C) with the emulator
+standing in for the COM control and a virtual clock standing in for Qt."""
+from __future__ import annotations
+
+import datetime as dt
+import signal
+
+import duckdb
+
+from kxrules.broker.emulator.control import KiwoomEmulator
+from kxrules.config.compile import compile_profile
+from kxrules.engine.clock import VirtualClock
+from kxrules.engine.guard import kst_epoch_ns
+from kxrules.marketdata.quote_format import iter_quote_batches
+from kxrules.marketdata.synthetic import generate_day, select_universe
+from kxrules.runtime.live import run_live
+from kxrules.runtime.trade import TradeOptions, fee_fn_for
+
+from ..engine.scenario import REPO
+
+DAY = dt.date(2026, 11, 23)
+
+
+class ReplayApp:
+    """Plays Qt's part: exec_() runs the event loop (here: replayed quotes and virtual timers)."""
+
+    def __init__(self, clock, emulator, quotes, codes, interrupt_at_ns=None):
+        self.clock, self.emulator, self.quotes, self.codes = clock, emulator, quotes, codes
+        self.interrupt_at_ns = interrupt_at_ns
+        self.quit_called = False
+
+    def quit(self):
+        self.quit_called = True
+
+    def exec_(self):
+        for batch in iter_quote_batches(self.quotes, codes=self.codes):
+            for row in zip(*(c.tolist() for c in (batch.ts_ns, batch.code_idx, batch.venue_idx, batch.bid,
+                                                   batch.ask, batch.bid_qty, batch.ask_qty))):
+                ts, sym, venue, bid, ask, bq, aq = row
+                if self.interrupt_at_ns is not None and ts >= self.interrupt_at_ns:
+                    self.interrupt_at_ns = None
+                    signal.raise_signal(signal.SIGINT)
+                self.clock.run_until(ts)
+                if self.quit_called:
+                    return 0
+                self.emulator.feed_quote(sym, venue, bid, ask, bq, aq, ts)
+        while not self.quit_called and self.clock.next_due_ns() is not None:
+            self.clock.run_until(self.clock.next_due_ns())
+        return 0
+
+
+def _setup(tmp_path, minutes=6):
+    universe = select_universe("pilot", 8, workspace=REPO)
+    uni = tmp_path / "universe.csv"
+    uni.write_text("code,name,market,ref_price\n" + "".join(
+        f"{c},{n},{m},{p}\n" for c, n, m, p in zip(universe.codes, universe.names, universe.markets,
+                                                    universe.ref_prices)), encoding="utf-8")
+    quotes = tmp_path / "q.parquet"
+    generate_day(quotes, universe=universe, date=DAY, seed=3, start="09:00:00", minutes=minutes,
+                 rate_multiplier=2.0, workspace=REPO)
+    profile = compile_profile(REPO, "pilot", DAY, file_overrides={"universe": uni})
+    clock = VirtualClock(kst_epoch_ns(DAY, 8 * 3600 + 55 * 60))
+    emulator = KiwoomEmulator(profile.emulator, clock, list(profile.codes),
+                              markets={s.code: s.market for s in profile.symbols},
+                              ref_prices={s.code: s.ref_price for s in profile.symbols},
+                              fee_fn=fee_fn_for(profile.cost), venues=profile.venues,
+                              midnight_ns=kst_epoch_ns(DAY, 0))
+    return profile, clock, emulator, quotes
+
+
+def test_live_host_trades_records_durably_and_stops_flat_at_until(tmp_path, monkeypatch):
+    monkeypatch.delenv("KXRULES_SLACK_WEBHOOK", raising=False)
+    profile, clock, emulator, quotes = _setup(tmp_path)
+    emulator.app = ReplayApp(clock, emulator, quotes, profile.codes)
+    result = run_live(profile, TradeOptions(broker="kiwoom", until=9 * 3600 + 5 * 60, data_dir=tmp_path / "d"),
+                      control=emulator, clock=clock)
+    assert emulator.app.quit_called
+    assert result.exit_code == 0 and result.summary.flat
+    con = duckdb.connect(str(result.db_path), read_only=True)
+    assert con.execute("SELECT mode, broker, status FROM runs").fetchall() == [("live", "kiwoom", "ok")]
+    assert con.execute("SELECT count(*) FROM orders").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM orders WHERE status = 'live'").fetchone()[0] == 0
+
+
+def test_live_host_ctrl_c_disarms_flattens_and_exits_zero(tmp_path, monkeypatch):
+    monkeypatch.delenv("KXRULES_SLACK_WEBHOOK", raising=False)
+    profile, clock, emulator, quotes = _setup(tmp_path)
+    emulator.app = ReplayApp(clock, emulator, quotes, profile.codes,
+                             interrupt_at_ns=kst_epoch_ns(DAY, 9 * 3600 + 3 * 60))
+    result = run_live(profile, TradeOptions(broker="kiwoom", data_dir=tmp_path / "d"),
+                      control=emulator, clock=clock)
+    assert result.exit_code == 0 and result.summary.flat
+    assert any("interrupted" in n for n in result.notes)
+    con = duckdb.connect(str(result.db_path), read_only=True)
+    last_sent = con.execute("SELECT max(sent_ns) FROM orders WHERE role = 'entry'").fetchone()[0]
+    assert last_sent is None or last_sent < kst_epoch_ns(DAY, 9 * 3600 + 3 * 60 + 1)
