@@ -9,13 +9,16 @@ A gap the rules refuse cools its symbol for cooldown_ms so a flickering edge doe
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
-from ..rules.variables import CostTables, ParameterTable, rule_variables
+from ..money.ticks import TICK_BANDS, TOP_TICK
+from ..rules.program import compile_programs
+from ..rules.variables import CostTables, ParameterTable, rule_variables, variable_slots
 from .quotebook import QuoteBook
 
 VENUE_NAMES = ("KRX", "NXT")
@@ -39,24 +42,30 @@ class Signal:
     quote_ts_ns: int          # when the quote that made the symbol dirty arrived (tick->signal)
 
 
-@dataclass(slots=True)
-class SignalBatch:
-    """Signals of one batch as columns (int64 arrays), already in admission order."""
+VALUE_COLUMNS = ("buy_price", "sell_price", "buy_qty_visible", "sell_qty_visible", "qty",
+                 "gross_edge_krw", "cost_krw", "net_edge_krw")
 
-    sym: np.ndarray
-    buy_venue: np.ndarray
-    buy_price: np.ndarray
-    sell_price: np.ndarray
-    buy_qty_visible: np.ndarray
-    sell_qty_visible: np.ndarray
-    qty: np.ndarray
-    gross_edge_krw: np.ndarray
-    cost_krw: np.ndarray
-    net_edge_krw: np.ndarray
-    quote_ts_ns: np.ndarray
+
+class SignalBatch:
+    """Signals of one batch, in admission order: ``sym``, ``buy_venue``, ``quote_ts_ns`` and the
+    value columns (int64), the latter as views of one (k, 8) matrix."""
+
+    __slots__ = ("sym", "buy_venue", "quote_ts_ns", "values")
+
+    def __init__(self, sym: np.ndarray, buy_venue: np.ndarray, values: np.ndarray, quote_ts_ns: np.ndarray):
+        self.sym = sym
+        self.buy_venue = buy_venue
+        self.values = values
+        self.quote_ts_ns = quote_ts_ns
 
     def __len__(self) -> int:
         return len(self.sym)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.values[:, VALUE_COLUMNS.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
 
     def row(self, i: int) -> Signal:
         bv = int(self.buy_venue[i])
@@ -66,11 +75,27 @@ class SignalBatch:
                       int(self.quote_ts_ns[i]))
 
 
+def load_compiled():
+    """The numba kernels module, or None where numba is not installed (e.g. 32-bit Windows) or
+    KXRULES_NO_JIT is set."""
+    if os.environ.get("KXRULES_NO_JIT"):
+        return None
+    try:
+        from . import decide_jit
+    except ImportError:
+        return None
+    return decide_jit
+
+
 class RuleEvaluator:
+    """Evaluates a batch with the compiled kernel when available, else with numpy; both give
+    the same signals (tested), the numpy one being the reference and the portable fallback."""
+
     def __init__(self, book: QuoteBook, cost: CostModel, kernels: tuple[CompiledExpr, ...],
                  params: dict[str, np.ndarray], market_idx: np.ndarray, sell_liquidity: str = "taker",
-                 miss_cooldown_ms: int = 0):
+                 miss_cooldown_ms: int = 0, compiled: bool = True):
         self.book = book
+        self.exprs = kernels
         self.kernels = tuple(raw_kernel(k) for k in kernels)
         self.n = book.n
         self.tables = CostTables(cost, market_idx, sell_liquidity)
@@ -81,6 +106,21 @@ class RuleEvaluator:
         self.sellable = np.zeros((2, self.n), dtype=np.int64)   # per venue, shares we may sell
         self._flat = tuple(a.reshape(-1) for a in (book.bid, book.ask, book.bid_qty, book.ask_qty))
         self._sellable_flat = self.sellable.reshape(-1)
+        jit = load_compiled() if compiled else None
+        self._decide = jit.decide if jit is not None else None
+        if jit is not None:
+            book.use_compiled(jit.apply_quotes)
+            programs = compile_programs(kernels, variable_slots())
+            self._programs = (programs.code, programs.consts, programs.start, programs.length,
+                              programs.max_stack)
+            self._ticks = (np.array([b for b, _ in TICK_BANDS], dtype=np.int64),
+                           np.array([t for _, t in TICK_BANDS] + [TOP_TICK], dtype=np.int64))
+            self._out = (np.zeros(2 * self.n, dtype=np.int64), np.zeros(2 * self.n, dtype=np.int64),
+                         np.zeros((2 * self.n, 8), dtype=np.int64))
+
+    @property
+    def compiled(self) -> bool:
+        return self._decide is not None
 
     def cool(self, sym: int, until_ns: int) -> None:
         if until_ns > self.next_eligible_ns[sym]:
@@ -88,9 +128,29 @@ class RuleEvaluator:
 
     def evaluate(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
         """``eligible``: bool mask of symbols that may trade now (armed, not muted, not busy)."""
-        book = self.book
-        if not book.any_dirty:
+        if not self.book.any_dirty:
             return None
+        if self._decide is not None:
+            return self._evaluate_compiled(now_ns, eligible)
+        return self._evaluate_numpy(now_ns, eligible)
+
+    def _evaluate_compiled(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
+        book, t = self.book, self.tables
+        book.any_dirty = False
+        out_dir, out_sym, out_int = self._out
+        code, consts, starts, lengths, max_stack = self._programs
+        k = self._decide(book.bid, book.ask, book.bid_qty, book.ask_qty, self.sellable, book.dirty,
+                         eligible, self.next_eligible_ns, now_ns, self.miss_cooldown_ns, t.rates,
+                         t.divisor, t.unit, t.on_sell, t.mode, self.params.ints, self.params.floats,
+                         code, consts, starts, lengths, max_stack, self._ticks[0], self._ticks[1],
+                         out_dir, out_sym, out_int)
+        if k == 0:
+            return None
+        s = out_sym[:k].copy()                   # the buffers are reused by the next batch
+        return SignalBatch(s, out_dir[:k].copy(), out_int[:k].copy(), book.dirty_since[s])
+
+    def _evaluate_numpy(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
+        book = self.book
         look = book.dirty & eligible & (self.next_eligible_ns <= now_ns)
         book.dirty[:] = False
         book.any_dirty = False
@@ -124,9 +184,7 @@ class RuleEvaluator:
         else:
             order = hit
         s = sym[order]
-        return SignalBatch(
-            sym=s, buy_venue=direction[order], buy_price=env["buy_ask"][order],
-            sell_price=env["sell_bid"][order], buy_qty_visible=env["buy_ask_qty"][order],
-            sell_qty_visible=env["sell_bid_qty"][order], qty=env["slice_qty"][order],
-            gross_edge_krw=env["gross_edge_krw"][order], cost_krw=env["cost_krw"][order],
-            net_edge_krw=env["net_edge_krw"][order], quote_ts_ns=book.dirty_since[s])
+        values = np.stack([env[name][order] for name in ("buy_ask", "sell_bid", "buy_ask_qty", "sell_bid_qty",
+                                                          "slice_qty", "gross_edge_krw", "cost_krw",
+                                                          "net_edge_krw")], axis=1)
+        return SignalBatch(s, direction[order], values, book.dirty_since[s])

@@ -14,7 +14,7 @@ VENUE_NAMES = ("KRX", "NXT")
 
 class QuoteBook:
     __slots__ = ("n", "bid", "ask", "bid_qty", "ask_qty", "ts", "dirty", "dirty_since", "any_dirty",
-                 "_flat")
+                 "_flat", "_compiled_apply")
 
     def __init__(self, n_symbols: int):
         self.n = n_symbols
@@ -29,6 +29,11 @@ class QuoteBook:
         self.dirty_since = np.zeros(n_symbols, dtype=np.int64)
         self.any_dirty = False
         self._flat = tuple(a.reshape(-1) for a in (self.bid, self.ask, self.bid_qty, self.ask_qty, self.ts))
+        self._compiled_apply = None          # set by use_compiled() where numba is available
+
+    def use_compiled(self, apply_quotes) -> None:
+        """Apply batches with the compiled loop (same result as the numpy code below)."""
+        self._compiled_apply = apply_quotes
 
     def update(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> bool:
         """Apply one quote; returns True when it changed the top of book."""
@@ -50,6 +55,11 @@ class QuoteBook:
                      bid_qty: np.ndarray, ask_qty: np.ndarray, ts_ns: np.ndarray) -> None:
         """Apply many quotes in arrival order (later rows for the same slot overwrite earlier)."""
         if len(sym) == 0:
+            return
+        if self._compiled_apply is not None:
+            if self._compiled_apply(self.bid, self.ask, self.bid_qty, self.ask_qty, self.ts, self.dirty,
+                                    self.dirty_since, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns):
+                self.any_dirty = True
             return
         fb, fa, fbq, faq, fts = self._flat
         flat = venue * self.n + sym

@@ -35,6 +35,12 @@ MARKET_VARIABLES: dict[str, str] = {
 }
 
 
+def variable_slots() -> dict[str, int]:
+    """Every rule variable's index in the compiled kernel's value vector."""
+    names = list(MARKET_VARIABLES) + list(INT_PARAMETERS) + list(FLOAT_PARAMETERS)
+    return {name: i for i, name in enumerate(names)}
+
+
 def known_names() -> dict[str, str]:
     names = {n: NUM for n in MARKET_VARIABLES}
     names.update({p: NUM for p in PARAMETER_NAMES})
@@ -67,10 +73,12 @@ class CostTables:
         self.unit = np.array([c[1] for c in columns], dtype=np.int64)
         self.divisor = self.unit * RATE_SCALE
         self.n_buy = sum(1 for c in columns if not c[3])
+        self.on_sell = np.array([c[3] for c in columns], dtype=np.bool_)
         modes = [c[2] for c in columns]
         self.ceil = np.array([m == "ceil" for m in modes])
         self.half_up = np.array([m == "round_half_up" for m in modes])
         self.all_floor = not (self.ceil.any() or self.half_up.any())
+        self.mode = np.where(self.ceil, 1, np.where(self.half_up, 2, 0)).astype(np.int64)
 
     def cost(self, direction: np.ndarray, sym: np.ndarray, buy_notional: np.ndarray,
              sell_notional: np.ndarray) -> np.ndarray:
