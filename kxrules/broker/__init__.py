@@ -1,19 +1,27 @@
 """Broker port: the OpenAPI+ control surface, the shared adapter, venue mapping, the emulator.
 
 See DESIGN §2. ``KiwoomAdapter`` turns control strings into typed events for both controls: the
-real one (``kxrules.broker.kiwoom``, Windows only) and ``KiwoomEmulator``.
+real one (``kxrules.broker.kiwoom``, Windows only) and ``KiwoomEmulator``. Exports load lazily so
+that `kxrules validate` (which needs only the venue model) stays quick to start.
 """
-from .adapter import KiwoomAdapter
-from .errors import BrokerError, BrokerUnavailable
-from .events import (BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent, OrderAccepted,
-                     OrderAck, OrderCancelled, OrderFilled, OrderIntent, OrderRejected,
-                     SessionEvent, ViEvent)
-from .ocx import OcxLike, Signal
-from .venues import VenueMapConfig, load_venue_map_file
+from __future__ import annotations
 
-__all__ = [
-    "BalanceUpdate", "BrokerError", "BrokerListener", "BrokerUnavailable", "CancelIntent",
-    "ConnectionEvent", "KiwoomAdapter", "OcxLike", "OrderAccepted", "OrderAck", "OrderCancelled",
-    "OrderFilled", "OrderIntent", "OrderRejected", "SessionEvent", "Signal", "VenueMapConfig",
-    "ViEvent", "load_venue_map_file",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "KiwoomAdapter": "adapter", "BrokerError": "errors", "BrokerUnavailable": "errors",
+    "BalanceUpdate": "events", "BrokerListener": "events", "CancelIntent": "events",
+    "ConnectionEvent": "events", "OrderAccepted": "events", "OrderAck": "events",
+    "OrderCancelled": "events", "OrderFilled": "events", "OrderIntent": "events",
+    "OrderRejected": "events", "SessionEvent": "events", "ViEvent": "events",
+    "OcxLike": "ocx", "Signal": "ocx", "VenueMapConfig": "venues", "load_venue_map_file": "venues",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -37,7 +37,7 @@ FILE_MODELS: dict[str, type[BaseModel] | str] = {
     "overrides": OverridesFile,
     "venues": "kxrules.broker.venues:VenueMapConfig",
     "emulator": "kxrules.broker.emulator.config:EmulatorConfig",
-    "market": "kxrules.marketdata.synthetic:SyntheticMarketConfig",
+    "market": "kxrules.marketdata.sim_config:SyntheticMarketConfig",
 }
 
 
