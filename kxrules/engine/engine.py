@@ -48,7 +48,6 @@ class Engine:
         self.reconnect_ms = 5_000
         self.stopping = False
         self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
-        self.venue_names = ("KRX", "NXT")
 
     def attach(self, adapter) -> Execution:
         self.execution = Execution(self.profile, self.clock, adapter, self.throttle, self.recorder,

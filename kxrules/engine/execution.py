@@ -58,7 +58,7 @@ class Execution:
         self.position = [0] * len(profile.codes)     # shares bought minus sold, per symbol
         self.flattening: dict[int, str] = {}         # sym -> client id of a live flatten order
         self.cancels_of: dict[str, list[str]] = {}   # order client id -> its cancel orders' ids
-        self.pending_urgent: list[tuple[OrderRecord, object]] = []
+        self.pending_urgent: list[OrderRecord] = []      # cancels/hedges waiting for a slot or a login
         self.connected = False
         self._pending_timer = None
         self._seq = 0
@@ -195,14 +195,14 @@ class Execution:
         now = self.clock.now_ns()
         if not self.connected:
             if urgent:                   # cancels and hedges wait for the login to come back
-                self.pending_urgent.append((rec, None))
+                self.pending_urgent.append(rec)
                 return
             self._finish(rec, DONE_REJECTED, "not connected")
             self._route_reject(rec)
             return
         if not self.throttle.may_send(now, urgent=urgent):
             if urgent:
-                self.pending_urgent.append((rec, None))
+                self.pending_urgent.append(rec)
                 self._schedule_pending(now)
                 return
             self.counters["throttle_refusals"] += 1
@@ -246,7 +246,7 @@ class Execution:
             return
         now = self.clock.now_ns()
         while self.pending_urgent and self.throttle.may_send(now, urgent=True):
-            rec, _ = self.pending_urgent.pop(0)
+            rec = self.pending_urgent.pop(0)
             self._dispatch(rec, now)
         if self.pending_urgent:
             self._schedule_pending(now)

@@ -202,7 +202,7 @@ class Recorder:
             return
         ts, sym, venue, bid, ask, bq, aq = (np.concatenate([c[i] for c in chunks]) for i in range(7))
         n = len(ts)
-        quote_tbl = pa.table({
+        quote_tbl = pa.table({  # noqa: F841 - DuckDB reads it by name (replacement scan)
             "run_id": pa.array(np.full(n, self.run_id, dtype=np.int32)),
             "ts_ns": ts,
             "code": pa.DictionaryArray.from_arrays(pa.array(sym.astype(np.int32)), self._code_dict),
@@ -219,7 +219,7 @@ class Recorder:
             return
         cols = _columns(table)[1:]
         data = {name: [r[i] for r in rows] for i, name in enumerate(cols)}
-        arrow = pa.table({"run_id": pa.array([self.run_id] * len(rows), pa.int32()),
+        arrow = pa.table({"run_id": pa.array([self.run_id] * len(rows), pa.int32()),  # noqa: F841 (SQL)
                           **{k: pa.array(v) if any(x is not None for x in v) else pa.nulls(len(v))
                              for k, v in data.items()}})
         names = ", ".join(_columns(table))
@@ -233,8 +233,8 @@ class Recorder:
         if not self.durable and self._orders:
             self.con.execute("DELETE FROM orders WHERE run_id = ?", [self.run_id])
             rows = [self._order_row(r) for r in self._orders.values()]
-            arrow = pa.table({c: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)
-                              else pa.nulls(len(rows)) for i, c in enumerate(_ORDER_COLS)})
+            arrow = pa.table({c: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)  # noqa: F841
+                              else pa.nulls(len(rows)) for i, c in enumerate(_ORDER_COLS)})   # (read by the SQL below)
             self.con.execute(f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) "
                              f"SELECT {', '.join(_ORDER_COLS)} FROM arrow")
         elif self.durable:
