@@ -497,6 +497,25 @@ _CMP_UFUNC: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+def _reduce(ufunc: Callable[[Any, Any], Any], fns: tuple) -> Callable[[Mapping[str, Any]], Any]:
+    """One closure applying a binary ufunc across two or more operand closures, left to right."""
+    if len(fns) == 2:
+        f0, f1 = fns
+
+        def fn(env: Mapping[str, Any]) -> Any:
+            return ufunc(f0(env), f1(env))
+
+        return fn
+
+    def fn_n(env: Mapping[str, Any]) -> Any:
+        result = ufunc(fns[0](env), fns[1](env))
+        for f in fns[2:]:
+            result = ufunc(result, f(env))
+        return result
+
+    return fn_n
+
+
 class _Compiler:
     """Pass 2: names (KX802), types (KX804), constant folding, closures."""
 
@@ -624,21 +643,7 @@ class _Compiler:
             compiled = self.build(value)
             self.need(value, compiled, BOOL, f"'{word}'")
             parts.append(compiled)
-        fns = tuple(p.fn for p in parts)
-        if len(fns) == 2:
-            f0, f1 = fns
-
-            def fn(env: Mapping[str, Any]) -> Any:
-                return ufunc(f0(env), f1(env))
-
-        else:
-
-            def fn(env: Mapping[str, Any]) -> Any:
-                result = ufunc(fns[0](env), fns[1](env))
-                for f in fns[2:]:
-                    result = ufunc(result, f(env))
-                return result
-
+        fn = _reduce(ufunc, tuple(p.fn for p in parts))
         return self.fold(node, _Node(BOOL, fn), parts, None)
 
     def c_Compare(self, node: ast.Compare) -> _Node:
@@ -687,19 +692,7 @@ class _Compiler:
         else:
             ufunc = np.minimum if name == "min" else np.maximum
             exact = min if name == "min" else max
-            if len(fns) == 2:
-                f0, f1 = fns
-
-                def fn(env: Mapping[str, Any]) -> Any:
-                    return ufunc(f0(env), f1(env))
-
-            else:
-
-                def fn(env: Mapping[str, Any]) -> Any:
-                    result = ufunc(fns[0](env), fns[1](env))
-                    for f in fns[2:]:
-                        result = ufunc(result, f(env))
-                    return result
+            fn = _reduce(ufunc, fns)
 
         return self.fold(node, _Node(NUM, fn), parts, exact)
 
