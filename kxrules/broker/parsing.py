@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .. import seoul
 from . import fids as F
-
-NS_PER_S = 1_000_000_000
-KST_OFFSET_NS = 9 * 3600 * NS_PER_S
-DAY_NS = 86400 * NS_PER_S
 
 
 def to_int(s: str) -> int:
@@ -63,25 +60,10 @@ def norm_order_no(s: str) -> str:
     return s.lstrip("0")
 
 
-def kst_seconds_of_day(ts_ns: int) -> int:
-    return ((ts_ns + KST_OFFSET_NS) % DAY_NS) // NS_PER_S
-
-
 def hhmmss(ts_ns: int) -> str:
     """Epoch ns -> KST ``HHMMSS`` (FID 20/21/908 format)."""
-    sec = kst_seconds_of_day(ts_ns)
+    sec = seoul.seconds_of_day(ts_ns)
     return f"{sec // 3600:02d}{sec // 60 % 60:02d}{sec % 60:02d}"
-
-
-def parse_hms(s: str) -> int:
-    """``"HH:MM:SS"`` or ``"HHMMSS"`` -> seconds of day."""
-    t = s.replace(":", "")
-    if len(t) != 6 or not t.isdigit():
-        raise ValueError(f"time must be HH:MM:SS, got {s!r}")
-    h, m, sec = int(t[:2]), int(t[2:4]), int(t[4:])
-    if h > 23 or m > 59 or sec > 59:
-        raise ValueError(f"time out of range: {s!r}")
-    return h * 3600 + m * 60 + sec
 
 
 @dataclass(slots=True)

@@ -61,7 +61,8 @@ def simdata(
         _fail("--rate-multiplier must be positive")
 
     from ..config.workspace import find_workspace
-    from ..marketdata.sim_config import load_market_config, parse_hms
+    from ..marketdata.sim_config import load_market_config
+    from ..seoul import parse_hms
     from ..marketdata.synthetic import day_window, generate_day, select_universe
 
     if start is not None:

@@ -38,7 +38,8 @@ def trade(
 
     from ..config.compile import compile_profile
     from ..config.diagnostics import ConfigError
-    from ..runtime.trade import TradeError, TradeOptions, parse_hms, run_trade
+    from ..runtime.trade import TradeError, TradeOptions, run_trade
+    from ..seoul import parse_hms
 
     if replay is not None and synthetic:
         fail("choose either --replay FILE or --synthetic, not both")

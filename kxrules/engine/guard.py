@@ -11,19 +11,7 @@ import datetime as dt
 
 import numpy as np
 
-NS_PER_S = 1_000_000_000
-KST_OFFSET_S = 9 * 3600
-
-
-def kst_epoch_ns(day: dt.date, seconds_of_day: int) -> int:
-    """Epoch nanoseconds of a Seoul wall time (KST has no daylight saving)."""
-    midnight_utc = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
-    return (int(midnight_utc) + seconds_of_day - KST_OFFSET_S) * NS_PER_S
-
-
-def kst_seconds_of_day(epoch_ns: int) -> int:
-    return (epoch_ns // NS_PER_S + KST_OFFSET_S) % 86400
-
+from .. import seoul
 
 class SessionGuard:
     def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
@@ -37,8 +25,8 @@ class SessionGuard:
         open_shift = (late.open_delay_minutes * 60) if late else 0
         close_shift = (late.close_delay_minutes * 60) if late else 0
         g = sessions.guard
-        self.window_start_ns = kst_epoch_ns(run_date, g.start + open_shift)
-        self.window_end_ns = kst_epoch_ns(run_date, g.end + close_shift)
+        self.window_start_ns = seoul.epoch_ns(run_date, g.start + open_shift)
+        self.window_end_ns = seoul.epoch_ns(run_date, g.end + close_shift)
         self.arm_only_in_overlap = g.arm_only_in_overlap
         self.use_fid_215 = g.use_fid_215
         self._effects = {c.code: (c.venue, c.effect) for c in sessions.fid_215}

@@ -38,7 +38,6 @@ QUOTE_SCHEMA = pa.schema([
     pa.field("ask1_qty", pa.int64(), nullable=False),
 ])
 VENUES: tuple[str, ...] = ("KRX", "NXT")  # venue_idx 0 and 1
-KST_OFFSET_NS = 9 * 3600 * 10**9
 CODES_METADATA_KEY = b"kxrules.codes"  # JSON list of the codes a writer put in the file
 
 _MAX_EXAMPLES = 20  # problems reported per file before "... and more"

@@ -7,31 +7,15 @@ risk owner can read and change the market a simulation runs against without touc
 from __future__ import annotations
 
 import re
+
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from ..seoul import parse_hms
+
 CHUNK_MS = 60_000  # the generator works one minute of all symbols at a time
-
-_HMS = re.compile(r"^(\d{2}):(\d{2}):(\d{2})$")
-
-
-def parse_hms(value: object) -> int:
-    """``"HH:MM:SS"`` -> seconds after midnight (KST)."""
-    if not isinstance(value, str):
-        raise ValueError('time of day must be a quoted "HH:MM:SS" string')
-    m = _HMS.match(value.strip())
-    if not m:
-        raise ValueError(f'time of day must be "HH:MM:SS", got {value!r}')
-    h, mi, s = (int(x) for x in m.groups())
-    if h > 23 or mi > 59 or s > 59:
-        raise ValueError(f"{value!r} is not a valid time of day")
-    return h * 3600 + mi * 60 + s
-
-
-def fmt_hms(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 Hms = Annotated[int, BeforeValidator(parse_hms)]

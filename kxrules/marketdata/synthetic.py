@@ -39,9 +39,10 @@ import pyarrow as pa
 
 from ..config.workspace import find_workspace, universe_path
 from .daygen import DayGenerator, index_to_price, price_to_coord, price_to_index
-from .quote_format import KST_OFFSET_NS
 from .quote_writer import QuoteWriter, quote_table
-from .sim_config import CHUNK_MS, SyntheticMarketConfig, fmt_hms, load_market_config, parse_hms
+from .. import seoul
+from ..seoul import fmt_hms, parse_hms
+from .sim_config import CHUNK_MS, SyntheticMarketConfig, load_market_config
 
 DEFAULT_DATE = dt.date(2026, 11, 23)  # a Monday
 NS = 1_000_000_000
@@ -216,9 +217,7 @@ class GenerateResult:
 
 
 def _day_epoch_ns(date: dt.date | str) -> int:
-    d = dt.date.fromisoformat(date) if isinstance(date, str) else date
-    midnight_utc = dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc)
-    return int(midnight_utc.timestamp()) * NS - KST_OFFSET_NS
+    return seoul.midnight_ns(dt.date.fromisoformat(date) if isinstance(date, str) else date)
 
 
 def _resolve_config(config: SyntheticMarketConfig | str | Path | None,

@@ -147,12 +147,12 @@ def charts(d: ReportData, counts) -> dict[str, Markup]:
 
 
 def _guard_ns(info, view) -> tuple[int, int] | None:
-    from ..engine.guard import kst_epoch_ns
+    from .. import seoul
 
     if not (view.guard_start and view.guard_end and info.run_date):
         return None
     secs = [sum(int(p) * m for p, m in zip(x.split(":"), (3600, 60, 1))) for x in (view.guard_start, view.guard_end)]
-    return kst_epoch_ns(info.run_date, secs[0]), kst_epoch_ns(info.run_date, secs[1])
+    return seoul.epoch_ns(info.run_date, secs[0]), seoul.epoch_ns(info.run_date, secs[1])
 
 
 def _peak_bars(u: dict) -> svg.Series:

@@ -81,7 +81,7 @@ def _throttle(view: ConfigView, data: Any) -> None:
 
 
 def _guard(view: ConfigView, sessions: Any, calendar: Any, day: dt.date | None) -> None:
-    from ..config.schema.common import fmt_hms
+    from ..seoul import fmt_hms
 
     try:
         from ..config.schema.sessions import CalendarFile, SessionsFile

@@ -9,17 +9,18 @@ from typing import Any
 
 import numpy as np
 
+from .. import seoul
+
 from .config_view import ConfigView
 from .queries import FILLS, PAIR_CODES, REJECT, one, rows
 
 NS = 1_000_000_000
-KST_S = 9 * 3600
 NICE_BUCKETS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
 def kst(ts_ns: int | float) -> float:
     """Seoul seconds of day of an epoch-ns time."""
-    return (ts_ns / NS + KST_S) % 86400
+    return (ts_ns / NS + seoul.KST_OFFSET_S) % seoul.DAY_S
 
 
 def span(con, run_id: int) -> tuple[int, int] | None:

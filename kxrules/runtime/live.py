@@ -13,6 +13,7 @@ import os
 import signal as signals
 from pathlib import Path
 
+from .. import seoul
 from ..broker.adapter import KiwoomAdapter
 from ..broker.kiwoom.control import open_kiwoom_control
 from ..broker.kiwoom.qtclock import QtClock
@@ -100,6 +101,4 @@ def run_live(profile, options: TradeOptions, *, control=None, clock=None) -> Tra
 
 
 def _until_ns(profile, until_s: int) -> int:
-    from ..engine.guard import kst_epoch_ns
-
-    return kst_epoch_ns(profile.run_date, until_s)
+    return seoul.epoch_ns(profile.run_date, until_s)

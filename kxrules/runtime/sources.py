@@ -5,6 +5,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import seoul
+
 
 @dataclass(frozen=True, slots=True)
 class QuoteSourceSpec:
@@ -41,8 +43,6 @@ def replay_date(path: Path) -> dt.date | None:
     """The Seoul trading date of a replay file (from its first timestamp)."""
     import pyarrow.parquet as pq
 
-    from ..engine.guard import KST_OFFSET_S, NS_PER_S
-
     try:
         pf = pq.ParquetFile(path)
         if pf.metadata.num_rows == 0:
@@ -50,4 +50,4 @@ def replay_date(path: Path) -> dt.date | None:
         first = pf.read_row_group(0, columns=["ts_ns"]).column(0)[0].as_py()
     except Exception:  # noqa: BLE001 - not a readable Parquet quote file: let the replay report it
         return None
-    return dt.datetime.fromtimestamp(first // NS_PER_S + KST_OFFSET_S, dt.timezone.utc).date()
+    return seoul.date_of(first)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import seoul
 from ..engine.clock import NS_PER_S, VirtualClock
 from ..engine.engine import Engine
-from ..engine.guard import kst_epoch_ns
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder
 from .sources import QuoteSourceSpec, synthetic_day
@@ -87,7 +87,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
         source = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)
 
-    start_ns = kst_epoch_ns(profile.run_date, 8 * 3600 + 50 * 60)
+    start_ns = seoul.epoch_ns(profile.run_date, 8 * 3600 + 50 * 60)
     clock = VirtualClock(start_ns)
     recorder = Recorder(data_dir, profile.codes, durable=False)
     telemetry = Telemetry(recorder)
@@ -99,7 +99,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         names={s.code: s.name for s in profile.symbols},
         ref_prices={s.code: s.ref_price for s in profile.symbols},
         fee_fn=fee_fn_for(profile.cost), venues=profile.venues,
-        midnight_ns=kst_epoch_ns(profile.run_date, 0),
+        midnight_ns=seoul.midnight_ns(profile.run_date),
         seed=source.seed if source.seed is not None else profile.emulator.seed,
     )
     adapter = KiwoomAdapter(emulator, profile.venues, clock, engine, list(profile.codes))
@@ -107,7 +107,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     run_id = recorder.start_run(profile=profile.name, broker="sim", mode="simulation", seed=source.seed,
                                 source=source.describe(), run_date=profile.run_date,
                                 config_hash=profile.config_hash, config=profile.snapshot)
-    until_ns = kst_epoch_ns(profile.run_date, options.until) if options.until is not None else None
+    until_ns = seoul.epoch_ns(profile.run_date, options.until) if options.until is not None else None
     progress = _progress(engine, options.status)
     if options.replay_path == "fast" and options.speed is None and not fastpath.has_disconnect(emulator):
         keep_freed_memory()
@@ -154,23 +154,13 @@ def _progress(engine: Engine, sink):
 
 
 def status_line(engine: Engine, ts_ns: int) -> str:
-    from ..engine.guard import kst_seconds_of_day
-    from ..config.schema.common import fmt_hms
-
     ex = engine.execution
     done = ex.pairs_done if ex else []
     net = sum(p.net_krw for p in done)
     armed = "ARMED" if engine.guard.armed(ts_ns) else "disarmed"
-    return (f"{fmt_hms(kst_seconds_of_day(ts_ns))} {armed:<8} quotes {engine.stats['quotes']:,} "
+    return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} quotes {engine.stats['quotes']:,} "
             f"signals {engine.stats['signals']:,} pairs {len(done):,} net ₩{net:,} "
             f"max orders/s {engine.throttle.max_in_window}")
-
-
-def parse_hms(value: str) -> int:
-    h, m, s = (int(x) for x in value.split(":"))
-    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60):
-        raise ValueError(value)
-    return h * 3600 + m * 60 + s
 
 
 def next_trading_day(calendar, start: dt.date) -> dt.date:

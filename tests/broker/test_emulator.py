@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from kxrules.broker import errors as E
-from kxrules.broker.events import (CancelIntent, OrderCancelled, OrderFilled, OrderIntent,
+from kxrules.broker.events import (CancelIntent, OrderFilled, OrderIntent,
                                    OrderRejected)
 from kxrules.broker.fids import HOGA_FIDS
 

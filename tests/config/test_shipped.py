@@ -19,7 +19,7 @@ import datetime as dt
 import pytest
 
 from kxrules.config.compile import compile_profile
-from kxrules.config.diagnostics import ConfigError, Diagnostics
+from kxrules.config.diagnostics import ConfigError
 from kxrules.money.fees import CostModel, break_even_ticks
 from kxrules.money.ticks import tick_size
 
@@ -49,7 +49,7 @@ def test_shipped_sim_profile_has_no_errors_or_warnings(ws):
     dt.date(2026, 12, 30),   # last trading day of the calendar year
 ])
 def test_shipped_pilot_validates_across_fee_periods(ws, day):
-    found = ws.check("pilot", day)
+    ws.check("pilot", day)
     assert not ws.diags.errors, [d.format() for d in ws.diags.errors]
     assert ws.result.economics is not None
 

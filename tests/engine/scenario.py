@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kxrules.config.compile import compile_profile
-from kxrules.engine.guard import kst_epoch_ns
+from kxrules.seoul import epoch_ns
 from kxrules.runtime.trade import TradeOptions, run_simulation
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +30,7 @@ def at(hms: str) -> int:
     """Epoch ns of a Seoul time 'HH:MM:SS' or 'HH:MM:SS.mmm' on DAY."""
     main, _, frac = hms.partition(".")
     h, m, s = (int(x) for x in main.split(":"))
-    return kst_epoch_ns(DAY, h * 3600 + m * 60 + s) + int(frac.ljust(3, "0")) * MS if frac else \
-        kst_epoch_ns(DAY, h * 3600 + m * 60 + s)
+    return epoch_ns(DAY, h * 3600 + m * 60 + s) + int(frac.ljust(3, "0") or 0) * MS
 
 
 class Quotes:

@@ -10,7 +10,7 @@ import duckdb
 from kxrules.broker.emulator.control import KiwoomEmulator
 from kxrules.config.compile import compile_profile
 from kxrules.engine.clock import VirtualClock
-from kxrules.engine.guard import kst_epoch_ns
+from kxrules.seoul import epoch_ns, midnight_ns
 from kxrules.marketdata.quote_format import iter_quote_batches
 from kxrules.marketdata.synthetic import generate_day, select_universe
 from kxrules.runtime.live import run_live
@@ -59,12 +59,12 @@ def _setup(tmp_path, minutes=6):
     generate_day(quotes, universe=universe, date=DAY, seed=3, start="09:00:00", minutes=minutes,
                  rate_multiplier=2.0, workspace=REPO)
     profile = compile_profile(REPO, "pilot", DAY, file_overrides={"universe": uni})
-    clock = VirtualClock(kst_epoch_ns(DAY, 8 * 3600 + 55 * 60))
+    clock = VirtualClock(epoch_ns(DAY, 8 * 3600 + 55 * 60))
     emulator = KiwoomEmulator(profile.emulator, clock, list(profile.codes),
                               markets={s.code: s.market for s in profile.symbols},
                               ref_prices={s.code: s.ref_price for s in profile.symbols},
                               fee_fn=fee_fn_for(profile.cost), venues=profile.venues,
-                              midnight_ns=kst_epoch_ns(DAY, 0))
+                              midnight_ns=midnight_ns(DAY))
     return profile, clock, emulator, quotes
 
 
@@ -86,11 +86,11 @@ def test_live_host_ctrl_c_disarms_flattens_and_exits_zero(tmp_path, monkeypatch)
     monkeypatch.delenv("KXRULES_SLACK_WEBHOOK", raising=False)
     profile, clock, emulator, quotes = _setup(tmp_path)
     emulator.app = ReplayApp(clock, emulator, quotes, profile.codes,
-                             interrupt_at_ns=kst_epoch_ns(DAY, 9 * 3600 + 3 * 60))
+                             interrupt_at_ns=epoch_ns(DAY, 9 * 3600 + 3 * 60))
     result = run_live(profile, TradeOptions(broker="kiwoom", data_dir=tmp_path / "d"),
                       control=emulator, clock=clock)
     assert result.exit_code == 0 and result.summary.flat
     assert any("interrupted" in n for n in result.notes)
     con = duckdb.connect(str(result.db_path), read_only=True)
     last_sent = con.execute("SELECT max(sent_ns) FROM orders WHERE role = 'entry'").fetchone()[0]
-    assert last_sent is None or last_sent < kst_epoch_ns(DAY, 9 * 3600 + 3 * 60 + 1)
+    assert last_sent is None or last_sent < epoch_ns(DAY, 9 * 3600 + 3 * 60 + 1)

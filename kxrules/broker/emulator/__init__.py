@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {"EmulatorConfig": "config", "default_fee_fn": "config", "load_emulator_config": "config",
-            "KiwoomEmulator": "control", "EmulatedServer": "server", "kst_midnight": "server"}
+            "KiwoomEmulator": "control", "EmulatedServer": "server"}
 __all__ = sorted(_EXPORTS)
 
 

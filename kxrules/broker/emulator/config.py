@@ -11,7 +11,7 @@ from typing import Annotated, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..parsing import parse_hms
+from ...seoul import parse_hms
 
 
 class _Frozen(BaseModel):

@@ -20,7 +20,8 @@ from typing import Any
 from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
-from ..parsing import DAY_NS, KST_OFFSET_NS, NS_PER_S, parse_hms
+from ... import seoul
+from ...seoul import NS_PER_S
 from . import formats as fm
 from .accounts import Account
 from .config import EmulatorConfig, FeeFn, default_fee_fn
@@ -30,10 +31,6 @@ from .matching import MARKET_STYLES, EmuOrder, Exchange
 GAP_NS = 1_000  # 1 µs between events of one burst
 ORDERS_PER_S = 5
 VENUE_IDX = {"KRX": 0, "NXT": 1}
-
-
-def kst_midnight(ts_ns: int) -> int:
-    return ts_ns - (ts_ns + KST_OFFSET_NS) % DAY_NS
 
 
 class EmulatedServer:
@@ -59,7 +56,7 @@ class EmulatedServer:
         self._next_no = 1
         self._next_exec = 1
         self._sent: deque[int] = deque()
-        self.midnight_ns = kst_midnight(clock.now_ns()) if midnight_ns is None else midnight_ns
+        self.midnight_ns = seoul.midnight_of(clock.now_ns()) if midnight_ns is None else midnight_ns
         self.exchange = Exchange(len(self.codes), clock, config.fill_odds, self.rngs.fill, self)
         self.reconnect_ns: int | None = 0
         self._schedule_day()
@@ -69,7 +66,7 @@ class EmulatedServer:
         self.control = control
 
     def at_time(self, hms: str) -> int:
-        return self.midnight_ns + parse_hms(hms) * NS_PER_S
+        return self.midnight_ns + seoul.parse_hms(hms) * NS_PER_S
 
     def _deliver(self, t: int, method: str, *args: Any) -> None:
         self.clock.call_at(t, self._deliver_now, method, args)

@@ -5,7 +5,7 @@ import datetime as dt
 
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-from ..schema.common import fmt_hms
+from ...seoul import fmt_hms
 
 
 def check(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from ...seoul import parse_hms
 
 RATE_SCALE = 10**10  # integer rates are fractions in units of 1e-10 (0.015% -> 1_500_000)
 
@@ -18,31 +19,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-_HMS = re.compile(r"^(\d{2}):(\d{2}):(\d{2})$")
-
-
 def _parse_hms(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         raise PydanticCustomError("time_format", "time of day must be a quoted \"HH:MM:SS\" string")
-    if not isinstance(value, str):
-        raise PydanticCustomError("time_format", "time of day must be \"HH:MM:SS\"")
-    m = _HMS.match(value.strip())
-    if not m:
-        raise PydanticCustomError("time_format", "time of day must be \"HH:MM:SS\", got '{value}'",
-                                  {"value": value})
-    h, mi, s = (int(x) for x in m.groups())
-    if h > 23 or mi > 59 or s > 59:
-        raise PydanticCustomError("out_of_range", "time of day '{value}' is not a valid time",
-                                  {"value": value})
-    return h * 3600 + mi * 60 + s
+    try:
+        return parse_hms(value)
+    except ValueError as exc:
+        kind = "out_of_range" if "valid time" in str(exc) else "time_format"
+        raise PydanticCustomError(kind, str(exc)) from None
 
 
 TimeOfDay = Annotated[int, BeforeValidator(_parse_hms)]
 """Seconds after midnight, written as "HH:MM:SS" in YAML."""
-
-
-def fmt_hms(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _parse_rate_pct(value: object) -> int:
