@@ -1,18 +1,18 @@
 """Shared helpers for the benchmarks: workspaces and universes of any size."""
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
+
+from kxrules.marketdata.synthetic import read_universe_csv
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def universe_rows(n: int) -> list[tuple[str, str, str, int]]:
     """``n`` symbols: the NXT-eligible list, then synthetic codes cloned from it (for 2,000)."""
-    with open(REPO / "config/universe/nxt_eligible.csv", encoding="utf-8") as fh:
-        rows = [(r["code"], r["name"], r["market"], int(r["ref_price"]))
-                for r in csv.DictReader(line for line in fh if not line.startswith("#"))]
+    uni = read_universe_csv(REPO / "config/universe/nxt_eligible.csv")
+    rows = list(zip(uni.codes, uni.names, uni.markets, uni.ref_prices))
     out = rows[:n]
     i = 0
     while len(out) < n:

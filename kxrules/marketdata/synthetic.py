@@ -24,7 +24,6 @@ Per-chunk random streams are seeded from (seed, chunk start): same inputs -> ide
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -76,29 +75,20 @@ class Universe:
 
 
 def read_universe_csv(path: str | Path) -> Universe:
-    """A universe CSV: ``#`` comment lines, then ``code,name,market,ref_price``."""
+    """A universe CSV, read and checked exactly as ``kxrules validate`` reads it."""
+    from ..config.diagnostics import Diagnostics
+    from ..config.universe import load_universe
+
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"universe file not found: {p}")
-    with p.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(line for line in fh if line.strip() and not line.startswith("#")))
-    codes, names, markets, refs = [], [], [], []
-    for i, row in enumerate(rows, 1):
-        try:
-            code, ref = row["code"].strip(), int(row["ref_price"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise ValueError(f"{p}: row {i}: need code,name,market,ref_price") from None
-        if len(code) != 6 or ref <= 0:
-            raise ValueError(f"{p}: row {i}: bad code {code!r} or ref_price {ref}")
-        if code in codes:
-            raise ValueError(f"{p}: row {i}: code {code} listed twice")
-        codes.append(code)
-        names.append((row.get("name") or "").strip())
-        markets.append((row.get("market") or "").strip())
-        refs.append(int(index_to_price(price_to_index(ref))))  # snap onto the grid
-    if not codes:
-        raise ValueError(f"{p}: universe lists no symbols")
-    return Universe(tuple(codes), tuple(names), tuple(markets), tuple(refs), p.stem)
+    diags = Diagnostics(p.parent)
+    symbols = load_universe(p, diags)
+    if diags.errors or not symbols:
+        first = diags.errors[0].format() if diags.errors else f"{p}: universe lists no symbols"
+        raise ValueError(first)
+    return Universe(tuple(s.code for s in symbols), tuple(s.name for s in symbols),
+                    tuple(s.market for s in symbols), tuple(s.ref_price for s in symbols), p.stem)
 
 
 def select_universe(universe: str | Path = "pilot", symbols: int | None = None,
