@@ -106,7 +106,6 @@ class Execution:
         self.machine.add_model(pair)
         self.active.setdefault(signal.sym, []).append(pair)
         self.live_count[signal.sym] += 1
-        self.recorder.pair_started(pair)
         pair.fire("send")
         return pair
 
@@ -120,7 +119,7 @@ class Execution:
         self.pairs_done.append(pair)
         self.net_krw_done += pair.net_krw
         self.recorder.pair_finished(pair)
-        if pair.state == "PAIRED_DONE":
+        if self._on_alert and pair.state == "PAIRED_DONE":
             self.notify("pair_done", f"pair {pair.pair_id} {pair.code}: net ₩{pair.net_krw:,} "
                                      f"(gross ₩{pair.gross_krw:,}, fees ₩{pair.fees:,}, tax ₩{pair.tax:,})")
         self.telemetry.pair_finished(pair)
@@ -342,8 +341,8 @@ class Execution:
             held = max(self.position[rec.sym], 0)
             self.evaluator.sellable[:, rec.sym] = held
         self.recorder.fill(now, rec, ev, fee, tax)
-        self.telemetry.fill(rec, ev, now)
-        self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
+        if self._on_alert:
+            self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
         pair = rec.pair
         if pair is not None and rec.role != "flatten":
             if rec.side == "buy":

@@ -31,9 +31,6 @@ class Telemetry:
     def order_acked(self, rec, now_ns: int) -> None:
         self._add(now_ns, "send_to_ack_ms", (now_ns - rec.sent_ns) / NS_PER_MS)
 
-    def fill(self, rec, ev, now_ns: int) -> None:
-        pass
-
     def pair_finished(self, pair) -> None:
         if pair.first_fill_ns is not None:
             end = pair.flat_ns or pair.ended_ns

@@ -98,9 +98,6 @@ class Recorder:
             self._row("signals", (now, qts, self.codes[sym], VENUES[bv], VENUES[1 - bv], bp, sp, bq, sq,
                                   qty, gross, cost, net, reason is None, reason, pair_id))
 
-    def pair_started(self, pair) -> None:
-        pass   # pairs are written once, when they end (their row summarises the attempt)
-
     def pair_finished(self, pair) -> None:
         s = pair.signal
         unhedged = None
