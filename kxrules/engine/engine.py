@@ -116,9 +116,7 @@ class Engine:
             return "flattening"
         if ex.legs.entry.side == "sell" and self.evaluator.sellable[sig.sell_venue, sig.sym] < sig.qty:
             return "sellable_qty"
-        if self.throttle.paused:
-            return "auto_pause"
-        if not self.throttle.may_start_pair(now):
+        if not self.throttle.may_start_pair(now):        # re-evaluates the auto-pause first
             return "auto_pause" if self.throttle.paused else "throttle"
         return None
 

@@ -36,7 +36,7 @@ LOW32 = (1 << 32) - 1
 class _Pending:
     """Quotes fed to the emulator but not yet applied to the engine's book (delivery order)."""
 
-    FIELDS = ("d", "sym", "venue", "bid", "ask", "bq", "aq", "key")
+    FIELDS = ("d", "sym", "venue", "bid", "ask", "bq", "aq")
 
     def __init__(self) -> None:
         empty = np.zeros(0, dtype=np.int64)
@@ -120,14 +120,13 @@ class FastReplay:
             return
         self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
         d = fastpath.delivery_times(self.emu, ts)
-        key = venue * len(self.codes) + sym
         changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
         hot = changed & crossed
         if hot.any():
             self.windows.extend(np.unique((d[hot] // self.batch_ns + 1) * self.batch_ns).tolist())
         c = changed                 # an unchanged quote neither dirties a symbol nor moves the book
         self.pending.extend(d=d[c], sym=sym[c], venue=venue[c], bid=bid[c], ask=ask[c], bq=bq[c],
-                            aq=aq[c], key=key[c])
+                            aq=aq[c])
         if self.engine.record_quotes:
             self.engine.recorder.quotes(d[c], sym[c], venue[c], bid[c], ask[c], bq[c], aq[c])
         self.rows += len(ts)
