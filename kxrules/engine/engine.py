@@ -192,7 +192,7 @@ class Engine:
                 self._reconnect_timer = self.clock.call_later(self.reconnect_ms, self._reconnect)
         elif ex is not None:
             for sym in range(len(self.profile.codes)):
-                ex._check_flat(sym)
+                ex.check_flat(sym)
 
     def _reconnect(self) -> None:
         self._reconnect_timer = None
@@ -218,7 +218,7 @@ class Engine:
                 if timer is not None:
                     pair.fire(timer.trigger)
         for sym in range(len(self.profile.codes)):
-            ex._check_flat(sym)
+            ex.check_flat(sym)
 
     def idle(self) -> bool:
         """Nothing in flight: no live pair, no live order, no pending urgent send."""

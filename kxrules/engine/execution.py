@@ -123,7 +123,7 @@ class Execution:
             self.notify("pair_done", f"pair {pair.pair_id} {pair.code}: net ₩{pair.net_krw:,} "
                                      f"(gross ₩{pair.gross_krw:,}, fees ₩{pair.fees:,}, tax ₩{pair.tax:,})")
         self.telemetry.pair_finished(pair)
-        self._check_flat(pair.sym)
+        self.check_flat(pair.sym)
 
     # -- routing ------------------------------------------------------------------------------
     def _leg_venues(self, pair: Pair) -> tuple[str, str]:
@@ -369,7 +369,7 @@ class Execution:
         elif rec.role == "flatten" or (pair is not None and pair.ended_ns is not None):
             if pair is not None:
                 self.counters["orphan_fills"] += 1
-            self._check_flat(rec.sym)
+            self.check_flat(rec.sym)
 
     def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0, raw=None) -> None:
         rec.status = status
@@ -386,13 +386,13 @@ class Execution:
         if rec.role == "flatten" and self.flattening.get(rec.sym) == rec.client_id:
             del self.flattening[rec.sym]
             if status != DONE_FILLED:
-                self.clock.call_later(self.timeouts.flatten_retry_ms, self._check_flat, rec.sym)
+                self.clock.call_later(self.timeouts.flatten_retry_ms, self.check_flat, rec.sym)
 
     def _route_done(self, rec: OrderRecord) -> None:
         """An order ended without filling completely (IOC remainder, cancel confirmed)."""
         pair = rec.pair
         if pair is None or pair.ended_ns is not None:
-            self._check_flat(rec.sym)
+            self.check_flat(rec.sym)
             return
         if rec.role == "entry":
             pair.entry_done = True
@@ -412,7 +412,7 @@ class Execution:
                 self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
             return
         if pair is None or pair.ended_ns is not None:
-            self._check_flat(rec.sym)
+            self.check_flat(rec.sym)
             return
         if rec.role == "entry":
             pair.fire("entry_rejected")
@@ -420,7 +420,7 @@ class Execution:
             pair.fire("hedge_rejected")
 
     # -- the safety net -----------------------------------------------------------------------
-    def _check_flat(self, sym: int) -> None:
+    def check_flat(self, sym: int) -> None:
         """Sell (or buy back) shares no live pair accounts for, until the symbol is flat."""
         excess = self.position[sym] - self.open_exposure(sym)
         if excess == 0 or sym in self.flattening:
