@@ -92,27 +92,31 @@ def _run_program(code, consts, start, length, vals, stack):
 
 
 @njit(cache=True)
-def _tick(price, bounds, ticks):
-    for i in range(bounds.shape[0]):
-        if price < bounds[i]:
-            return ticks[i]
-    return ticks[bounds.shape[0]]
+def _tick(price, tick_table):
+    """``tick_table`` rows: (exclusive upper price bound, tick); the last bound is int64 max."""
+    for i in range(tick_table.shape[0]):
+        if price < tick_table[i, 0]:
+            return tick_table[i, 1]
+    return tick_table[tick_table.shape[0] - 1, 1]
 
 
 @njit(cache=True, error_model="numpy")
-def decide(bid, ask, bid_qty, ask_qty, sellable, dirty, eligible, next_eligible, now, miss_cool_ns,
-           rates, divisor, unit, on_sell, mode, ints, floats, code, consts, starts, lengths, max_stack,
-           bounds, ticks, out_dir, out_sym, out_int):
-    """Fill the output arrays with the candidates every rule admits; returns how many.
+def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss_cool_ns,
+           rates, cost_cols, param_vals, code, consts, spans, tick_table, out):
+    """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
 
-    ``out_int`` columns: buy_ask, sell_bid, buy_qty, sell_qty, slice_qty, gross, cost, net.
-    ``vals`` slots: the 10 market variables in rules.variables order, then int, then float params.
+    ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes. ``cost_cols`` rows:
+    divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
+    parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
+    ``out`` columns: sym, direction, quote_ts, then the 8 value columns of SignalBatch.
+    Values are read into locals before any store: the compiler cannot prove the arrays do not
+    alias, and reloading them after every store doubled the cost of the loop.
     """
-    n = bid.shape[1]
+    n = top.shape[2]
     n_cols = rates.shape[2]
-    n_ints = ints.shape[1]
-    vals = np.empty(N_MARKET + n_ints + floats.shape[1])
-    stack = np.empty(max_stack + 1)
+    n_params = param_vals.shape[1]
+    vals = np.empty(N_MARKET + n_params)
+    stack = np.empty(code.shape[0] + 1)
     count = 0
     for s in range(n):
         if not dirty[s]:
@@ -120,15 +124,21 @@ def decide(bid, ask, bid_qty, ask_qty, sellable, dirty, eligible, next_eligible,
         dirty[s] = False
         if not eligible[s] or next_eligible[s] > now:
             continue
-        if bid[0, s] <= 0 or bid[1, s] <= 0 or ask[0, s] <= 0 or ask[1, s] <= 0:
+        bid0 = top[0, 0, s]
+        bid1 = top[0, 1, s]
+        ask0 = top[1, 0, s]
+        ask1 = top[1, 1, s]
+        if bid0 <= 0 or bid1 <= 0 or ask0 <= 0 or ask1 <= 0:
+            continue
+        if bid1 <= ask0 and bid0 <= ask1:
             continue
         missed = False
+        slice_qty = np.int64(param_vals[s, 0])
         for d in range(2):
-            buy_ask = ask[d, s]
-            sell_bid = bid[1 - d, s]
+            buy_ask = ask0 if d == 0 else ask1
+            sell_bid = bid1 if d == 0 else bid0
             if sell_bid <= buy_ask:
                 continue
-            slice_qty = ints[s, 0]
             buy_not = buy_ask * slice_qty
             sell_not = sell_bid * slice_qty
             cost = 0
@@ -136,50 +146,53 @@ def decide(bid, ask, bid_qty, ask_qty, sellable, dirty, eligible, next_eligible,
                 r = rates[d, s, c]
                 if r == 0:
                     continue
-                x = (sell_not if on_sell[c] else buy_not) * r
-                div = divisor[c]
-                if mode[c] == 0:
+                x = (sell_not if cost_cols[2, c] else buy_not) * r
+                div = cost_cols[0, c]
+                mode = cost_cols[3, c]
+                if mode == 0:
                     q = x // div
-                elif mode[c] == 1:
+                elif mode == 1:
                     q = -((-x) // div)
                 else:
                     q = (x + div // 2) // div
-                cost += q * unit[c]
-            tick = _tick(buy_ask, bounds, ticks)
+                cost += q * cost_cols[1, c]
+            tick = _tick(buy_ask, tick_table)
+            buy_qty = top[3, d, s]
+            sell_qty = top[2, 1 - d, s]
             gross = sell_not - buy_not
             net = gross - cost
             vals[0] = buy_ask
-            vals[1] = ask_qty[d, s]
+            vals[1] = buy_qty
             vals[2] = sell_bid
-            vals[3] = bid_qty[1 - d, s]
+            vals[3] = sell_qty
             vals[4] = tick
             vals[5] = gross
             vals[6] = cost
             vals[7] = net
             vals[8] = net / (tick * slice_qty)
             vals[9] = sellable[1 - d, s]
-            for j in range(n_ints):
-                vals[N_MARKET + j] = ints[s, j]
-            for j in range(floats.shape[1]):
-                vals[N_MARKET + n_ints + j] = floats[s, j]
+            for j in range(n_params):
+                vals[N_MARKET + j] = param_vals[s, j]
             ok = True
-            for k in range(starts.shape[0]):
-                if _run_program(code, consts, starts[k], lengths[k], vals, stack) == 0.0:
+            for k in range(spans.shape[0]):
+                if _run_program(code, consts, spans[k, 0], spans[k, 1], vals, stack) == 0.0:
                     ok = False
                     break
             if not ok:
                 missed = True
                 continue
-            out_dir[count] = d
-            out_sym[count] = s
-            out_int[count, 0] = buy_ask
-            out_int[count, 1] = sell_bid
-            out_int[count, 2] = ask_qty[d, s]
-            out_int[count, 3] = bid_qty[1 - d, s]
-            out_int[count, 4] = slice_qty
-            out_int[count, 5] = gross
-            out_int[count, 6] = cost
-            out_int[count, 7] = net
+            row = out[count]
+            row[0] = s
+            row[1] = d
+            row[2] = dirty_since[s]
+            row[3] = buy_ask
+            row[4] = sell_bid
+            row[5] = buy_qty
+            row[6] = sell_qty
+            row[7] = slice_qty
+            row[8] = gross
+            row[9] = cost
+            row[10] = net
             count += 1
         if missed and miss_cool_ns > 0:
             until = now + miss_cool_ns
@@ -189,33 +202,41 @@ def decide(bid, ask, bid_qty, ask_qty, sellable, dirty, eligible, next_eligible,
         # admission order: largest net edge first, then symbol, then direction
         keys = np.empty(count, dtype=np.int64)
         for i in range(count):
-            keys[i] = -out_int[i, 7] * (2 * n) + out_sym[i] * 2 + out_dir[i]
+            keys[i] = -out[i, 10] * (2 * n) + out[i, 0] * 2 + out[i, 1]
         order = np.argsort(keys, kind="mergesort")
-        d_sorted = out_dir[:count][order]
-        s_sorted = out_sym[:count][order]
-        v_sorted = out_int[:count][order]
-        out_dir[:count] = d_sorted
-        out_sym[:count] = s_sorted
-        out_int[:count] = v_sorted
+        out[:count] = out[:count][order]
     return count
 
 
 @njit(cache=True)
-def apply_quotes(bid, ask, bid_qty, ask_qty, ts, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
-    """QuoteBook.update_batch as a loop: apply in arrival order, dirty on a changed top, and keep
-    the time of the first change since the last batch. Returns whether anything changed."""
-    any_change = False
-    for i in range(sym.shape[0]):
+def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
+    """QuoteBook.update_batch as loops: apply in arrival order, dirty on a changed top, and keep
+    the time of the first change since the last batch. Returns whether anything changed.
+
+    Two passes: the branch-free first one (inputs read into locals before the stores, see
+    ``decide``) applies the rows and notes which changed a top; the second marks symbols dirty.
+    Measured on 4,000-row batches, this takes about a third less time than one branchy loop.
+    """
+    m = sym.shape[0]
+    changed = np.empty(m, dtype=np.bool_)
+    for i in range(m):
         s = sym[i]
         v = venue[i]
-        if bid[v, s] != b[i] or ask[v, s] != a[i] or bid_qty[v, s] != bq[i] or ask_qty[v, s] != aq[i]:
-            bid[v, s] = b[i]
-            ask[v, s] = a[i]
-            bid_qty[v, s] = bq[i]
-            ask_qty[v, s] = aq[i]
+        bi = b[i]
+        ai = a[i]
+        bqi = bq[i]
+        aqi = aq[i]
+        changed[i] = (top[0, v, s] != bi) | (top[1, v, s] != ai) | (top[2, v, s] != bqi) | (top[3, v, s] != aqi)
+        top[0, v, s] = bi
+        top[1, v, s] = ai
+        top[2, v, s] = bqi
+        top[3, v, s] = aqi
+    any_change = False
+    for i in range(m):
+        if changed[i]:
+            any_change = True
+            s = sym[i]
             if not dirty[s]:
                 dirty[s] = True
                 dirty_since[s] = t[i]
-            any_change = True
-        ts[v, s] = t[i]
     return any_change

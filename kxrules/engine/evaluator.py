@@ -44,35 +44,31 @@ class Signal:
 
 VALUE_COLUMNS = ("buy_price", "sell_price", "buy_qty_visible", "sell_qty_visible", "qty",
                  "gross_edge_krw", "cost_krw", "net_edge_krw")
+COLUMNS = ("sym", "buy_venue", "quote_ts_ns") + VALUE_COLUMNS
+_COLUMN_INDEX = {name: i for i, name in enumerate(COLUMNS)}
 
 
 class SignalBatch:
-    """Signals of one batch, in admission order: ``sym``, ``buy_venue``, ``quote_ts_ns`` and the
-    value columns (int64), the latter as views of one (k, 8) matrix."""
+    """Signals of one batch, in admission order, as one (k, 11) int64 matrix; every name of
+    ``COLUMNS`` reads as a column view (``batch.sym``, ``batch.net_edge_krw``, ...)."""
 
-    __slots__ = ("sym", "buy_venue", "quote_ts_ns", "values")
+    __slots__ = ("rows",)
 
-    def __init__(self, sym: np.ndarray, buy_venue: np.ndarray, values: np.ndarray, quote_ts_ns: np.ndarray):
-        self.sym = sym
-        self.buy_venue = buy_venue
-        self.values = values
-        self.quote_ts_ns = quote_ts_ns
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows
 
     def __len__(self) -> int:
-        return len(self.sym)
+        return len(self.rows)
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
-            return self.values[:, VALUE_COLUMNS.index(name)]
-        except ValueError:
+            return self.rows[:, _COLUMN_INDEX[name]]
+        except KeyError:
             raise AttributeError(name) from None
 
     def row(self, i: int) -> Signal:
-        bv = int(self.buy_venue[i])
-        return Signal(int(self.sym[i]), bv, 1 - bv, int(self.buy_price[i]), int(self.sell_price[i]),
-                      int(self.buy_qty_visible[i]), int(self.sell_qty_visible[i]), int(self.qty[i]),
-                      int(self.gross_edge_krw[i]), int(self.cost_krw[i]), int(self.net_edge_krw[i]),
-                      int(self.quote_ts_ns[i]))
+        sym, bv, qts, bp, sp, bq, sq, qty, gross, cost, net = self.rows[i].tolist()
+        return Signal(sym, bv, 1 - bv, bp, sp, bq, sq, qty, gross, cost, net, qts)
 
 
 def load_compiled():
@@ -111,12 +107,14 @@ class RuleEvaluator:
         if jit is not None:
             book.use_compiled(jit.apply_quotes)
             programs = compile_programs(kernels, variable_slots())
-            self._programs = (programs.code, programs.consts, programs.start, programs.length,
-                              programs.max_stack)
-            self._ticks = (np.array([b for b, _ in TICK_BANDS], dtype=np.int64),
-                           np.array([t for _, t in TICK_BANDS] + [TOP_TICK], dtype=np.int64))
-            self._out = (np.zeros(2 * self.n, dtype=np.int64), np.zeros(2 * self.n, dtype=np.int64),
-                         np.zeros((2 * self.n, 8), dtype=np.int64))
+            t = self.tables
+            ticks = [(b, t_) for b, t_ in TICK_BANDS] + [(np.iinfo(np.int64).max, TOP_TICK)]
+            # the kernel's constant inputs, packed into few arrays (each argument costs a dispatch)
+            self._model = (t.rates, np.stack([t.divisor, t.unit, t.on_sell.astype(np.int64), t.mode]),
+                           np.hstack([self.params.ints.astype(np.float64), self.params.floats]),
+                           programs.code, programs.consts, np.stack([programs.start, programs.length], axis=1),
+                           np.array(ticks, dtype=np.int64))
+            self._out = np.zeros((2 * self.n, len(COLUMNS)), dtype=np.int64)
 
     @property
     def compiled(self) -> bool:
@@ -135,19 +133,13 @@ class RuleEvaluator:
         return self._evaluate_numpy(now_ns, eligible)
 
     def _evaluate_compiled(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
-        book, t = self.book, self.tables
+        book = self.book
         book.any_dirty = False
-        out_dir, out_sym, out_int = self._out
-        code, consts, starts, lengths, max_stack = self._programs
-        k = self._decide(book.bid, book.ask, book.bid_qty, book.ask_qty, self.sellable, book.dirty,
-                         eligible, self.next_eligible_ns, now_ns, self.miss_cooldown_ns, t.rates,
-                         t.divisor, t.unit, t.on_sell, t.mode, self.params.ints, self.params.floats,
-                         code, consts, starts, lengths, max_stack, self._ticks[0], self._ticks[1],
-                         out_dir, out_sym, out_int)
+        k = self._decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
+                         now_ns, self.miss_cooldown_ns, *self._model, self._out)
         if k == 0:
             return None
-        s = out_sym[:k].copy()                   # the buffers are reused by the next batch
-        return SignalBatch(s, out_dir[:k].copy(), out_int[:k].copy(), book.dirty_since[s])
+        return SignalBatch(self._out[:k].copy())      # the buffer is reused by the next batch
 
     def _evaluate_numpy(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
         book = self.book
@@ -184,7 +176,7 @@ class RuleEvaluator:
         else:
             order = hit
         s = sym[order]
-        values = np.stack([env[name][order] for name in ("buy_ask", "sell_bid", "buy_ask_qty", "sell_bid_qty",
-                                                          "slice_qty", "gross_edge_krw", "cost_krw",
-                                                          "net_edge_krw")], axis=1)
-        return SignalBatch(s, direction[order], values, book.dirty_since[s])
+        return SignalBatch(np.stack([s, direction[order], book.dirty_since[s]]
+                                    + [env[name][order] for name in ("buy_ask", "sell_bid", "buy_ask_qty",
+                                                                     "sell_bid_qty", "slice_qty", "gross_edge_krw",
+                                                                     "cost_krw", "net_edge_krw")], axis=1))

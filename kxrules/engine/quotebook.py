@@ -13,22 +13,20 @@ VENUE_NAMES = ("KRX", "NXT")
 
 
 class QuoteBook:
-    __slots__ = ("n", "bid", "ask", "bid_qty", "ask_qty", "ts", "dirty", "dirty_since", "any_dirty",
+    __slots__ = ("n", "top", "bid", "ask", "bid_qty", "ask_qty", "dirty", "dirty_since", "any_dirty",
                  "_flat", "_compiled_apply")
 
     def __init__(self, n_symbols: int):
         self.n = n_symbols
-        shape = (2, n_symbols)
-        self.bid = np.zeros(shape, dtype=np.int64)
-        self.ask = np.zeros(shape, dtype=np.int64)
-        self.bid_qty = np.zeros(shape, dtype=np.int64)
-        self.ask_qty = np.zeros(shape, dtype=np.int64)
-        self.ts = np.zeros(shape, dtype=np.int64)
+        # one (4, venue, symbol) block so the compiled kernels take the whole book as one argument;
+        # bid, ask, bid_qty and ask_qty are its (venue, symbol) planes
+        self.top = np.zeros((4, 2, n_symbols), dtype=np.int64)
+        self.bid, self.ask, self.bid_qty, self.ask_qty = self.top
         self.dirty = np.zeros(n_symbols, dtype=bool)
         # the quote time that first made each symbol dirty since the last batch (tick->signal)
         self.dirty_since = np.zeros(n_symbols, dtype=np.int64)
         self.any_dirty = False
-        self._flat = tuple(a.reshape(-1) for a in (self.bid, self.ask, self.bid_qty, self.ask_qty, self.ts))
+        self._flat = tuple(a.reshape(-1) for a in self.top)
         self._compiled_apply = None          # set by use_compiled() where numba is available
 
     def use_compiled(self, apply_quotes) -> None:
@@ -38,7 +36,6 @@ class QuoteBook:
     def update(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> bool:
         """Apply one quote; returns True when it changed the top of book."""
         b, a, bq, aq = self.bid[venue], self.ask[venue], self.bid_qty[venue], self.ask_qty[venue]
-        self.ts[venue, sym] = ts_ns
         if b[sym] == bid and a[sym] == ask and bq[sym] == bid_qty and aq[sym] == ask_qty:
             return False
         b[sym] = bid
@@ -57,18 +54,17 @@ class QuoteBook:
         if len(sym) == 0:
             return
         if self._compiled_apply is not None:
-            if self._compiled_apply(self.bid, self.ask, self.bid_qty, self.ask_qty, self.ts, self.dirty,
-                                    self.dirty_since, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns):
+            if self._compiled_apply(self.top, self.dirty, self.dirty_since, sym, venue, bid, ask, bid_qty,
+                                    ask_qty, ts_ns):
                 self.any_dirty = True
             return
-        fb, fa, fbq, faq, fts = self._flat
+        fb, fa, fbq, faq = self._flat
         flat = venue * self.n + sym
         changed = (fb[flat] != bid) | (fa[flat] != ask) | (fbq[flat] != bid_qty) | (faq[flat] != ask_qty)
         fb[flat] = bid
         fa[flat] = ask
         fbq[flat] = bid_qty
         faq[flat] = ask_qty
-        fts[flat] = ts_ns
         if changed.any():
             moved = sym[changed]
             fresh = ~self.dirty[moved]
@@ -79,15 +75,14 @@ class QuoteBook:
             self.any_dirty = True
 
     def overwrite(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray, ask: np.ndarray,
-                  bid_qty: np.ndarray, ask_qty: np.ndarray, ts_ns: np.ndarray) -> None:
+                  bid_qty: np.ndarray, ask_qty: np.ndarray) -> None:
         """Set tops without marking anything dirty (quotes no batch could act on)."""
-        fb, fa, fbq, faq, fts = self._flat
+        fb, fa, fbq, faq = self._flat
         flat = venue * self.n + sym
         fb[flat] = bid
         fa[flat] = ask
         fbq[flat] = bid_qty
         faq[flat] = ask_qty
-        fts[flat] = ts_ns
 
     def take_dirty(self) -> np.ndarray:
         """Indices of dirty symbols (ascending) and clear the mask."""

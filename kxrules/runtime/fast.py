@@ -206,7 +206,7 @@ class FastReplay:
         end = p.head + int(np.searchsorted(p.d[p.head:], due, side="left"))
         if end > p.head:
             sl = slice(p.head, end)
-            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
             p.head = end
 
     def process_until(self, t: int) -> None:
@@ -229,7 +229,7 @@ class FastReplay:
             if start > p.head:                   # quiet windows first: a batch over them cannot signal
                 clock.run_until(int(p.d[p.head]))
                 sl = slice(p.head, start)
-                book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+                book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
                 p.head = start
             clock.run_until(d_first)
             sl = slice(start, end)
@@ -246,7 +246,7 @@ class FastReplay:
         if len(p):
             sl = slice(p.head, len(p.d))
             self.clock.run_until(max(int(p.d[-1]), self.clock.now_ns()))
-            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
             p.head = len(p.d)
 
     def drain(self, idle, limit_ns: int = DRAIN_LIMIT_NS) -> bool:
