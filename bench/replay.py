@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ def main() -> None:
 
     rows = pq.ParquetFile(quotes).metadata.num_rows
     data_dir = out / f"run_{args.symbols}x{args.minutes}_{args.path}"
+    shutil.rmtree(data_dir, ignore_errors=True)        # each run records into a fresh database
     cmd = [sys.executable, "-m", "kxrules", "trade", "--profile", "pilot", "--broker", "sim",
            "--replay", str(quotes), "--universe", str(universe), "--speed", "max", "--path", args.path,
            "--data-dir", str(data_dir), "--workspace", str(REPO), "--quiet"]

@@ -9,11 +9,11 @@ A gap the rules refuse cools its symbol for cooldown_ms so a flickering edge doe
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import compiled
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
@@ -72,15 +72,8 @@ class SignalBatch:
 
 
 def load_compiled():
-    """The numba kernels module, or None where numba is not installed (e.g. 32-bit Windows) or
-    KXRULES_NO_JIT is set."""
-    if os.environ.get("KXRULES_NO_JIT"):
-        return None
-    try:
-        from . import decide_jit
-    except ImportError:
-        return None
-    return decide_jit
+    """The decision kernels module, or None (see ``kxrules.compiled``)."""
+    return compiled.load("kxrules.engine.decide_jit")
 
 
 class RuleEvaluator:

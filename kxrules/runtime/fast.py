@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import compiled
 from ..broker.emulator import fastpath
 from ..engine.clock import VirtualClock
 from ..marketdata.quote_format import iter_quote_batches
@@ -74,6 +75,8 @@ class FastReplay:
         self.shadow_sz = np.zeros((2, n), dtype=np.int64)
         self.pending = _Pending()
         self.small = 2 * n < 1 << 16
+        jit = compiled.load("kxrules.runtime.shadow_jit")
+        self._shadow_kernel = jit.shadow_flags if jit is not None else None
         self.breaks = fastpath.real_data_breaks(emulator)
         self.windows: list[int] = []          # batch times still to evaluate (ascending)
         self.rows = 0
@@ -120,7 +123,10 @@ class FastReplay:
             return
         self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
         d = fastpath.delivery_times(self.emu, ts)
-        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
+        if self._shadow_kernel is not None:
+            changed, crossed = self._shadow_kernel(self.shadow_px, self.shadow_sz, sym, venue, bid, ask, bq, aq)
+        else:
+            changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
         hot = changed & crossed
         if hot.any():
             self.windows.extend(np.unique((d[hot] // self.batch_ns + 1) * self.batch_ns).tolist())
@@ -149,6 +155,7 @@ class FastReplay:
     # -- crossing flags ---------------------------------------------------------------------
     def _shadow(self, sym, venue, bid, ask, bq, aq):
         """Per quote: did it change its venue's top, and is its symbol crossed right after it?
+        (The numpy twin of ``shadow_jit.shadow_flags``, for where numba is not installed.)
 
         One radix sort groups the quotes by symbol (time order kept); a forward fill per venue
         gives, for every row, the latest quote of each venue so far. Bid and ask (and the two

@@ -1,0 +1,34 @@
+"""The fast replay host's crossing flags as one compiled pass (numba); see ``FastReplay._shadow``,
+its numpy twin, which tests hold to identical flags and shadow state."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+LOW32 = (1 << 32) - 1
+
+
+@njit(cache=True)
+def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
+    """Walk the quotes in time order against the shadow book (packed (bid << 32 | ask) and
+    (bid_qty << 32 | ask_qty) per venue and symbol), updating it; per quote return whether it
+    changed its venue's top and whether its symbol is crossed right after it."""
+    n = sym.shape[0]
+    changed = np.empty(n, dtype=np.bool_)
+    crossed = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        s = sym[i]
+        v = venue[i]
+        px = (bid[i] << 32) | ask[i]
+        sz = (bq[i] << 32) | aq[i]
+        changed[i] = (shadow_px[v, s] != px) | (shadow_sz[v, s] != sz)
+        shadow_px[v, s] = px
+        shadow_sz[v, s] = sz
+        k = shadow_px[0, s]
+        x = shadow_px[1, s]
+        kb = k >> 32
+        ka = k & LOW32
+        xb = x >> 32
+        xa = x & LOW32
+        crossed[i] = (kb > 0) & (ka > 0) & (xb > 0) & (xa > 0) & ((xb > ka) | (kb > xa))
+    return changed, crossed
