@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 
 
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class TimerHandle:
     when_ns: int
     seq: int
-    fn: Callable[..., Any] = field(compare=False)
-    args: tuple = field(compare=False, default=())
-    cancelled: bool = field(compare=False, default=False)
+    fn: Callable[..., Any]
+    args: tuple = ()
+    cancelled: bool = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -45,7 +45,8 @@ class VirtualClock:
 
     def __init__(self, start_ns: int = 0):
         self._now = start_ns
-        self._heap: list[TimerHandle] = []
+        # (when_ns, seq, handle): tuples compare in C, the dataclass's ordering in Python
+        self._heap: list[tuple[int, int, TimerHandle]] = []
         self._seq = itertools.count()
 
     def now_ns(self) -> int:
@@ -53,16 +54,16 @@ class VirtualClock:
 
     def call_at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> TimerHandle:
         handle = TimerHandle(max(int(when_ns), self._now), next(self._seq), fn, args)
-        heapq.heappush(self._heap, handle)
+        heapq.heappush(self._heap, (handle.when_ns, handle.seq, handle))
         return handle
 
     def call_later(self, delay_ms: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
         return self.call_at(self._now + int(delay_ms * NS_PER_MS), fn, *args)
 
     def next_due_ns(self) -> int | None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and self._heap[0][2].cancelled:
             heapq.heappop(self._heap)
-        return self._heap[0].when_ns if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def run_until(self, until_ns: int) -> int:
         """Fire every timer due at or before ``until_ns`` in order; leave now at ``until_ns``.
@@ -71,11 +72,11 @@ class VirtualClock:
         """
         fired = 0
         heap = self._heap
-        while heap and heap[0].when_ns <= until_ns:
-            handle = heapq.heappop(heap)
+        while heap and heap[0][0] <= until_ns:
+            when, _, handle = heapq.heappop(heap)
             if handle.cancelled:
                 continue
-            self._now = handle.when_ns
+            self._now = when
             handle.fn(*handle.args)
             fired += 1
         if until_ns > self._now:
@@ -88,4 +89,4 @@ class VirtualClock:
             self._now = when_ns
 
     def pending(self) -> int:
-        return sum(1 for h in self._heap if not h.cancelled)
+        return sum(1 for _, _, h in self._heap if not h.cancelled)

@@ -240,3 +240,19 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
                 dirty[s] = True
                 dirty_since[s] = t[i]
     return any_change
+
+
+@njit(cache=True)
+def overwrite_quotes(top, sym, venue, b, a, bq, aq):
+    """QuoteBook.overwrite as a loop: set tops in arrival order without marking anything dirty."""
+    for i in range(sym.shape[0]):
+        s = sym[i]
+        v = venue[i]
+        bi = b[i]
+        ai = a[i]
+        bqi = bq[i]
+        aqi = aq[i]
+        top[0, v, s] = bi
+        top[1, v, s] = ai
+        top[2, v, s] = bqi
+        top[3, v, s] = aqi

@@ -98,7 +98,7 @@ class RuleEvaluator:
         jit = load_compiled() if compiled else None
         self._decide = jit.decide if jit is not None else None
         if jit is not None:
-            book.use_compiled(jit.apply_quotes)
+            book.use_compiled(jit)
             programs = compile_programs(kernels, variable_slots())
             t = self.tables
             ticks = [(b, t_) for b, t_ in TICK_BANDS] + [(np.iinfo(np.int64).max, TOP_TICK)]

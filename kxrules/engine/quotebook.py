@@ -14,7 +14,7 @@ VENUE_NAMES = ("KRX", "NXT")
 
 class QuoteBook:
     __slots__ = ("n", "top", "bid", "ask", "bid_qty", "ask_qty", "dirty", "dirty_since", "any_dirty",
-                 "_flat", "_compiled_apply")
+                 "_flat", "_compiled_apply", "_compiled_overwrite")
 
     def __init__(self, n_symbols: int):
         self.n = n_symbols
@@ -28,10 +28,12 @@ class QuoteBook:
         self.any_dirty = False
         self._flat = tuple(a.reshape(-1) for a in self.top)
         self._compiled_apply = None          # set by use_compiled() where numba is available
+        self._compiled_overwrite = None
 
-    def use_compiled(self, apply_quotes) -> None:
-        """Apply batches with the compiled loop (same result as the numpy code below)."""
-        self._compiled_apply = apply_quotes
+    def use_compiled(self, kernels) -> None:
+        """Apply batches with the compiled loops of ``kernels`` (same result as the numpy code below)."""
+        self._compiled_apply = kernels.apply_quotes
+        self._compiled_overwrite = kernels.overwrite_quotes
 
     def update(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> bool:
         """Apply one quote; returns True when it changed the top of book."""
@@ -77,6 +79,9 @@ class QuoteBook:
     def overwrite(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray, ask: np.ndarray,
                   bid_qty: np.ndarray, ask_qty: np.ndarray) -> None:
         """Set tops without marking anything dirty (quotes no batch could act on)."""
+        if self._compiled_overwrite is not None:
+            self._compiled_overwrite(self.top, sym, venue, bid, ask, bid_qty, ask_qty)
+            return
         fb, fa, fbq, faq = self._flat
         flat = venue * self.n + sym
         fb[flat] = bid
