@@ -19,76 +19,96 @@ N_MARKET = 10
 
 
 @njit(cache=True, error_model="numpy")
-def _run_program(code, consts, start, length, vals, stack):
+def _run_program(code, consts, start, length, market, param_vals, cand_sym, k, stack):
+    """Run one rule's program over the first ``k`` candidates at once; returns ``stack[0, :k]``.
+
+    Vectorised across candidates (the opcode is dispatched once per instruction, not once per
+    candidate). Slots below N_MARKET read ``market[slot, j]``; higher slots read the parameter
+    ``param_vals[cand_sym[j], slot - N_MARKET]``. ``stack`` is (depth, >= k) float64.
+    """
     sp = 0
     for i in range(start, start + length):
         op = code[i, 0]
         arg = code[i, 1]
         if op == P.VAR:
-            stack[sp] = vals[arg]
+            dst = stack[sp]
+            if arg < N_MARKET:
+                src = market[arg]
+                for j in range(k):
+                    dst[j] = src[j]
+            else:
+                p = arg - N_MARKET
+                for j in range(k):
+                    dst[j] = param_vals[cand_sym[j], p]
             sp += 1
         elif op == P.CONST:
-            stack[sp] = consts[arg]
+            stack[sp, :k] = consts[arg]
             sp += 1
-        elif op == P.NEG:
-            stack[sp - 1] = -stack[sp - 1]
-        elif op == P.POS:
-            pass
-        elif op == P.NOT:
-            stack[sp - 1] = 0.0 if stack[sp - 1] != 0.0 else 1.0
-        elif op == P.ABS:
-            stack[sp - 1] = abs(stack[sp - 1])
-        elif op == P.POW:
-            stack[sp - 1] = stack[sp - 1] ** arg
+        elif op == P.NEG or op == P.POS or op == P.NOT or op == P.ABS or op == P.POW:
+            x = stack[sp - 1]
+            for j in range(k):
+                v = x[j]
+                if op == P.NEG:
+                    x[j] = -v
+                elif op == P.NOT:
+                    x[j] = 0.0 if v != 0.0 else 1.0
+                elif op == P.ABS:
+                    x[j] = abs(v)
+                elif op == P.POW:
+                    x[j] = v ** arg
         elif op == P.AND or op == P.OR or op == P.MIN or op == P.MAX:
             base = sp - arg
-            acc = stack[base]
-            for j in range(base + 1, sp):
-                x = stack[j]
-                if op == P.AND:
-                    acc = 1.0 if (acc != 0.0 and x != 0.0) else 0.0
-                elif op == P.OR:
-                    acc = 1.0 if (acc != 0.0 or x != 0.0) else 0.0
-                elif acc != acc or x != x:
-                    acc = np.nan
-                elif op == P.MIN:
-                    acc = x if x < acc else acc
-                else:
-                    acc = x if x > acc else acc
-            if op == P.AND or op == P.OR:
-                acc = 1.0 if acc != 0.0 else 0.0
-            stack[base] = acc
+            for j in range(k):
+                acc = stack[base, j]
+                for m in range(base + 1, sp):
+                    x = stack[m, j]
+                    if op == P.AND:
+                        acc = 1.0 if (acc != 0.0 and x != 0.0) else 0.0
+                    elif op == P.OR:
+                        acc = 1.0 if (acc != 0.0 or x != 0.0) else 0.0
+                    elif acc != acc or x != x:
+                        acc = np.nan
+                    elif op == P.MIN:
+                        acc = x if x < acc else acc
+                    else:
+                        acc = x if x > acc else acc
+                if op == P.AND or op == P.OR:
+                    acc = 1.0 if acc != 0.0 else 0.0
+                stack[base, j] = acc
             sp = base + 1
         else:
-            b = stack[sp - 1]
-            a = stack[sp - 2]
+            left = stack[sp - 2]
+            right = stack[sp - 1]
             sp -= 1
-            if op == P.ADD:
-                r = a + b
-            elif op == P.SUB:
-                r = a - b
-            elif op == P.MUL:
-                r = a * b
-            elif op == P.DIV:
-                r = np.nan if b == 0.0 else a / b
-            elif op == P.FLOORDIV:
-                r = np.nan if b == 0.0 else a // b
-            elif op == P.MOD:
-                r = np.nan if b == 0.0 else a % b
-            elif op == P.LT:
-                r = 1.0 if a < b else 0.0
-            elif op == P.LE:
-                r = 1.0 if a <= b else 0.0
-            elif op == P.GT:
-                r = 1.0 if a > b else 0.0
-            elif op == P.GE:
-                r = 1.0 if a >= b else 0.0
-            elif op == P.EQ:
-                r = 1.0 if a == b else 0.0
-            else:  # NE, fail-closed on NaN
-                r = 1.0 if (a < b or a > b) else 0.0
-            stack[sp - 1] = r
-    return stack[0]
+            for j in range(k):
+                a = left[j]
+                b = right[j]
+                if op == P.ADD:
+                    r = a + b
+                elif op == P.SUB:
+                    r = a - b
+                elif op == P.MUL:
+                    r = a * b
+                elif op == P.DIV:
+                    r = np.nan if b == 0.0 else a / b
+                elif op == P.FLOORDIV:
+                    r = np.nan if b == 0.0 else a // b
+                elif op == P.MOD:
+                    r = np.nan if b == 0.0 else a % b
+                elif op == P.LT:
+                    r = 1.0 if a < b else 0.0
+                elif op == P.LE:
+                    r = 1.0 if a <= b else 0.0
+                elif op == P.GT:
+                    r = 1.0 if a > b else 0.0
+                elif op == P.GE:
+                    r = 1.0 if a >= b else 0.0
+                elif op == P.EQ:
+                    r = 1.0 if a == b else 0.0
+                else:  # NE, fail-closed on NaN
+                    r = 1.0 if (a < b or a > b) else 0.0
+                left[j] = r
+    return stack[0, :k]
 
 
 @njit(cache=True)
@@ -102,22 +122,23 @@ def _tick(price, tick_table):
 
 @njit(cache=True, error_model="numpy")
 def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss_cool_ns,
-           rates, cost_cols, param_vals, code, consts, spans, tick_table, out):
+           rates, cost_cols, param_vals, code, consts, spans, tick_table, scratch, out):
     """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
 
     ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes. ``cost_cols`` rows:
     divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
     parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
-    ``out`` columns: sym, direction, quote_ts, then the 8 value columns of SignalBatch.
-    Values are read into locals before any store: the compiler cannot prove the arrays do not
-    alias, and reloading them after every store doubled the cost of the loop.
+    ``scratch``: (N_MARKET + stack depth, 2n) float64, the candidates' market variables then the
+    interpreter's stack. ``out`` columns: sym, direction, quote_ts, then the 8 value columns of
+    SignalBatch. Values are read into locals before any store: the compiler cannot prove the
+    arrays do not alias, and reloading them after every store doubled the cost of the loop.
     """
     n = top.shape[2]
     n_cols = rates.shape[2]
-    n_params = param_vals.shape[1]
-    vals = np.empty(N_MARKET + n_params)
-    stack = np.empty(code.shape[0] + 1)
-    count = 0
+    market = scratch[:N_MARKET]
+    stack = scratch[N_MARKET:]
+    k = 0
+    # 1. every crossed direction of a dirty, eligible, two-sided symbol, costed
     for s in range(n):
         if not dirty[s]:
             continue
@@ -132,7 +153,6 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
             continue
         if bid1 <= ask0 and bid0 <= ask1:
             continue
-        missed = False
         slice_qty = np.int64(param_vals[s, 0])
         for d in range(2):
             buy_ask = ask0 if d == 0 else ask1
@@ -161,27 +181,7 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
             sell_qty = top[2, 1 - d, s]
             gross = sell_not - buy_not
             net = gross - cost
-            vals[0] = buy_ask
-            vals[1] = buy_qty
-            vals[2] = sell_bid
-            vals[3] = sell_qty
-            vals[4] = tick
-            vals[5] = gross
-            vals[6] = cost
-            vals[7] = net
-            vals[8] = net / (tick * slice_qty)
-            vals[9] = sellable[1 - d, s]
-            for j in range(n_params):
-                vals[N_MARKET + j] = param_vals[s, j]
-            ok = True
-            for k in range(spans.shape[0]):
-                if _run_program(code, consts, spans[k, 0], spans[k, 1], vals, stack) == 0.0:
-                    ok = False
-                    break
-            if not ok:
-                missed = True
-                continue
-            row = out[count]
+            row = out[k]
             row[0] = s
             row[1] = d
             row[2] = dirty_since[s]
@@ -193,17 +193,44 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
             row[8] = gross
             row[9] = cost
             row[10] = net
+            market[0, k] = buy_ask
+            market[1, k] = buy_qty
+            market[2, k] = sell_bid
+            market[3, k] = sell_qty
+            market[4, k] = tick
+            market[5, k] = gross
+            market[6, k] = cost
+            market[7, k] = net
+            market[8, k] = net / (tick * slice_qty)
+            market[9, k] = sellable[1 - d, s]
+            k += 1
+    if k == 0:
+        return 0
+    # 2. every rule over all candidates at once
+    ok = np.ones(k, dtype=np.bool_)
+    cand_sym = out[:, 0]
+    for r in range(spans.shape[0]):
+        res = _run_program(code, consts, spans[r, 0], spans[r, 1], market, param_vals, cand_sym, k, stack)
+        for j in range(k):
+            ok[j] &= res[j] != 0.0
+    # 3. keep the admitted rows in place; a refused gap cools its symbol
+    count = 0
+    for j in range(k):
+        if ok[j]:
+            if count != j:
+                out[count] = out[j]
             count += 1
-        if missed and miss_cool_ns > 0:
+        elif miss_cool_ns > 0:
+            s = out[j, 0]
             until = now + miss_cool_ns
             if until > next_eligible[s]:
                 next_eligible[s] = until
     if count > 1:
-        # admission order: largest net edge first, then symbol, then direction
+        # admission order: largest net edge first, then symbol, then direction (keys are unique)
         keys = np.empty(count, dtype=np.int64)
         for i in range(count):
             keys[i] = -out[i, 10] * (2 * n) + out[i, 0] * 2 + out[i, 1]
-        order = np.argsort(keys, kind="mergesort")
+        order = np.argsort(keys)
         out[:count] = out[:count][order]
     return count
 

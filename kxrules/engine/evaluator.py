@@ -107,6 +107,7 @@ class RuleEvaluator:
                            np.hstack([self.params.ints.astype(np.float64), self.params.floats]),
                            programs.code, programs.consts, np.stack([programs.start, programs.length], axis=1),
                            np.array(ticks, dtype=np.int64))
+            self._scratch = np.zeros((jit.N_MARKET + programs.max_stack + 1, 2 * self.n))
             self._out = np.zeros((2 * self.n, len(COLUMNS)), dtype=np.int64)
 
     @property
@@ -129,7 +130,7 @@ class RuleEvaluator:
         book = self.book
         book.any_dirty = False
         k = self._decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
-                         now_ns, self.miss_cooldown_ns, *self._model, self._out)
+                         now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
         if k == 0:
             return None
         return SignalBatch(self._out[:k].copy())      # the buffer is reused by the next batch

@@ -11,6 +11,8 @@ from kxrules.config.compile import compile_profile
 from kxrules.engine.evaluator import RuleEvaluator, load_compiled
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.money.ticks import tick_sizes
+from kxrules.rules.expr import compile_expr
+from kxrules.rules.variables import known_names
 
 from .scenario import REPO
 
@@ -24,22 +26,37 @@ def profile():
     return compile_profile(REPO, "pilot", dt.date(2026, 11, 23))
 
 
-def _pair(profile):
+def _pair(profile, rules=None):
     books = [QuoteBook(len(profile.codes)) for _ in range(2)]
-    evs = [RuleEvaluator(b, profile.cost, profile.rules, profile.params, profile.market_idx,
+    evs = [RuleEvaluator(b, profile.cost, rules or profile.rules, profile.params, profile.market_idx,
                          miss_cooldown_ms=150, compiled=c) for b, c in zip(books, (True, False))]
     assert evs[0].compiled and not evs[1].compiled
     return books, evs
 
 
+# rules a risk owner might write, over market variables and per-symbol parameters, with the
+# edge cases of the fail-closed semantics (division by zero, NaN through min/max, not/or chains)
+RULE_SETS = [
+    None,
+    ("net_edge_krw / (sellable_qty - 1) > 0 or not (buy_ask_qty >= min_visible_qty)",),
+    ("max(gross_edge_krw % 7, cost_krw // (sellable_qty - 1)) != 3", "abs(-net_edge_ticks) >= edge_buffer_ticks"),
+    ("1 <= sell_bid_qty - buy_ask_qty < 2000 and (slice_qty * 2) ** 2 > 3",
+     "min(net_edge_ticks, t_hedge_ms / 1000) >= edge_buffer_ticks or sellable_qty == 2"),
+]
+
+
 @pytest.mark.parametrize("seed", range(6))
-def test_random_books_give_identical_signals(profile, seed):
+@pytest.mark.parametrize("rule_set", range(len(RULE_SETS)))
+def test_random_books_give_identical_signals(profile, seed, rule_set):
     rng = np.random.default_rng(seed)
     n = len(profile.codes)
     ref = profile.ref_price
     tick = tick_sizes(ref)
-    books, evs = _pair(profile)
+    sources = RULE_SETS[rule_set]
+    rules = tuple(compile_expr(src, known_names()) for src in sources) if sources else None
+    books, evs = _pair(profile, rules)
     now = 0
+    signals = cooled = 0
     for step in range(300):
         now += 10_000_000
         k = int(rng.integers(1, n))
@@ -63,9 +80,12 @@ def test_random_books_give_identical_signals(profile, seed):
         a, b = (ev.evaluate(now, eligible) for ev in evs)
         assert (a is None) == (b is None), step
         if a is not None:
+            signals += len(a)
             for col in COLUMNS:
                 assert getattr(a, col).tolist() == getattr(b, col).tolist(), (step, col)
         assert evs[0].next_eligible_ns.tolist() == evs[1].next_eligible_ns.tolist()
+        cooled += int((evs[1].next_eligible_ns > now).sum())
         assert books[0].dirty.tolist() == books[1].dirty.tolist()
         for name in ("bid", "ask", "bid_qty", "ask_qty"):
             assert getattr(books[0], name).tolist() == getattr(books[1], name).tolist()
+    assert signals > 0 and cooled > 0          # the rules both admitted and refused gaps

@@ -51,11 +51,15 @@ values = st.tuples(*[st.one_of(st.integers(-3, 3), st.integers(-10**6, 10**6), s
 
 
 def interpret(source: str, vals) -> float:
+    """The value of ``source`` for one candidate whose market slots 0..3 hold ``vals``."""
     expr = compile_expr(source, KINDS, expect=None)
     prog = compile_programs((expr,), SLOTS)
-    stack = np.empty(prog.max_stack + 1)
-    return decide_jit._run_program(prog.code, prog.consts, int(prog.start[0]), int(prog.length[0]),
-                                   np.asarray(vals, dtype=np.float64), stack)
+    market = np.zeros((decide_jit.N_MARKET, 1))
+    market[:len(vals), 0] = vals
+    stack = np.empty((prog.max_stack + 1, 1))
+    no_params, cand_sym = np.zeros((1, 0)), np.zeros(1, dtype=np.int64)
+    return float(decide_jit._run_program(prog.code, prog.consts, int(prog.start[0]), int(prog.length[0]),
+                                         market, no_params, cand_sym, 1, stack)[0])
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
