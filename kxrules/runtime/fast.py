@@ -22,6 +22,8 @@ per row by connection state) is replayed on the faithful path instead.
 """
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from .. import compiled
@@ -54,6 +56,10 @@ class _Pending:
     def __len__(self) -> int:
         return len(self.d) - self.head
 
+    def index(self, t: int) -> int:
+        """Position of the first pending quote delivered at or after ``t`` (``d`` is sorted)."""
+        return max(self.head, int(self.d.searchsorted(t)))
+
 
 class FastReplay:
     def __init__(self, clock: VirtualClock, emulator, engine, path, codes: tuple[str, ...], *,
@@ -78,7 +84,7 @@ class FastReplay:
         jit = compiled.load("kxrules.runtime.shadow_jit")
         self._shadow_kernel = jit.shadow_flags if jit is not None else None
         self.breaks = fastpath.real_data_breaks(emulator)
-        self.windows: list[int] = []          # batch times still to evaluate (ascending)
+        self.windows: deque[int] = deque()    # batch times still to evaluate (ascending)
         self.rows = 0
 
     def interrupt(self) -> None:
@@ -210,7 +216,7 @@ class FastReplay:
         p = self.pending
         if due is None or not len(p):
             return
-        end = p.head + int(np.searchsorted(p.d[p.head:], due, side="left"))
+        end = p.index(due)
         if end > p.head:
             sl = slice(p.head, end)
             self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
@@ -224,15 +230,15 @@ class FastReplay:
             if not self.windows:
                 break
             b = self.windows[0]
-            start = p.head + int(np.searchsorted(p.d[p.head:], b - self.batch_ns, side="left"))
-            end = p.head + int(np.searchsorted(p.d[p.head:], b, side="left"))
+            start = p.index(b - self.batch_ns)
+            end = p.index(b)
             if start >= end:                     # this window's quotes are already in the book
-                self.windows.pop(0)
+                self.windows.popleft()
                 continue
             d_first = int(p.d[start])
             if d_first > t:
                 break
-            self.windows.pop(0)
+            self.windows.popleft()
             if start > p.head:                   # quiet windows first: a batch over them cannot signal
                 clock.run_until(int(p.d[p.head]))
                 sl = slice(p.head, start)
