@@ -22,6 +22,7 @@ from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder
 from .alerts import SlackNotifier
+from .heap import frozen_startup_heap
 from .summary import summarise
 from .trade import EXIT_ABNORMAL, EXIT_OK, TradeOptions, TradeResult, status_line
 
@@ -82,10 +83,11 @@ def run_live(profile, options: TradeOptions, *, control=None, clock=None) -> Tra
 
     previous = signals.signal(signals.SIGINT, on_sigint)
     try:
-        adapter.connect()
-        adapter.subscribe_quotes()
-        clock.call_later(HOUSEKEEPING_MS, housekeeping)
-        control.app.exec_()
+        with frozen_startup_heap():
+            adapter.connect()
+            adapter.subscribe_quotes()
+            clock.call_later(HOUSEKEEPING_MS, housekeeping)
+            control.app.exec_()
     finally:
         signals.signal(signals.SIGINT, previous)
         engine.stopping = True

@@ -74,6 +74,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     from ..broker.emulator.control import KiwoomEmulator
     from .allocator import keep_freed_memory
     from .fast import FastReplay
+    from .heap import frozen_startup_heap
     from .simulation import SimulationHost
 
     if profile.emulator is None:
@@ -119,19 +120,20 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     previous = signals.signal(signals.SIGINT, lambda *_: host.interrupt())
     notes: list[str] = []
     try:
-        adapter.connect()
-        adapter.subscribe_quotes()
-        result = host.replay()
-        if result.stopped_by == "interrupt":
-            notes.append("interrupted by the operator: disarmed, flattening, recording")
-        if result.stopped_by == "end_of_data":
-            engine.kill("end of market data")
-        else:
-            engine.wind_down()
-        if not host.drain(engine.idle):
-            engine.wind_down()
-            host.drain(engine.idle, limit_ns=60 * NS_PER_S)
-        engine.stopping = True
+        with frozen_startup_heap():
+            adapter.connect()
+            adapter.subscribe_quotes()
+            result = host.replay()
+            if result.stopped_by == "interrupt":
+                notes.append("interrupted by the operator: disarmed, flattening, recording")
+            if result.stopped_by == "end_of_data":
+                engine.kill("end of market data")
+            else:
+                engine.wind_down()
+            if not host.drain(engine.idle):
+                engine.wind_down()
+                host.drain(engine.idle, limit_ns=60 * NS_PER_S)
+            engine.stopping = True
     finally:
         signals.signal(signals.SIGINT, previous)
     summary = summarise(engine, profile, source.describe(), run_id)
