@@ -1,9 +1,11 @@
-"""The decision batch as one compiled pass (numba), for 64-bit research machines.
+"""The QuoteBook's batch updates and the decision batch as compiled loops (numba), for 64-bit
+research machines.
 
-Semantically identical to :meth:`RuleEvaluator._evaluate_numpy` (tests compare them): for every
-dirty, eligible, not-cooling symbol with both venues two-sided, each direction whose sell bid is
-above the buy ask is costed with the same integer cost tables and run through the rules' postfix
-programs (``rules/program.py``). Importing this module imports numba: the evaluator does so only
+Semantically identical to the numpy code of :class:`QuoteBook` and
+:meth:`RuleEvaluator._evaluate_numpy` (tests compare them): for every dirty, eligible, not-cooling
+symbol with both venues two-sided, each direction whose sell bid is above the buy ask is costed
+with the same integer cost tables, then the rules' postfix programs (``rules/program.py``) run
+over all of those candidates. Importing this module imports numba: the evaluator does so only
 when numba is installed (it is not on 32-bit Windows, where the live control runs; the numpy path
 serves there).
 """
@@ -14,7 +16,7 @@ from numba import njit
 
 from ..rules import program as P
 
-# slots of the per-candidate value vector (rules.variables decides which names map where)
+# market variables per candidate (rules.variables.MARKET_VARIABLES order); parameter slots follow
 N_MARKET = 10
 
 
