@@ -29,6 +29,7 @@ import numpy as np
 from .. import compiled
 from ..broker.emulator import fastpath
 from ..engine.clock import VirtualClock
+from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
 from .simulation import DRAIN_LIMIT_NS, HostResult, SimulationHost
 
@@ -93,7 +94,7 @@ class FastReplay:
     # -- main loop ------------------------------------------------------------------------
     def replay(self) -> HostResult:
         last = self.clock.now_ns()
-        for batch in iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes):
+        for batch in prefetched(iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes)):
             ts = batch.ts_ns
             cut = int(np.searchsorted(ts, self.until_ns, side="right"))
             cols = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask, batch.bid_qty, batch.ask_qty)
