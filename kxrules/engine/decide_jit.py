@@ -238,17 +238,10 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
 
 
 @njit(cache=True)
-def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
-    """QuoteBook.update_batch as loops: apply in arrival order, dirty on a changed top, and keep
-    the time of the first change since the last batch. Returns whether anything changed.
-
-    Two passes: the branch-free first one (inputs read into locals before the stores, see
-    ``decide``) applies the rows and notes which changed a top; the second marks symbols dirty.
-    Measured on 4,000-row batches, this takes about a third less time than one branchy loop.
-    """
-    m = sym.shape[0]
-    changed = np.empty(m, dtype=np.bool_)
-    for i in range(m):
+def _store_rows(top, sym, venue, b, a, bq, aq, changed):
+    """Write quote rows into the book in arrival order; ``changed[i]``: row i moved its top.
+    Branch-free, inputs read into locals before the stores (see ``decide``)."""
+    for i in range(sym.shape[0]):
         s = sym[i]
         v = venue[i]
         bi = b[i]
@@ -260,8 +253,20 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
         top[1, v, s] = ai
         top[2, v, s] = bqi
         top[3, v, s] = aqi
+
+
+@njit(cache=True)
+def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
+    """QuoteBook.update_batch: apply in arrival order, dirty on a changed top, and keep the time
+    of the first change since the last batch. Returns whether anything changed.
+
+    Two passes, the rows first, then the dirty marks: measured on 4,000-row batches, a third
+    less time than one branchy loop.
+    """
+    changed = np.empty(sym.shape[0], dtype=np.bool_)
+    _store_rows(top, sym, venue, b, a, bq, aq, changed)
     any_change = False
-    for i in range(m):
+    for i in range(sym.shape[0]):
         if changed[i]:
             any_change = True
             s = sym[i]
@@ -273,15 +278,5 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
 
 @njit(cache=True)
 def overwrite_quotes(top, sym, venue, b, a, bq, aq):
-    """QuoteBook.overwrite as a loop: set tops in arrival order without marking anything dirty."""
-    for i in range(sym.shape[0]):
-        s = sym[i]
-        v = venue[i]
-        bi = b[i]
-        ai = a[i]
-        bqi = bq[i]
-        aqi = aq[i]
-        top[0, v, s] = bi
-        top[1, v, s] = ai
-        top[2, v, s] = bqi
-        top[3, v, s] = aqi
+    """QuoteBook.overwrite: set tops in arrival order without marking anything dirty."""
+    _store_rows(top, sym, venue, b, a, bq, aq, np.empty(sym.shape[0], dtype=np.bool_))
