@@ -220,7 +220,7 @@ class FastReplay:
         end = p.index(due)
         if end > p.head:
             sl = slice(p.head, end)
-            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
+            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
             p.head = end
 
     def process_until(self, t: int) -> None:
