@@ -51,7 +51,7 @@ class Engine:
 
     def attach(self, adapter) -> Execution:
         self.execution = Execution(self.profile, self.clock, adapter, self.throttle, self.recorder,
-                                   self.telemetry, on_alert=self._alert)
+                                   self.telemetry, on_alert=self.on_alert)
         self.execution.evaluator = self.evaluator
         return self.execution
 

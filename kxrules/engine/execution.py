@@ -82,11 +82,13 @@ class Execution:
             self.evaluator.cool(sym, self.clock.now_ns() + ms * 1_000_000)
 
     def alert(self, kind: str, message: str) -> None:
+        """A red flag: recorded in the alerts table and sent to the operator's channel."""
         self.recorder.alert(self.clock.now_ns(), kind, message)
         self.notify(kind, message)
 
     def notify(self, kind: str, message: str) -> None:
-        """News for the operator's channel that is not a red flag (fills, finished pairs)."""
+        """News for the operator's channel only, not a red flag (fills, finished pairs).
+        ``on_alert`` is the channel itself (e.g. Slack), never something that records."""
         if self._on_alert:
             self._on_alert(kind, message)
 
