@@ -216,6 +216,9 @@ class Execution:
         rec.sent_ns = now
         self.throttle.record(now)
         self.telemetry.order_sent(rec, now)
+        # recorded before the call: a refused send comes back as OrderRejected(stage='send')
+        # from inside it, and finishes the record there
+        self.recorder.order_sent(rec)
         if rec.role == "cancel":
             orig = self.orders[rec.cancel_of]
             intent = CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side, 0)
@@ -224,12 +227,8 @@ class Execution:
             intent = OrderIntent(rec.client_id, rec.code, rec.venue, rec.side, rec.qty, rec.style, rec.price)
             rc = self.adapter.send(intent)
         rec.send_rc = rc
-        self.recorder.order_sent(rec)
-        if rc != 0:
-            # the adapter reports OrderRejected(stage='send') too; applying it twice is harmless
-            self.on_order_event(OrderRejected(rec.client_id, "send", rc, f"SendOrder returned {rc}", now))
-            return
-        rec.timers.append(self.clock.call_later(self.timeouts.ack_ms, self._ack_timeout, rec.client_id))
+        if rc == 0:
+            rec.timers.append(self.clock.call_later(self.timeouts.ack_ms, self._ack_timeout, rec.client_id))
 
     def _schedule_pending(self, now: int) -> None:
         if self._pending_timer is None:
@@ -314,6 +313,8 @@ class Execution:
                 self._finish(rec, DONE_CANCELLED, "", qty=ev.cancelled_qty, raw=ev.raw)
                 self._route_done(rec)
         elif isinstance(ev, OrderRejected):
+            if ev.stage == "send":
+                rec.send_rc = ev.code
             if not rec.done and rec.filled == 0:
                 was_timeout = rec.status == TIMEOUT
                 self.counters["rejects"] += 1

@@ -7,6 +7,7 @@ import signal
 
 import duckdb
 
+from kxrules.broker import errors as E
 from kxrules.broker.emulator.control import KiwoomEmulator
 from kxrules.config.compile import compile_profile
 from kxrules.engine.clock import VirtualClock
@@ -15,6 +16,7 @@ from kxrules.marketdata.quote_format import iter_quote_batches
 from kxrules.marketdata.synthetic import generate_day, select_universe
 from kxrules.runtime.live import run_live
 from kxrules.runtime.trade import TradeOptions, fee_fn_for
+from kxrules.storage.recorder import Recorder
 
 from ..engine.scenario import REPO
 
@@ -94,3 +96,32 @@ def test_live_host_ctrl_c_disarms_flattens_and_exits_zero(tmp_path, monkeypatch)
     con = duckdb.connect(str(result.db_path), read_only=True)
     last_sent = con.execute("SELECT max(sent_ns) FROM orders WHERE role = 'entry'").fetchone()[0]
     assert last_sent is None or last_sent < epoch_ns(DAY, 9 * 3600 + 3 * 60 + 1)
+
+
+def test_a_send_the_control_refuses_leaves_one_durable_order_row(tmp_path, monkeypatch):
+    """The control refuses the first SendOrder (-308): the refusal comes back from inside the
+    call; the live database must hold that order once, with its return code, before any
+    end-of-day rewrite (a crash mid-day leaves exactly what was written)."""
+    monkeypatch.delenv("KXRULES_SLACK_WEBHOOK", raising=False)
+    profile, clock, emulator, quotes = _setup(tmp_path)
+    emulator.app = ReplayApp(clock, emulator, quotes, profile.codes)
+    send, refused = emulator.SendOrder, []
+
+    def refuse_first(rqname, *args):
+        if not refused:
+            refused.append(rqname)
+            return E.OP_ERR_ORD_OVERFLOW
+        return send(rqname, *args)
+    monkeypatch.setattr(emulator, "SendOrder", refuse_first)
+    before_rewrite = {}
+    flush = Recorder.flush
+
+    def snapshot_then_flush(self):
+        before_rewrite["rows"] = self.con.execute(
+            "SELECT client_id, status, send_rc FROM orders WHERE client_id = ?", refused).fetchall()
+        flush(self)
+    monkeypatch.setattr(Recorder, "flush", snapshot_then_flush)
+    result = run_live(profile, TradeOptions(broker="kiwoom", until=9 * 3600 + 5 * 60, data_dir=tmp_path / "d"),
+                      control=emulator, clock=clock)
+    assert result.exit_code == 0 and refused
+    assert before_rewrite["rows"] == [(refused[0], "rejected", E.OP_ERR_ORD_OVERFLOW)]
