@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typer
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from .. import seoul
 
 
 def today_in_seoul() -> dt.date:
-    return dt.datetime.now(SEOUL).date()
+    # the fixed KST offset, not zoneinfo: Windows (where the live control runs) ships no
+    # time-zone database unless the tzdata package is installed
+    return seoul.date_of(time.time_ns())
 
 
 def parse_date(value: str | None) -> dt.date:
