@@ -43,6 +43,13 @@ def _component(name: str, rate: int, rounding: Rounding) -> Component:
     return Component(name, rate, rounding.unit, rounding.mode)
 
 
+def is_broker_commission(name: str) -> bool:
+    """The broker's commission among the fee components (the others are venue and regulatory
+    fees): its name starts with ``broker``. Validation requires one per venue and side; the
+    report splits commission from fees by the same rule."""
+    return name.startswith("broker")
+
+
 class CoverageError(LookupError):
     """The tables have no entry for a venue/side/market on the run date."""
 

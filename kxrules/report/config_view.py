@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..money.fees import is_broker_commission
 from .source import RunInfo
 
 DEFAULT_SLO_MS = {"tick_to_signal": 25.0, "signal_to_send": 15.0, "send_to_ack": 150.0}
@@ -121,7 +122,7 @@ def _money(view: ConfigView, fees: Any, tax: Any, day: dt.date | None) -> None:
             row = {"venue": venue, "side": side, "liquidity": liq, "name": c.name,
                    "rate_pct": f"{c.rate * 100 / RATE_SCALE:.8g}", "rounding": _rounding(c),
                    "rate": c.rate, "unit": c.unit, "mode": c.mode, "scale": RATE_SCALE,
-                   "commission": is_commission(c.name)}
+                   "commission": is_broker_commission(c.name)}
             view.fee_rows.append(row)
     view.fee_groups = _group_fees(cost)
     for market, comps in sorted(cost.taxes.items()):
@@ -147,13 +148,8 @@ def _group_fees(cost) -> list[dict]:
                     "liquidity": "any" if len(liqs) > 1 else liqs[0],
                     "components": [{"name": n, "rate_pct": f"{r * 100 / RATE_SCALE:.8g}",
                                     "rounding": f"{m} to {'won' if u == 1 else f'{u:,} won'}",
-                                    "commission": is_commission(n)} for n, r, u, m in comps]})
+                                    "commission": is_broker_commission(n)} for n, r, u, m in comps]})
     return out
-
-
-def is_commission(name: str) -> bool:
-    """Which fee components are the broker's commission (the rest are venue/regulatory fees)."""
-    return "commission" in name.lower()
 
 
 def _rounding(c) -> str:

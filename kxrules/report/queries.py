@@ -3,7 +3,7 @@
 Money comes from the fills (price × qty, and the fee and tax the ledger booked per fill), so
 orders that belong to no pair (safety-net flattening) count too, and the per-symbol rows add up
 to the totals. Commission is split from venue fees with the fee table of the run's own snapshot
-(components named ``*commission*``), computed per fill in SQL with the table's integer rounding;
+(components whose name starts with ``broker``, ``money.fees.is_broker_commission``), computed per fill in SQL with the table's integer rounding;
 venue fees are the booked fees minus that commission, so the two always add up to the ledger.
 """
 from __future__ import annotations

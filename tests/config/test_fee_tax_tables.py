@@ -33,6 +33,17 @@ def test_commission_covering_only_buys_is_KX701_for_sells(ws):
     assert ws.messages("KX701") == ["no broker commission for NXT sell on 2026-08-12"]
 
 
+def test_the_commission_is_the_component_named_broker(ws):
+    # validation and the report's commission/fee split follow one rule (money.fees)
+    from kxrules.money.fees import is_broker_commission
+
+    ws.replace(F, "- name: broker_commission", "- name: broker_fee", count=-1)
+    assert ws.check() == set()
+    ws.replace(F, "- name: broker_fee", "- name: commission", count=-1)
+    assert {c for *_, c in ws.check()} == {"KX701"}
+    assert is_broker_commission("broker_fee") and not is_broker_commission("commission")
+
+
 def test_period_ending_on_the_run_date_still_covers_it(ws):
     ws.replace(F, KRX_COMMISSION_PERIOD, "      - {from: 2024-01-01, to: 2026-08-12}")
     assert ws.check() == set()

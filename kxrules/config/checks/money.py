@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ...money.fees import is_broker_commission
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
 
@@ -22,7 +23,7 @@ def check(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> None:
             for side in ("buy", "sell"):
                 covered = [f for f in fees.fees if f.venue == venue and side in f.sides
                            and any(p.covers(run_date) for p in f.periods)]
-                if not any(f.name.startswith("broker") for f in covered) or not covered:
+                if not any(is_broker_commission(f.name) for f in covered):
                     diags.add(*ws.locate("fees", ("fees",)), "KX701",
                               f"no broker commission for {venue} {side} on {run_date}")
         for i, f in enumerate(fees.fees):
