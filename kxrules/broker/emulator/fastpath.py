@@ -12,22 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..fids import RT_HOGA
-from .config import FixedLatency, LognormalLatency
-
-NS_PER_MS = 1_000_000
-MIN_LATENCY_NS = 1_000
-
-
-def _latencies_ns(emu, n: int) -> np.ndarray:
-    sampler = emu.server.lat.real_data
-    spec = emu.server.cfg.latency_ms.real_data
-    if isinstance(spec, FixedLatency):
-        ms = np.full(n, spec.ms, dtype=np.float64)
-    elif isinstance(spec, LognormalLatency):
-        ms = np.minimum(sampler._rng.lognormal(sampler._a, sampler._b, size=n), sampler._cap)
-    else:
-        ms = sampler._rng.uniform(sampler._a, sampler._b, size=n)
-    return np.maximum(MIN_LATENCY_NS, (ms * NS_PER_MS).astype(np.int64))
 
 
 def ready(emu) -> bool:
@@ -42,7 +26,7 @@ def delivery_times(emu, ts_ns: np.ndarray) -> np.ndarray:
     n = len(ts_ns)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    due = ts_ns + _latencies_ns(emu, n)
+    due = ts_ns + emu.server.lat.real_data.ns_many(n)
     due[0] = max(int(due[0]), emu._last_real_ns)
     out = np.maximum.accumulate(due)
     emu._last_real_ns = int(out[-1])
@@ -51,12 +35,7 @@ def delivery_times(emu, ts_ns: np.ndarray) -> np.ndarray:
 
 def real_data_breaks(emu) -> np.ndarray:
     """Times at which the emulator publishes real data of its own (FID 215 signals, VI on/off)."""
-    srv = emu.server
-    times = [srv.at_time(step.at) for steps in srv.cfg.sessions.values() for step in steps]
-    for vi in srv.cfg.faults.vi:
-        start = srv.at_time(vi.at)
-        times += [start, start + int(vi.duration_s * 1_000_000_000)]
-    return np.unique(np.asarray(times, dtype=np.int64))
+    return np.unique(np.asarray(emu.server.publish_times, dtype=np.int64))
 
 
 def has_disconnect(emu) -> bool:

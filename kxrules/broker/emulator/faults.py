@@ -11,6 +11,7 @@ import numpy as np
 from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLatency
 
 NS_PER_MS = 1_000_000
+MIN_LATENCY_NS = 1_000           # causes precede their effects
 STREAMS = ("latency", "fault", "fill", "real_data")
 
 
@@ -46,7 +47,18 @@ class LatencySampler:
             ms = min(float(self._rng.lognormal(self._a, self._b)), self._cap)
         else:
             ms = float(self._rng.uniform(self._a, self._b))
-        return max(1_000, int(ms * NS_PER_MS))
+        return max(MIN_LATENCY_NS, int(ms * NS_PER_MS))
+
+    def ns_many(self, n: int) -> np.ndarray:
+        """``n`` draws at once, equal to ``n`` calls of :meth:`ns` (numpy's Generator gives the
+        same numbers for one array draw as for as many scalar draws)."""
+        if self._kind == 0:
+            ms = np.full(n, self._a, dtype=np.float64)
+        elif self._kind == 1:
+            ms = np.minimum(self._rng.lognormal(self._a, self._b, size=n), self._cap)
+        else:
+            ms = self._rng.uniform(self._a, self._b, size=n)
+        return np.maximum(MIN_LATENCY_NS, (ms * NS_PER_MS).astype(np.int64))
 
 
 class Latencies:

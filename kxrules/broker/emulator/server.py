@@ -59,6 +59,9 @@ class EmulatedServer:
         self.midnight_ns = seoul.midnight_of(clock.now_ns()) if midnight_ns is None else midnight_ns
         self.exchange = Exchange(len(self.codes), clock, config.fill_odds, self.rngs.fill, self)
         self.reconnect_ns: int | None = 0
+        # when the server publishes real data of its own (FID 215 signals, VI on/off): the fast
+        # replay splits its quote runs there to keep the real-data draws in step
+        self.publish_times: list[int] = []
         self._schedule_day()
 
     # --- wiring ---
@@ -88,7 +91,7 @@ class EmulatedServer:
                     self.exchange.open[vidx] = step.matching
                     continue
                 self.exchange.venue_step(t, vidx, step.matching, step.expire_resting)
-                self.clock.call_at(t, self._publish, "session", step.code)
+                self._publish_at(t, "session", step.code)
         for vi in self.cfg.faults.vi:
             sym = self.sym_of.get(vi.code)
             if sym is None:
@@ -97,12 +100,16 @@ class EmulatedServer:
             t_off = t_on + int(vi.duration_s * NS_PER_S)
             self.exchange.vi_step(t_on, sym, True)
             self.exchange.vi_step(t_off, sym, False)
-            self.clock.call_at(t_on, self._publish, "vi", vi.code, True)
-            self.clock.call_at(t_off, self._publish, "vi", vi.code, False)
+            self._publish_at(t_on, "vi", vi.code, True)
+            self._publish_at(t_off, "vi", vi.code, False)
         f = self.cfg.faults
         if f.disconnect_at is not None:
             t = self.at_time(f.disconnect_at)
             self.clock.call_at(t, self._disconnect)
+
+    def _publish_at(self, t: int, kind: str, *args: Any) -> None:
+        self.publish_times.append(t)
+        self.clock.call_at(t, self._publish, kind, *args)
 
     def _publish(self, kind: str, *args: Any) -> None:
         c = self.control
