@@ -123,17 +123,3 @@ def rule_variables(tables: CostTables, params: ParameterTable, direction: np.nda
                tick=tick, gross_edge_krw=gross, cost_krw=cost, net_edge_krw=net,
                net_edge_ticks=net / (tick * slice_qty), sellable_qty=sellable_qty)
     return env
-
-
-def candidate_env(cost: CostModel, buy_venue: str, sell_venue: str, market_idx: np.ndarray,
-                  buy_ask: np.ndarray, buy_ask_qty: np.ndarray, sell_bid: np.ndarray,
-                  sell_bid_qty: np.ndarray, sellable_qty: np.ndarray,
-                  params: dict[str, np.ndarray], sell_liquidity: str = "taker") -> dict[str, np.ndarray]:
-    """One direction for every symbol (validate's economics probe)."""
-    n = len(market_idx)
-    direction = np.full(n, VENUES.index(buy_venue), dtype=np.int64)
-    if VENUES.index(sell_venue) != 1 - direction[0]:
-        raise ValueError("a candidate buys on one venue and sells on the other")
-    tables = CostTables(cost, market_idx, sell_liquidity)
-    return rule_variables(tables, ParameterTable(params), direction, np.arange(n), buy_ask,
-                          buy_ask_qty, sell_bid, sell_bid_qty, sellable_qty)

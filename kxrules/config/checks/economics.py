@@ -15,13 +15,12 @@ import numpy as np
 from ...money.fees import MARKETS, CostModel, CoverageError
 from ...money.ticks import tick_sizes
 from ...rules.expr import CompiledExpr
-from ...rules.variables import candidate_env
+from ...rules.variables import CostTables, ParameterTable, rule_variables
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
 from ..params import parameter_arrays
 
 MAX_PROBE_TICKS = 50
-DIRECTIONS = (("KRX", "NXT"), ("NXT", "KRX"))
 AMPLE = 10**9
 
 
@@ -52,18 +51,19 @@ def _probe(cost: CostModel, kernels: list[CompiledExpr], market_idx: np.ndarray,
            params: dict[str, np.ndarray]):
     """Per symbol: worst-direction break-even ticks, smallest admitted edge, its worst net, cost."""
     n = len(ref)
+    tables, table_params, sym = CostTables(cost, market_idx), ParameterTable(params), np.arange(n)
     ample = np.full(n, AMPLE, dtype=np.int64)
     be = np.zeros(n, dtype=np.int64)
     cost1 = np.zeros(n, dtype=np.int64)
     rule_min = np.full(n, -1, dtype=np.int64)
     rule_net = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    for buy_venue, sell_venue in DIRECTIONS:
+    for d in (0, 1):                                     # buy on KRX and sell on NXT, then the reverse
+        direction = np.full(n, d, dtype=np.int64)
         sell = ref.copy()
         d_be = np.full(n, MAX_PROBE_TICKS + 1, dtype=np.int64)
         d_rule = np.full(n, -1, dtype=np.int64)
         for k in range(MAX_PROBE_TICKS + 1):
-            env = candidate_env(cost, buy_venue, sell_venue, market_idx, ref, ample, sell, ample,
-                                ample, params)
+            env = rule_variables(tables, table_params, direction, sym, ref, ample, sell, ample, ample)
             net = env["net_edge_krw"]
             if k == 1:
                 cost1 = np.maximum(cost1, env["cost_krw"])
