@@ -128,7 +128,7 @@ class KiwoomAdapter:
 
     def _register_all(self) -> int:
         first = 0
-        plan = plan_quote_registrations(self.codes, self.venues) + \
+        plan = plan_quote_registrations(self.codes, self.venues, trades=self._on_trade is not None) + \
             plan_session_registrations(self.venues)
         for reg in plan:
             ret = self.ocx.SetRealReg(reg.screen, reg.codes_arg, reg.fids_arg, reg.opt)

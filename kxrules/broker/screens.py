@@ -27,8 +27,10 @@ class Registration:
         return ";".join(str(f) for f in self.fids)
 
 
-def plan_quote_registrations(codes: list[str], venues: VenueMapConfig) -> list[Registration]:
-    """The SetRealReg calls that register every code on every quoted venue."""
+def plan_quote_registrations(codes: list[str], venues: VenueMapConfig, *, trades: bool = False
+                             ) -> list[Registration]:
+    """The SetRealReg calls that register every code on every quoted venue; with ``trades``,
+    their 주식체결 too (every trade tick then crosses COM, so only for a listener that reads it)."""
     qv = venues.quote_venues()
     if not qv or not codes:
         return []
@@ -41,7 +43,7 @@ def plan_quote_registrations(codes: list[str], venues: VenueMapConfig) -> list[R
         raise ValueError(
             f"{len(codes)} symbols x {len(qv)} venues need {n_screens} screens of "
             f"{sc.codes_per_screen} codes; config/venues lists {len(sc.market_data)}")
-    fids = tuple(dict.fromkeys((*venues.real_fids.quote, *venues.real_fids.trade)))
+    fids = tuple(dict.fromkeys((*venues.real_fids.quote, *(venues.real_fids.trade if trades else ()))))
     plan: list[Registration] = []
     for i in range(n_screens):
         chunk = codes[i * per_screen:(i + 1) * per_screen]

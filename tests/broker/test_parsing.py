@@ -102,3 +102,22 @@ def test_arbitrary_strings_never_crash_the_adapter(values, rtype):
     ocx.real("005930", rtype, values)
     ocx.chejan("0", {k: v for k, v in values.items()})
     ocx.chejan("1", {k: v for k, v in values.items()})
+
+
+def test_trade_ticks_are_registered_only_for_a_listener_that_reads_them():
+    class QuotesOnly:
+        def __getattr__(self, name):              # every listener method but on_trade
+            if name == "on_trade":
+                raise AttributeError(name)
+            return lambda *a, **k: None
+    registered = {}
+    for label, listener in (("quotes only", QuotesOnly()), ("with trades", Recorder())):
+        ocx = ScriptedOcx()
+        ad = KiwoomAdapter(ocx, VENUES, VirtualClock(kst("10:00:00")), listener, ["005930"])
+        ad.connect()
+        ocx.login(0)
+        ad.subscribe_quotes()
+        registered[label] = {f for screen, codes, fids, _ in ocx.realreg if codes for f in fids.split(";")}
+    trade_only = {str(f) for f in VENUES.real_fids.trade} - {str(f) for f in VENUES.real_fids.quote}
+    assert trade_only and not trade_only & registered["quotes only"]
+    assert trade_only <= registered["with trades"]
