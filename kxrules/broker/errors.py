@@ -66,10 +66,6 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
 }
 
 
-def error_name(code: int) -> str:
-    return ERROR_CODES.get(code, ("OP_ERR_UNKNOWN", ""))[0]
-
-
 def error_message(code: int) -> str:
     """``"[-308] OP_ERR_ORD_OVERFLOW 주문전송 과부하"``: what a reject at the send stage carries."""
     name, text = ERROR_CODES.get(code, ("OP_ERR_UNKNOWN", "알 수 없는 오류"))

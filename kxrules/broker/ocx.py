@@ -18,10 +18,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol, runtime_checkable
 
-EVENT_NAMES = ("OnEventConnect", "OnReceiveTrData", "OnReceiveRealData", "OnReceiveMsg",
-               "OnReceiveChejanData")
-
-
 class Signal:
     """A minimal Qt-signal look-alike: ``connect``, ``disconnect``, ``emit`` (synchronous)."""
 

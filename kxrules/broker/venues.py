@@ -13,10 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 VenueName = Literal["KRX", "NXT", "SOR"]
-Side = Literal["buy", "sell"]
 Style = Literal["limit", "market", "ioc_limit", "ioc_market", "mid"]
-IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
-MARKET_STYLES = frozenset({"market", "ioc_market"})
 
 _SCREEN = re.compile(r"^\d{4}$")
 _HOGA = re.compile(r"^\d{2}$")
@@ -117,7 +114,6 @@ class VenueMapConfig(_Frozen):
     chejan: ChejanSpec = ChejanSpec()
     assumptions: tuple[Assumption, ...] = ()
 
-    _by_index: dict[int, str] = PrivateAttr(default_factory=dict)
     _suffixes: list[tuple[str, str]] = PrivateAttr(default_factory=list)
     _order_types: dict[int, tuple[str, str, str]] = PrivateAttr(default_factory=dict)
 
@@ -132,7 +128,6 @@ class VenueMapConfig(_Frozen):
         if "KRX" not in self.venues:
             raise ValueError("the KRX venue is required")
         self._order_types = _order_table(self.venues)
-        self._by_index = {v.index: k for k, v in self.venues.items()}
         self._suffixes = sorted(((v.real_suffix, k) for k, v in self.venues.items()),
                                 key=lambda t: -len(t[0]))
         return self
@@ -173,12 +168,6 @@ class VenueMapConfig(_Frozen):
             if key.endswith(sfx):
                 return key[: -len(sfx)], name
         return key, "KRX"
-
-    def venue_index(self, venue: str) -> int:
-        return self.spec(venue).index
-
-    def venue_name(self, index: int) -> str:
-        return self._by_index[index]
 
     def decode_order_type(self, n: int) -> tuple[str, str, str] | None:
         """``nOrderType`` -> (venue, action 'new'|'cancel'|'modify', side 'buy'|'sell'|'any')."""

@@ -74,7 +74,6 @@ class KiwoomEmulator:
         self._cur_chejan: dict[int, str] | None = None
         self._cur_tr: tuple[str, str, dict[str, str]] | None = None
         self._last_real_ns = 0
-        self._volume: dict[tuple[int, int], int] = {}
         codes = self.server.codes
         self._keys = {spec.index: [c + spec.real_suffix for c in codes]
                       for spec in self.venues.venues.values() if spec.index in (0, 1)}
@@ -324,20 +323,3 @@ class KiwoomEmulator:
         self.server.exchange.push_batch(np.asarray(sym, dtype=np.int64), venue, bid, ask,
                                         bid_qty, ask_qty, ts_ns)
 
-    def feed_trade(self, sym: int, venue: int, price: int, signed_qty: int, ts_ns: int) -> None:
-        """Send 주식체결 to a registered code (does not touch matching)."""
-        key = self._keys[venue][sym]
-        vol = self._volume.get((sym, venue), 0) + abs(signed_qty)
-        self._volume[(sym, venue)] = vol
-        if self.connected and self.registered(key, F.RT_TRADE):
-            srv = self.server
-            bid, ask = srv.exchange.top(sym, venue)
-            self._schedule_real(key, F.RT_TRADE, fm.trade_record(
-                ts_ns, price, signed_qty, vol, bid, ask, srv.ref_price(srv.codes[sym])))
-
-    # --- test hooks: deliver recorded strings as they are ---
-    def inject_real(self, key: str, rtype: str, values: dict[int | str, str]) -> None:
-        self._emit_real(key, rtype, {int(k): v for k, v in values.items()})
-
-    def inject_chejan(self, gubun: str, values: dict[int | str, str]) -> None:
-        self.emit_chejan(gubun, {int(k): v for k, v in values.items()})

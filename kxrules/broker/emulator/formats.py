@@ -70,18 +70,6 @@ def hoga_record(ts_ns: int, bid: int, ask: int, bid_qty: int, ask_qty: int,
             F.ASK1_QTY: aq, F.BID1_QTY: bq, F.ASK_TOTAL: aq, F.BID_TOTAL: bq}
 
 
-def trade_record(ts_ns: int, price: int, signed_qty: int, cum_volume: int, bid: int, ask: int,
-                 ref: int) -> dict[int, str]:
-    change = price - ref if ref else 0
-    sign = "2" if change > 0 else ("5" if change < 0 else "3")
-    return {F.TRADE_TIME: hhmmss(ts_ns), F.LAST_PRICE: signed(price, ref),
-            F.CHANGE: signed_delta(change),
-            F.CHANGE_RATE: f"{change * 100 / ref:+.2f}" if ref else "0.00",
-            F.BEST_ASK: signed(ask, ref), F.BEST_BID: signed(bid, ref),
-            F.TRADE_QTY: signed_delta(signed_qty), F.CUM_VOLUME: str(cum_volume),
-            F.SIGN: sign}
-
-
 def session_record(ts_ns: int, code215: str) -> dict[int, str]:
     return {F.SESSION_CODE: code215, F.TRADE_TIME: hhmmss(ts_ns), F.SESSION_REMAIN: "000000"}
 
