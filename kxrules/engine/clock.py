@@ -83,10 +83,3 @@ class VirtualClock:
             self._now = until_ns
         return fired
 
-    def advance_to(self, when_ns: int) -> None:
-        """Move time forward without firing (the caller has already run what is due)."""
-        if when_ns > self._now:
-            self._now = when_ns
-
-    def pending(self) -> int:
-        return sum(1 for _, _, h in self._heap if not h.cancelled)

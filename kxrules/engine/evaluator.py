@@ -84,7 +84,6 @@ class RuleEvaluator:
                  params: dict[str, np.ndarray], market_idx: np.ndarray, sell_liquidity: str = "taker",
                  miss_cooldown_ms: int = 0, compiled: bool = True):
         self.book = book
-        self.exprs = kernels
         self.kernels = tuple(raw_kernel(k) for k in kernels)
         self.n = book.n
         self.tables = CostTables(cost, market_idx, sell_liquidity)

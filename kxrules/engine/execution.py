@@ -436,8 +436,5 @@ class Execution:
         self.flattening[sym] = rec.client_id
         self._send(rec, urgent=True)
 
-    def flat(self) -> bool:
-        return all(p == 0 for p in self.position)
-
     def live_orders(self) -> list[OrderRecord]:
         return [o for o in self.orders.values() if not o.done and o.role != "cancel"]

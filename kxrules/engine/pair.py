@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from transitions import Machine
 
 from ..machine.spec import ACTIONS, CONDITIONS
+from .clock import NS_PER_MS
 
 if TYPE_CHECKING:
     from .evaluator import Signal
@@ -79,6 +80,13 @@ class Pair:
             self.fire(trigger)
 
     # -- position ------------------------------------------------------------------------
+    @property
+    def unhedged_ms(self) -> float | None:
+        """How long the pair held a position: first fill to flat (or to its end if never flat)."""
+        if self.first_fill_ns is None:
+            return None
+        return ((self.flat_ns or self.ended_ns) - self.first_fill_ns) / NS_PER_MS
+
     @property
     def unhedged(self) -> int:
         return self.entry_filled - self.hedged

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-KRX, NXT = 0, 1
-VENUE_NAMES = ("KRX", "NXT")
-
 
 class QuoteBook:
     __slots__ = ("n", "top", "bid", "ask", "bid_qty", "ask_qty", "dirty", "dirty_since", "any_dirty",
@@ -95,8 +92,3 @@ class QuoteBook:
         self.dirty[idx] = False
         self.any_dirty = False
         return idx
-
-    def quoted(self, idx: np.ndarray) -> np.ndarray:
-        """Mask over ``idx``: both venues show a two-sided market."""
-        return ((self.bid[KRX, idx] > 0) & (self.ask[KRX, idx] > 0)
-                & (self.bid[NXT, idx] > 0) & (self.ask[NXT, idx] > 0))

@@ -1,7 +1,7 @@
 """Latency SLOs and execution health: tick→signal, signal→send, send→ack, unhedged time.
 
-Samples go to the recorder's telemetry table (buffered, bulk-inserted) and are summarised for
-the end-of-run paragraph; the report recomputes the same percentiles with SQL.
+Samples go to the recorder's telemetry table (buffered, bulk-inserted); the report computes the
+percentiles with SQL.
 """
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ NS_PER_MS = 1_000_000
 class Telemetry:
     def __init__(self, recorder):
         self.recorder = recorder
-        self.samples: dict[str, list[float]] = {
-            "tick_to_signal_ms": [], "signal_to_send_ms": [], "send_to_ack_ms": [], "unhedged_ms": []}
 
     def _add(self, ts_ns: int, metric: str, value: float) -> None:
-        self.samples[metric].append(value)
         self.recorder.telemetry(ts_ns, metric, value)
 
     def signals(self, now_ns: int, quote_ts_ns: np.ndarray) -> None:
@@ -32,10 +29,5 @@ class Telemetry:
         self._add(now_ns, "send_to_ack_ms", (now_ns - rec.sent_ns) / NS_PER_MS)
 
     def pair_finished(self, pair) -> None:
-        if pair.first_fill_ns is not None:
-            end = pair.flat_ns or pair.ended_ns
-            self._add(end, "unhedged_ms", (end - pair.first_fill_ns) / NS_PER_MS)
-
-    def percentile(self, metric: str, q: float) -> float | None:
-        values = self.samples[metric]
-        return float(np.percentile(values, q)) if values else None
+        if pair.unhedged_ms is not None:
+            self._add(pair.flat_ns or pair.ended_ns, "unhedged_ms", pair.unhedged_ms)

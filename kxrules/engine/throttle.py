@@ -76,9 +76,6 @@ class OrderThrottle:
             return now_ns
         return self._sent[0] + self.window_ns + 1
 
-    def utilisation(self, now_ns: int) -> float:
-        return self.used(now_ns) / self.capacity
-
     def update_pause(self, now_ns: int) -> bool | None:
         """Re-evaluate auto-pause; returns True/False when it switched on/off, else None."""
         if not self.pause_enabled:

@@ -70,8 +70,7 @@ class RunSummary:
 def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
     ex = engine.execution
     done = ex.pairs_done
-    unhedged = [((p.flat_ns or p.ended_ns) - p.first_fill_ns) / NS_PER_MS for p in done
-                if p.first_fill_ns is not None]
+    unhedged = [p.unhedged_ms for p in done if p.unhedged_ms is not None]
     sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
     fills = sum(len(o.exec_ids) for o in ex.orders.values())
     left = {profile.codes[i]: q for i, q in enumerate(ex.position) if q}

@@ -100,15 +100,12 @@ class Recorder:
 
     def pair_finished(self, pair) -> None:
         s = pair.signal
-        unhedged = None
-        if pair.first_fill_ns is not None:
-            unhedged = ((pair.flat_ns or pair.ended_ns) - pair.first_fill_ns) / 1e6
         bps = (pair.net_krw * 10_000 / pair.buy_value) if pair.buy_value else None
         self._row("pairs", (pair.pair_id, pair.code, VENUES[s.buy_venue], VENUES[s.sell_venue], pair.qty,
                             s.buy_price, s.sell_price, s.net_edge_krw, pair.started_ns, pair.first_fill_ns,
                             pair.flat_ns, pair.ended_ns, pair.state, pair.entry_filled, pair.hedged,
                             pair.buy_value, pair.sell_value, pair.gross_krw, pair.fees, pair.tax,
-                            pair.net_krw, bps, unhedged, pair.used_ioc, pair.unresolved))
+                            pair.net_krw, bps, pair.unhedged_ms, pair.used_ioc, pair.unresolved))
 
     def order_sent(self, rec) -> None:
         self._orders[rec.client_id] = rec
