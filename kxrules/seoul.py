@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 DAY_S = 86_400
 DAY_NS = DAY_S * NS_PER_S

@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-NS_PER_MS = 1_000_000
-NS_PER_S = 1_000_000_000
+from ..seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
+
 
 
 @dataclass(slots=True)

@@ -16,8 +16,8 @@ from .execution import Execution
 from .guard import SessionGuard
 from .quotebook import QuoteBook
 from .throttle import OrderThrottle
+from ..seoul import NS_PER_MS
 
-NS_PER_MS = 1_000_000
 NS_PER_MIN = 60_000 * NS_PER_MS
 
 

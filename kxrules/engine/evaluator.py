@@ -19,6 +19,7 @@ from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
 from ..rules.program import compile_programs
 from ..rules.variables import CostTables, ParameterTable, rule_variables, variable_slots
+from ..seoul import NS_PER_MS
 from .quotebook import QuoteBook
 
 VENUE_NAMES = ("KRX", "NXT")
@@ -88,7 +89,7 @@ class RuleEvaluator:
         self.n = book.n
         self.tables = CostTables(cost, market_idx, sell_liquidity)
         self.params = ParameterTable(params)
-        self.miss_cooldown_ns = int(miss_cooldown_ms) * 1_000_000
+        self.miss_cooldown_ns = int(miss_cooldown_ms) * NS_PER_MS
         # symbol muted until this time (cooldown after a miss/reject/back-off), ns
         self.next_eligible_ns = np.zeros(self.n, dtype=np.int64)
         self.sellable = np.zeros((2, self.n), dtype=np.int64)   # per venue, shares we may sell

@@ -19,6 +19,7 @@ from .evaluator import VENUE_NAMES, Signal
 from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
                      OrderRecord)
 from .pair import Pair, build_machine
+from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
@@ -79,7 +80,7 @@ class Execution:
 
     def cool(self, sym: int, ms: int) -> None:
         if self.evaluator is not None and ms:
-            self.evaluator.cool(sym, self.clock.now_ns() + ms * 1_000_000)
+            self.evaluator.cool(sym, self.clock.now_ns() + ms * NS_PER_MS)
 
     def alert(self, kind: str, message: str) -> None:
         """A red flag: recorded in the alerts table and sent to the operator's channel."""

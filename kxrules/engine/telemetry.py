@@ -6,8 +6,8 @@ percentiles with SQL.
 from __future__ import annotations
 
 import numpy as np
+from ..seoul import NS_PER_MS
 
-NS_PER_MS = 1_000_000
 
 
 class Telemetry:

@@ -10,8 +10,8 @@ refilling an emptied window cannot fake or reset.
 from __future__ import annotations
 
 from collections import deque
+from ..seoul import NS_PER_MS
 
-NS_PER_MS = 1_000_000
 
 
 class OrderThrottle:

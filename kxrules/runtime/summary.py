@@ -5,8 +5,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from ..seoul import NS_PER_MS
 
-NS_PER_MS = 1_000_000
 WINDOW_NS = 1_000 * NS_PER_MS
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...seoul import NS_PER_MS
 from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLatency
 
-NS_PER_MS = 1_000_000
 MIN_LATENCY_NS = 1_000           # causes precede their effects
 STREAMS = ("latency", "fault", "fill", "real_data")
 
