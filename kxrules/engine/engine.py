@@ -223,4 +223,4 @@ class Engine:
     def idle(self) -> bool:
         """Nothing in flight: no live pair, no live order, no pending urgent send."""
         ex = self.execution
-        return ex is None or (not any(ex.active.values()) and not ex.live_orders() and not ex.pending_urgent)
+        return ex is None or (not any(ex.active.values()) and not ex.has_live_orders() and not ex.pending_urgent)

@@ -437,5 +437,5 @@ class Execution:
         self.flattening[sym] = rec.client_id
         self._send(rec, urgent=True)
 
-    def live_orders(self) -> list[OrderRecord]:
-        return [o for o in self.orders.values() if not o.done and o.role != "cancel"]
+    def has_live_orders(self) -> bool:
+        return any(not o.done and o.role != "cancel" for o in self.orders.values())

@@ -13,14 +13,11 @@ import numpy as np
 
 from .. import seoul
 
+
 class SessionGuard:
     def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
-        self.sessions = sessions
-        self.run_date = run_date
         holiday = next((h for h in calendar.holidays if h.date == run_date), None)
         self.trading_day = run_date.weekday() < 5 and holiday is None
-        self.not_trading_reason = ("weekend" if run_date.weekday() >= 5 else
-                                   f"holiday: {holiday.name}" if holiday else "")
         late = next((x for x in calendar.late_open if x.date == run_date), None)
         open_shift = (late.open_delay_minutes * 60) if late else 0
         close_shift = (late.close_delay_minutes * 60) if late else 0
@@ -58,19 +55,8 @@ class SessionGuard:
         return self.window_start_ns <= now_ns < self.window_end_ns
 
     def armed(self, now_ns: int) -> bool:
-        return self.why_disarmed(now_ns) is None
-
-    def why_disarmed(self, now_ns: int) -> str | None:
-        if not self.trading_day:
-            return f"not a trading day ({self.not_trading_reason})"
-        if self.killed:
-            return f"killed: {self.killed}"
-        if not self.connected:
-            return "not connected"
-        if self.arm_only_in_overlap and not self.in_window(now_ns):
-            return "outside the guard window"
-        if self.use_fid_215:
-            closed = [v for v, state in self.venue_open.items() if state is False]
-            if closed:
-                return f"{'/'.join(closed)} reported closed (FID 215)"
-        return None
+        """A trading day, not killed, connected, inside the guard window (when the profile arms
+        only in the overlap) and no venue reported closed by FID 215 (when it listens to it)."""
+        return (self.trading_day and not self.killed and self.connected
+                and (not self.arm_only_in_overlap or self.in_window(now_ns))
+                and not (self.use_fid_215 and any(state is False for state in self.venue_open.values())))
