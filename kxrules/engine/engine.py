@@ -108,7 +108,7 @@ class Engine:
         ex = self.execution
         risk = self.profile.risk
         live = ex.active.get(sig.sym, [])
-        if len(live) >= self.max_pairs[sig.sym]:
+        if len(live) >= self.max_pairs[sig.sym]:     # an earlier signal of this batch took the slot
             return "max_outstanding_pairs"
         if not live and ex.busy_symbols() >= risk.max_active_symbols:
             return "max_active_symbols"
@@ -127,8 +127,9 @@ class Engine:
         refused = self.stats["refused"]
         reasons: list[str | None] = [None] * n
         pair_ids: list[int | None] = [None] * n
-        for i in range(n):
-            sig = batch.row(i)
+        rows = batch.rows.tolist()          # one conversion serves admission and the recorder
+        for i, row in enumerate(rows):
+            sig = Signal.from_row(row)
             reason = self.refusal(sig, now)
             if reason is None:
                 pair_ids[i] = self.execution.start_pair(sig).pair_id
@@ -137,7 +138,7 @@ class Engine:
                 refused[reason] = refused.get(reason, 0) + 1
                 reasons[i] = reason
         self.telemetry.signals(now, batch.quote_ts_ns)
-        self.recorder.signals(now, batch, reasons, pair_ids)
+        self.recorder.signals(now, rows, reasons, pair_ids)
 
     # -- broker events -------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:

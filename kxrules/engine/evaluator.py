@@ -42,6 +42,12 @@ class Signal:
     net_edge_krw: int
     quote_ts_ns: int          # when the quote that made the symbol dirty arrived (tick->signal)
 
+    @classmethod
+    def from_row(cls, row: list[int]) -> "Signal":
+        """From one row of a SignalBatch (``COLUMNS`` order) as Python ints."""
+        sym, bv, qts, bp, sp, bq, sq, qty, gross, cost, net = row
+        return cls(sym, bv, 1 - bv, bp, sp, bq, sq, qty, gross, cost, net, qts)
+
 
 VALUE_COLUMNS = ("buy_price", "sell_price", "buy_qty_visible", "sell_qty_visible", "qty",
                  "gross_edge_krw", "cost_krw", "net_edge_krw")
@@ -66,10 +72,6 @@ class SignalBatch:
             return self.rows[:, _COLUMN_INDEX[name]]
         except KeyError:
             raise AttributeError(name) from None
-
-    def row(self, i: int) -> Signal:
-        sym, bv, qts, bp, sp, bq, sq, qty, gross, cost, net = self.rows[i].tolist()
-        return Signal(sym, bv, 1 - bv, bp, sp, bq, sq, qty, gross, cost, net, qts)
 
 
 def load_compiled():

@@ -89,12 +89,9 @@ class Recorder:
         if len(buf) >= FLUSH_ROWS:
             self._flush_table(table)
 
-    def signals(self, now: int, batch, reasons: list, pair_ids: list) -> None:
-        cols = zip(batch.quote_ts_ns.tolist(), batch.sym.tolist(), batch.buy_venue.tolist(),
-                   batch.buy_price.tolist(), batch.sell_price.tolist(), batch.buy_qty_visible.tolist(),
-                   batch.sell_qty_visible.tolist(), batch.qty.tolist(), batch.gross_edge_krw.tolist(),
-                   batch.cost_krw.tolist(), batch.net_edge_krw.tolist(), reasons, pair_ids)
-        for qts, sym, bv, bp, sp, bq, sq, qty, gross, cost, net, reason, pair_id in cols:
+    def signals(self, now: int, rows: list[list[int]], reasons: list, pair_ids: list) -> None:
+        """``rows``: a SignalBatch's rows as Python ints (evaluator.COLUMNS order)."""
+        for (sym, bv, qts, bp, sp, bq, sq, qty, gross, cost, net), reason, pair_id in zip(rows, reasons, pair_ids):
             self._row("signals", (now, qts, self.codes[sym], VENUES[bv], VENUES[1 - bv], bp, sp, bq, sq,
                                   qty, gross, cost, net, reason is None, reason, pair_id))
 
