@@ -156,7 +156,7 @@ class Engine:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 
     def _check_loss(self) -> None:
-        net = self.execution.net_krw_done
+        net = self.execution.realised_krw
         if net < -self.profile.risk.max_daily_loss_krw:
             self.kill(f"session net PnL ₩{net:,} below -₩{self.profile.risk.max_daily_loss_krw:,}")
 

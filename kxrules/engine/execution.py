@@ -66,7 +66,10 @@ class Execution:
         self._pair_seq = 0
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
-        self.net_krw_done = 0                         # running session net PnL of finished pairs
+        # realised session PnL: every fill's cash (sells in, buys out, fees and tax out) of a
+        # symbol is realised when its position is flat again, whatever the order's role
+        self.realised_krw = 0
+        self._unrealised_cash = [0] * len(profile.codes)
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0}
 
@@ -120,7 +123,6 @@ class Execution:
             self.live_count[pair.sym] -= 1
         self.machine.remove_model(pair)
         self.pairs_done.append(pair)
-        self.net_krw_done += pair.net_krw
         self.recorder.pair_finished(pair)
         if self._on_alert and pair.state == "PAIRED_DONE":
             self.notify("pair_done", f"pair {pair.pair_id} {pair.code}: net ₩{pair.net_krw:,} "
@@ -341,6 +343,11 @@ class Execution:
         rec.fees += fee
         rec.tax += tax
         self.position[rec.sym] += ev.qty if rec.side == "buy" else -ev.qty
+        cash = ev.price * ev.qty if rec.side == "sell" else -ev.price * ev.qty
+        self._unrealised_cash[rec.sym] += cash - fee - tax
+        if self.position[rec.sym] == 0:
+            self.realised_krw += self._unrealised_cash[rec.sym]
+            self._unrealised_cash[rec.sym] = 0
         if self.evaluator is not None:
             held = max(self.position[rec.sym], 0)
             self.evaluator.sellable[:, rec.sym] = held
@@ -348,7 +355,9 @@ class Execution:
         if self._on_alert:
             self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
         pair = rec.pair
-        if pair is not None and rec.role != "flatten":
+        if pair is not None and rec.role != "flatten" and pair.ended_ns is None:
+            # a pair's books close when it ends (it is recorded then); a later fill is the
+            # safety net's (orphan fill, flattened below) and counts in the realised ledger
             if rec.side == "buy":
                 pair.buy_value += ev.price * ev.qty
             else:

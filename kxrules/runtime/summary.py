@@ -52,7 +52,7 @@ class RunSummary:
 
     def paragraph(self) -> str:
         states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.pairs_by_state.items()))
-        unhedged = ("no position was ever held" if self.unhedged_ms_max is None else
+        unhedged = ("no pair held a position" if self.unhedged_ms_max is None else
                     f"time unhedged p50 {self.unhedged_ms_p50:,.0f} ms / p95 {self.unhedged_ms_p95:,.0f} ms / "
                     f"max {self.unhedged_ms_max:,.0f} ms")
         flat = ("flat on every symbol" if self.flat else

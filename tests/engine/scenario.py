@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -77,8 +78,9 @@ class Quotes:
 
 
 def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emulator: dict | None = None,
-        until: str | None = None, profile: str = "pilot"):
-    """Run the pilot profile on the emulator over ``quotes``; returns (result, read-only DuckDB)."""
+        until: str | None = None, profile: str = "pilot", risk: dict | None = None):
+    """Run the pilot profile on the emulator over ``quotes`` (``risk``: keys of rules/risk.yaml
+    to change); returns (result, read-only DuckDB)."""
     uni = tmp / "universe.csv"
     rows = universe or [("005930", "삼성전자", "KOSPI", 100000)]
     uni.write_text("code,name,market,ref_price\n" + "".join(f"{c},{n},{m},{p}\n" for c, n, m, p in rows),
@@ -91,7 +93,15 @@ def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emula
             emu_cfg[key] = value
     emu = tmp / "emulator.yaml"
     emu.write_text(json.dumps(emu_cfg), encoding="utf-8")
-    compiled = compile_profile(REPO, profile, DAY, file_overrides={"universe": uni, "emulator": emu})
+    files = {"universe": uni, "emulator": emu}
+    if risk:
+        text = (REPO / "rules/risk.yaml").read_text(encoding="utf-8")
+        for key, value in risk.items():
+            text, n = re.subn(rf"^{key}: *\S+", f"{key}: {value}", text, flags=re.M)
+            assert n == 1, key
+        files["risk"] = tmp / "risk.yaml"
+        files["risk"].write_text(text, encoding="utf-8")
+    compiled = compile_profile(REPO, profile, DAY, file_overrides=files)
     replay = quotes.write(tmp / "quotes.parquet")
     until_s = None
     if until:

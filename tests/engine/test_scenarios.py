@@ -104,6 +104,22 @@ def test_disconnect_mid_pair_disarms_and_flattens_after_reconnect(tmp_path):
     assert down == [(0,)]                                  # nothing was sent while disconnected
 
 
+def test_a_flattening_loss_counts_toward_the_daily_loss_limit(tmp_path):
+    # The entry's fill report arrives 2 s late: the pair gives the entry up (cancel refused,
+    # ENTRY_MISSED, PnL never booked), then the late share is sold by the safety net at the
+    # bid, a ₩324 loss (₩100 of price, ₩26 fees, ₩198 tax). It is realised, and a ₩200 daily
+    # loss limit kills the run.
+    q = Quotes().steady(CODE, 99_900, 100_000, end="09:10:20")
+    q.hold(CODE, "NXT", "09:10:00.000", "09:10:00.030", 100_400, 100_500)
+    result, con = run(tmp_path, q, emulator={"latency_ms": {"fill": {"dist": "fixed", "ms": 2000}}},
+                      risk={"max_daily_loss_krw": 200})
+    assert result.summary.flat and result.summary.net_krw == -324
+    assert rows(con, "SELECT final_state, net_krw FROM pairs") == [("ENTRY_MISSED", 0)]
+    assert rows(con, "SELECT role, side, status FROM orders WHERE role = 'flatten'") == [("flatten", "sell", "filled")]
+    (killed,), = rows(con, "SELECT message FROM alerts WHERE kind = 'kill_switch'")
+    assert killed == "disarmed: session net PnL ₩-324 below -₩200"
+
+
 def test_an_edge_that_covers_commission_but_not_tax_is_not_traded(tmp_path):
     # 2 ticks (₩200) beat both commissions and venue fees (₩26) but not the ₩200 sell tax
     q = Quotes().steady(CODE, 99_900, 100_000, end="09:10:05")
