@@ -31,7 +31,7 @@ from ..broker.emulator import fastpath
 from ..engine.clock import VirtualClock
 from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
-from .simulation import DRAIN_LIMIT_NS, HostResult, SimulationHost
+from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
 CHUNK_ROWS = 1 << 18
 LOW32 = (1 << 32) - 1
@@ -264,6 +264,4 @@ class FastReplay:
             p.head = len(p.d)
 
     def drain(self, idle, limit_ns: int = DRAIN_LIMIT_NS) -> bool:
-        return SimulationHost.drain(self, idle, limit_ns)      # the same loop over the clock
-
-    speed = None
+        return drain(self.clock, idle, limit_ns)

@@ -75,15 +75,20 @@ class SimulationHost:
         return HostResult(rows, last, "end_of_data")
 
     def drain(self, idle: Callable[[], bool], limit_ns: int = DRAIN_LIMIT_NS) -> bool:
-        """Run timers until ``idle()`` or the limit; returns whether it became idle."""
-        clock = self.clock
-        deadline = clock.now_ns() + limit_ns
-        while not idle():
-            nxt = clock.next_due_ns()
-            if nxt is None or nxt > deadline:
-                clock.run_until(deadline)
-                return idle()
-            if self.speed:
-                self._pace(nxt)
-            clock.run_until(nxt)
-        return True
+        return drain(self.clock, idle, limit_ns, self._pace if self.speed else None)
+
+
+def drain(clock: VirtualClock, idle: Callable[[], bool], limit_ns: int = DRAIN_LIMIT_NS,
+          pace: Callable[[int], None] | None = None) -> bool:
+    """After the data: run timers until ``idle()`` or the limit; returns whether it became idle.
+    ``pace`` waits for wall time before each timer (replays at a set speed)."""
+    deadline = clock.now_ns() + limit_ns
+    while not idle():
+        nxt = clock.next_due_ns()
+        if nxt is None or nxt > deadline:
+            clock.run_until(deadline)
+            return idle()
+        if pace is not None:
+            pace(nxt)
+        clock.run_until(nxt)
+    return True
