@@ -63,10 +63,10 @@ def trade(
         fail(f"--replay: file not found: {replay}")
 
     root = workspace_root(workspace)
-    run_date = _run_date(date, replay, root, profile)
+    run_date = _run_date(date, replay)          # None: today or the calendar's next trading day
     overrides = {"universe": universe} if universe else None
     try:
-        compiled = compile_profile(root, profile, run_date, file_overrides=overrides)
+        compiled = compile_profile(root, profile, run_date, file_overrides=overrides, today=today_in_seoul())
     except ConfigError as exc:
         for d in exc.diagnostics.errors:
             typer.echo(d.format(), err=True)
@@ -105,7 +105,7 @@ def trade(
     raise typer.Exit(result.exit_code)
 
 
-def _run_date(date: str | None, replay: Path | None, root: Path, profile: str):
+def _run_date(date: str | None, replay: Path | None):
     from .common import parse_date
 
     if date:
@@ -116,16 +116,4 @@ def _run_date(date: str | None, replay: Path | None, root: Path, profile: str):
         day = replay_date(replay)
         if day is not None:
             return day
-    return _next_trading_day(root, profile)
-
-
-def _next_trading_day(root: Path, profile: str):
-    """Today in Seoul if it is a trading day, else the next one (by the profile's calendar)."""
-    from ..config.diagnostics import Diagnostics
-    from ..config.load import load_workspace
-    from ..runtime.trade import next_trading_day
-
-    today = today_in_seoul()
-    ws = load_workspace(root, profile, Diagnostics(root))
-    calendar = ws.models.get("calendar") if ws else None
-    return next_trading_day(calendar, today) if calendar else today
+    return None

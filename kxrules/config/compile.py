@@ -79,12 +79,20 @@ def check_workspace(root: Path, profile: str, run_date: dt.date, diags: Diagnost
     return ws, run_checks(ws, diags, run_date)
 
 
-def compile_profile(root: Path, profile: str, run_date: dt.date, diags: Diagnostics | None = None,
-                    file_overrides: dict[str, Path] | None = None) -> CompiledProfile:
-    """Load, lint and compile; raises :class:`ConfigError` carrying diagnostics on any error."""
+def compile_profile(root: Path, profile: str, run_date: dt.date | None, diags: Diagnostics | None = None,
+                    file_overrides: dict[str, Path] | None = None, *, today: dt.date | None = None
+                    ) -> CompiledProfile:
+    """Load, lint and compile; raises :class:`ConfigError` carrying diagnostics on any error.
+    ``run_date=None``: ``today`` if the profile's calendar trades then, else its next trading day."""
     diags = diags or Diagnostics(root)
-    ws, checked = check_workspace(root, profile, run_date, diags, file_overrides)
-    if ws is None or checked is None or diags.has_errors():
+    ws = load_workspace(root, profile, diags, file_overrides)
+    if ws is None:
+        raise ConfigError(diags)
+    if run_date is None:
+        calendar = ws.models.get("calendar")
+        run_date = calendar.next_trading_day(today) if calendar else today
+    checked = run_checks(ws, diags, run_date)
+    if diags.has_errors():
         raise ConfigError(diags)
     kernels = checked.kernels or []
     codes = [s.code for s in ws.universe]

@@ -16,8 +16,7 @@ from .. import seoul
 
 class SessionGuard:
     def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
-        holiday = next((h for h in calendar.holidays if h.date == run_date), None)
-        self.trading_day = run_date.weekday() < 5 and holiday is None
+        self.trading_day = calendar.is_trading_day(run_date)
         late = next((x for x in calendar.late_open if x.date == run_date), None)
         open_shift = (late.open_delay_minutes * 60) if late else 0
         close_shift = (late.close_delay_minutes * 60) if late else 0

@@ -7,7 +7,6 @@ The same Engine runs in both worlds; only the clock and the control differ:
 """
 from __future__ import annotations
 
-import datetime as dt
 import signal as signals
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,13 +162,3 @@ def status_line(engine: Engine, ts_ns: int) -> str:
     return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} quotes {engine.stats['quotes']:,} "
             f"signals {engine.stats['signals']:,} pairs {len(done):,} net ₩{net:,} "
             f"max orders/s {engine.throttle.max_in_window}")
-
-
-def next_trading_day(calendar, start: dt.date) -> dt.date:
-    holidays = {h.date for h in calendar.holidays}
-    day = start
-    for _ in range(30):
-        if day.weekday() < 5 and day not in holidays:
-            return day
-        day += dt.timedelta(days=1)
-    return start

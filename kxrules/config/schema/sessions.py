@@ -62,3 +62,14 @@ class CalendarFile(Strict):
     years: list[int] = Field(min_length=1)
     holidays: list[Holiday]
     late_open: list[LateOpen] = []
+
+    def is_trading_day(self, day: dt.date) -> bool:
+        return day.weekday() < 5 and all(h.date != day for h in self.holidays)
+
+    def next_trading_day(self, start: dt.date) -> dt.date:
+        """``start`` if the exchange trades then, else the next day it does (within 30 days)."""
+        for k in range(30):
+            day = start + dt.timedelta(days=k)
+            if self.is_trading_day(day):
+                return day
+        return start
