@@ -157,7 +157,7 @@ def _progress(engine: Engine, sink):
 def status_line(engine: Engine, ts_ns: int) -> str:
     ex = engine.execution
     done = ex.pairs_done if ex else []
-    net = sum(p.net_krw for p in done)
+    net = ex.realised_krw if ex else 0            # what the daily-loss limit watches
     armed = "ARMED" if engine.guard.armed(ts_ns) else "disarmed"
     return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} quotes {engine.stats['quotes']:,} "
             f"signals {engine.stats['signals']:,} pairs {len(done):,} net ₩{net:,} "
