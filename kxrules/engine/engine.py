@@ -11,14 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..broker.events import BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent, ViEvent
+from ..money.fees import liquidity_of
+from ..seoul import NS_PER_MS
 from .evaluator import RuleEvaluator, Signal, SignalBatch
 from .execution import Execution
 from .guard import SessionGuard
 from .quotebook import QuoteBook
 from .throttle import OrderThrottle
-from ..seoul import NS_PER_MS
 
 NS_PER_MIN = 60_000 * NS_PER_MS
+
+
+def leg_liquidity(legs) -> tuple[str, str]:
+    """(buy leg, sell leg) fee schedules: the rules cost each leg as its order style will pay."""
+    entry, hedge = liquidity_of(legs.entry.style), liquidity_of(legs.hedge.style)
+    return (entry, hedge) if legs.entry.side == "buy" else (hedge, entry)
 
 
 class Engine:
@@ -31,9 +38,9 @@ class Engine:
         n = len(profile.codes)
         self.index = {c: i for i, c in enumerate(profile.codes)}
         self.book = QuoteBook(n)
-        sell_liq = "maker" if profile.machine.legs.hedge.style == "mid" else "taker"
-        self.evaluator = RuleEvaluator(self.book, profile.cost, profile.rules, profile.params,
-                                       profile.market_idx, sell_liq, miss_cooldown_ms=profile.edge.cooldown_ms)
+        self.evaluator = RuleEvaluator(self.book, profile.cost, profile.rules, profile.params, profile.market_idx,
+                                       leg_liquidity(profile.machine.legs),
+                                       miss_cooldown_ms=profile.edge.cooldown_ms)
         self.guard = SessionGuard(profile.sessions, profile.calendar, profile.run_date, n)
         self.throttle = OrderThrottle.from_config(profile.throttle)
         self.throttle.on_pause_change = self._pause_changed

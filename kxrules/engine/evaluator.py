@@ -84,12 +84,13 @@ class RuleEvaluator:
     the same signals (tested), the numpy one being the reference and the portable fallback."""
 
     def __init__(self, book: QuoteBook, cost: CostModel, kernels: tuple[CompiledExpr, ...],
-                 params: dict[str, np.ndarray], market_idx: np.ndarray, sell_liquidity: str = "taker",
+                 params: dict[str, np.ndarray], market_idx: np.ndarray,
+                 liquidity: tuple[str, str] = ("taker", "taker"),
                  miss_cooldown_ms: int = 0, compiled: bool = True):
         self.book = book
         self.kernels = tuple(raw_kernel(k) for k in kernels)
         self.n = book.n
-        self.tables = CostTables(cost, market_idx, sell_liquidity)
+        self.tables = CostTables(cost, market_idx, *liquidity)      # (buy leg, sell leg)
         self.params = ParameterTable(params)
         self.miss_cooldown_ns = int(miss_cooldown_ms) * NS_PER_MS
         # symbol muted until this time (cooldown after a miss/reject/back-off), ns

@@ -19,11 +19,11 @@ from .evaluator import VENUE_NAMES, Signal
 from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
                      OrderRecord)
 from .pair import Pair, build_machine
+from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
-MAKER_STYLES = frozenset({"mid"})
 IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
 
 
@@ -336,7 +336,7 @@ class Execution:
             self.counters["late_events"] += 1
         rec.filled += ev.qty
         rec.value += ev.price * ev.qty
-        liquidity = "maker" if rec.style in MAKER_STYLES else "taker"
+        liquidity = liquidity_of(rec.style)
         market = self.markets[rec.sym]
         fee = self.cost.fee(rec.venue, rec.side, ev.price, ev.qty, liquidity)
         tax = self.cost.tax(market, rec.side, ev.price, ev.qty)

@@ -43,6 +43,11 @@ def _component(name: str, rate: int, rounding: Rounding) -> Component:
     return Component(name, rate, rounding.unit, rounding.mode)
 
 
+def liquidity_of(style: str) -> str:
+    """Which fee schedule an order style pays: a midpoint order rests (maker), all else takes."""
+    return "maker" if style == "mid" else "taker"
+
+
 def is_broker_commission(name: str) -> bool:
     """The broker's commission among the fee components (the others are venue and regulatory
     fees): its name starts with ``broker``. Validation requires one per venue and side; the

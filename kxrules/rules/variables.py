@@ -50,12 +50,13 @@ def known_names() -> dict[str, str]:
 class CostTables:
     """Every cost component as a column: rate per (direction, symbol), divisor and unit per column."""
 
-    def __init__(self, cost: CostModel, market_idx: np.ndarray, sell_liquidity: str = "taker"):
+    def __init__(self, cost: CostModel, market_idx: np.ndarray, buy_liquidity: str = "taker",
+                 sell_liquidity: str = "taker"):
         n = len(market_idx)
         columns: list[tuple[np.ndarray, int, str, bool]] = []      # (rates (2, n), unit, mode, on_sell)
         # buy-side columns first, then sell-side fees and taxes: notionals fill two blocks
         for venue_i, venue in enumerate(VENUES):
-            for comp in cost.fee_components(venue, "buy", "taker"):
+            for comp in cost.fee_components(venue, "buy", buy_liquidity):
                 r = np.zeros((2, n), dtype=np.int64)
                 r[venue_i, :] = comp.rate                         # direction d buys on venue d
                 columns.append((r, comp.unit, comp.mode, False))

@@ -3,11 +3,13 @@ order, and leave the same cooldowns and dirty flags (the numpy path is the refer
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from kxrules.config.compile import compile_profile
+from kxrules.engine.engine import leg_liquidity
 from kxrules.engine.evaluator import RuleEvaluator, load_compiled
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.money.ticks import tick_sizes
@@ -89,3 +91,34 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
         for name in ("bid", "ask", "bid_qty", "ask_qty"):
             assert getattr(books[0], name).tolist() == getattr(books[1], name).tolist()
     assert signals > 0 and cooled > 0          # the rules both admitted and refused gaps
+
+
+@pytest.mark.parametrize("entry_side, entry_style, hedge_style, expected", [
+    ("buy", "ioc_limit", "limit", ("taker", "taker")),
+    ("buy", "ioc_limit", "mid", ("taker", "maker")),        # the resting sell hedge pays maker
+    ("sell", "ioc_limit", "mid", ("maker", "taker")),       # here the hedge is the buy leg
+])
+def test_each_leg_is_costed_with_the_fee_schedule_its_style_pays(profile, entry_side, entry_style,
+                                                                  hedge_style, expected):
+    legs = SimpleNamespace(entry=SimpleNamespace(side=entry_side, style=entry_style),
+                           hedge=SimpleNamespace(style=hedge_style))
+    assert leg_liquidity(legs) == expected
+    buy_liq, sell_liq = expected
+    n = len(profile.codes)
+    sym = profile.codes.index("005930")
+    price, tick = int(profile.ref_price[sym]), int(tick_sizes(profile.ref_price[sym:sym + 1])[0])
+    for compiled in (True, False):
+        book = QuoteBook(n)
+        ev = RuleEvaluator(book, profile.cost, (compile_expr("gross_edge_krw > 0", known_names()),),
+                           profile.params, profile.market_idx, expected, compiled=compiled)
+        # KRX offers at price; NXT bids 3 ticks above: buy on KRX, sell on NXT
+        book.update_batch(np.array([sym, sym]), np.array([0, 1]), np.array([price - tick, price + 3 * tick]),
+                          np.array([price, price + 4 * tick]), np.array([500, 500]), np.array([500, 500]),
+                          np.array([1, 1]))
+        batch = ev.evaluate(10, np.ones(n, dtype=bool))
+        qty = int(batch.qty[0])
+        market = profile.symbols[sym].market
+        cost = (profile.cost.fee("KRX", "buy", price, qty, buy_liq)
+                + profile.cost.fee("NXT", "sell", price + 3 * tick, qty, sell_liq)
+                + profile.cost.tax(market, "sell", price + 3 * tick, qty))
+        assert batch.cost_krw.tolist() == [cost], compiled

@@ -163,7 +163,7 @@ def test_cost_tables_equal_the_ledger_round_trip_cost(fees, tax, trades, sell_li
 
     m = CostModel(fees, tax, day)
     market_idx = np.array([MARKETS.index(t[3]) for t in trades], dtype=np.int64)
-    tables = CostTables(m, market_idx, sell_liquidity)
+    tables = CostTables(m, market_idx, sell_liquidity=sell_liquidity)
     direction = np.array([t[4] for t in trades], dtype=np.int64)
     sym = np.arange(len(trades))
     buy = np.array([t[0] * t[2] for t in trades], dtype=np.int64)
