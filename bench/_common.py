@@ -1,6 +1,8 @@
 """Shared helpers for the benchmarks: workspaces and universes of any size."""
 from __future__ import annotations
 
+import os
+import platform
 import shutil
 from pathlib import Path
 
@@ -45,3 +47,9 @@ def workspace_for(tmp: Path, n_symbols: int) -> Path:
     write_universe(ws / "config/universe/pilot.csv", n_symbols)
     (ws / "config/overrides/pilot.yaml").write_text("symbols: {}\n", encoding="utf-8")
     return ws
+
+
+def machine() -> str:
+    """What the figures were measured on, e.g. 'x86_64 2 cpu'."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{platform.machine()} {cpus} cpu"

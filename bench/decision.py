@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import workspace_for  # noqa: E402
+from _common import machine, workspace_for  # noqa: E402
 
 from kxrules.config.compile import compile_profile  # noqa: E402
 from kxrules.engine.evaluator import RuleEvaluator  # noqa: E402
@@ -95,14 +95,9 @@ def main() -> None:
             for dirty in (0.10, 0.50, 1.00):
                 for case, crossed in (("realistic", 0.02), ("all_crossed", 1.0)):
                     res = run_case(profile, dirty, crossed, args.iterations)
-                    res.update(bench="decision", case=case, machine=f"{platform.machine()} {_cpus()} cpu",
+                    res.update(bench="decision", case=case, machine=machine(),
                                python=platform.python_version())
                     print(json.dumps(res), flush=True)
-
-
-def _cpus() -> int:
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 if __name__ == "__main__":

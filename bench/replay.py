@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, write_universe  # noqa: E402
+from _common import REPO, machine, write_universe  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
 TARGET_UPDATES_PER_SYMBOL_S = 20.0
@@ -66,14 +66,9 @@ def main() -> None:
         "bench": "replay", "path": args.path, "symbols": args.symbols, "minutes": args.minutes,
         "quote_rows": rows, "wall_s": round(wall, 2), "quotes_per_s": round(rows / wall),
         "peak_rss_mb": round(peak_kb / 1024), "exit_code": proc.returncode, "generate_s": round(gen_s, 1),
-        "machine": f"{platform.machine()} {_cpus()} cpu", "python": platform.python_version(),
+        "machine": machine(), "python": platform.python_version(),
         "summary": summary[:400]}), flush=True)
     sys.exit(0 if proc.returncode == 0 else 1)
-
-
-def _cpus() -> int:
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 if __name__ == "__main__":
