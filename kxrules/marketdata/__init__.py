@@ -24,7 +24,6 @@ _EXPORTS = {
     "Universe": "synthetic",
     "generate_day": "synthetic",
     "rate_multiplier_for": "synthetic",
-    "iter_day_tables": "synthetic",
     "select_universe": "synthetic",
     "symbol_params": "synthetic",
 }

@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-import pyarrow as pa
 
 from ..config.workspace import find_workspace, universe_path
 from .daygen import DayGenerator, index_to_price, price_to_coord, price_to_index
-from .quote_writer import QuoteWriter, quote_table
+from .quote_writer import QuoteWriter
 from .. import seoul
 from ..seoul import fmt_hms, parse_hms
 from .sim_config import CHUNK_MS, SyntheticMarketConfig, load_market_config
@@ -49,7 +48,7 @@ MS = 1_000_000
 
 __all__ = [
     "DEFAULT_DATE", "Universe", "SymbolParams", "GenerateResult", "read_universe_csv",
-    "select_universe", "symbol_params", "day_window", "iter_day_arrays", "iter_day_tables",
+    "select_universe", "symbol_params", "day_window", "iter_day_arrays",
     "generate_day", "expected_updates_per_symbol_s", "rate_multiplier_for",
     "price_to_coord", "index_to_price", "price_to_index", "SyntheticMarketConfig",
     "load_market_config",
@@ -279,15 +278,6 @@ def iter_day_arrays(
         ts, *rest = gen.chunk(c0, c1)
         yield (ts + base, *rest), (c1 - t0) / (t1 - t0)
         c0 = c1
-
-
-def iter_day_tables(**kwargs) -> Iterator[tuple[pa.Table, float]]:
-    """Like :func:`iter_day_arrays` but yields quote tables with :data:`QUOTE_SCHEMA`."""
-    uni = _resolve_universe(kwargs.pop("universe", "pilot"), kwargs.pop("symbols", None),
-                            kwargs.get("workspace"))
-    codes = pa.array(list(uni.codes), pa.string())
-    for cols, done in iter_day_arrays(universe=uni, **kwargs):
-        yield quote_table(*cols, codes=codes), done
 
 
 def _resolve_universe(universe: Universe | str | Path, symbols: int | None,
