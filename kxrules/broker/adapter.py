@@ -14,13 +14,23 @@ from typing import Any
 
 from . import errors as E
 from . import fids as F
-from .events import (BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent, OrderIntent,
-                     SessionEvent, ViEvent)
+from .events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
+                     HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
 from .ocx import OcxLike, split_list
 from .orders import OrderTracker
-from .parsing import parse_chejan_balance, parse_chejan_order, session_venue, strip_code
+from .parsing import (norm_order_no, parse_chejan_balance, parse_chejan_order, parse_int_or,
+                      session_venue, strip_code)
 from .screens import plan_quote_registrations, plan_session_registrations
 from .venues import VenueMapConfig
+
+#: account TRs: kind -> (sRQName, TR code, inputs besides 계좌번호)
+ACCOUNT_TRS = {
+    "holdings": ("kx:holdings", "opw00018",
+                 {"비밀번호": "", "비밀번호입력매체구분": "00", "조회구분": "2"}),
+    "open_orders": ("kx:open_orders", "opt10075",
+                    {"전체종목구분": "0", "매매구분": "0", "종목코드": "", "체결구분": "1"}),
+}
+_ACCOUNT_RQ = {rq: kind for kind, (rq, _, _) in ACCOUNT_TRS.items()}
 
 _JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_junk",
               "chejan_junk", "balance_junk")
@@ -52,6 +62,8 @@ class KiwoomAdapter:
         self._subscribed = False
         self._password_asked = False
         self._screens_used: set[str] = set()
+        self._order_screens = venues.screens.order_screens
+        self._next_screen = 0
         self.orders = OrderTracker(clock, listener.on_order_event, self.counters,
                                    order_screen=venues.screens.order,
                                    fee_cumulative=venues.chejan.fee_tax == "cumulative_per_order",
@@ -232,20 +244,27 @@ class KiwoomAdapter:
     def send(self, intent: OrderIntent) -> int:
         """SendOrder for a new order; returns its result (0, -308, ...). A non-zero result is
         also reported as ``OrderRejected(stage='send')``."""
-        o = self.orders.register_new(intent)
+        screen = self._order_screen()
+        o = self.orders.register_new(intent, screen)
         problem = self._validate(intent)
         if problem is not None:
             self.orders.reject(o, "send", E.OP_ERR_ORD_WRONG_INPUT, problem)
             return E.OP_ERR_ORD_WRONG_INPUT
         v = self.venues
         price = 0 if v.needs_zero_price(intent.venue, intent.style) else intent.price
-        ret = self.ocx.SendOrder(intent.client_id, v.screens.order, self.account or "",
+        ret = self.ocx.SendOrder(intent.client_id, screen, self.account or "",
                                  v.order_type(intent.venue, intent.side), intent.code,
                                  intent.qty, price, v.hoga(intent.venue, intent.style), "")
         if ret != E.OP_ERR_NONE:
             self.orders.reject(o, "send", ret, E.error_message(ret))
             self._password_window(ret)
         return ret
+
+    def _order_screen(self) -> str:
+        screens = self._order_screens
+        screen = screens[self._next_screen % len(screens)]
+        self._next_screen += 1
+        return screen
 
     def _password_window(self, ret: int) -> None:
         """-301 (계좌 비밀번호 없음): open the account-password window, once per login."""
@@ -259,7 +278,8 @@ class KiwoomAdapter:
         orig = self.orders.by_client.get(intent.orig_client_id)
         if orig is None or orig.is_cancel:
             raise ValueError(f"no order with client id {intent.orig_client_id!r} to cancel")
-        c = self.orders.register_cancel(intent, orig, orig.leaves)
+        screen = self._order_screen()
+        c = self.orders.register_cancel(intent, orig, orig.leaves, screen)
         if orig.final:
             self.orders.reject(c, "send", E.OP_ERR_ORD_WRONG_INPUT, "the order is already done")
             return E.OP_ERR_ORD_WRONG_INPUT
@@ -268,7 +288,7 @@ class KiwoomAdapter:
                                "the order has no order number yet (no ack)")
             return E.OP_ERR_ORD_WRONG_INPUT
         v = self.venues
-        ret = self.ocx.SendOrder(intent.client_id, v.screens.order, self.account or "",
+        ret = self.ocx.SendOrder(intent.client_id, screen, self.account or "",
                                  v.cancel_type(orig.venue, orig.side), orig.code, orig.leaves, 0,
                                  v.cancel_hoga, orig.order_no_raw)
         if ret != E.OP_ERR_NONE:
@@ -280,8 +300,58 @@ class KiwoomAdapter:
         o = self.orders.by_client.get(client_id)
         return o.order_no_raw if o is not None and o.order_no else None
 
+    def forget(self, client_id: str) -> None:
+        """The broker does not know this order: stop expecting its Chejan."""
+        self.orders.forget(client_id)
+
+    # --- account TRs out ---
+    def request_account(self, kind: str, *, more: bool = False) -> int:
+        """Ask for the holdings (opw00018) or the open orders (opt10075); ``more``: the next
+        page. The reply comes as ``AccountPage``; a refused call returns its code (also sent as
+        an ``AccountPage`` with ``rc``), e.g. -200 past the query limit."""
+        rqname, trcode, inputs = ACCOUNT_TRS[kind]
+        self.ocx.SetInputValue("계좌번호", self.account or "")
+        for item, value in inputs.items():
+            self.ocx.SetInputValue(item, value)
+        ret = self.ocx.CommRqData(rqname, trcode, 2 if more else 0, self.venues.screens.query)
+        if ret != E.OP_ERR_NONE:
+            self.counters["account_tr_refused"] += 1
+            self.listener.on_account(AccountPage(kind, [], rc=ret, ts_ns=self.clock.now_ns()))  # type: ignore[arg-type]
+        return ret
+
+    def _account_reply(self, kind: str, trcode: str, rqname: str, prev_next: str) -> None:
+        get = self.ocx.GetCommData
+        rows: list = []
+        for i in range(self.ocx.GetRepeatCnt(trcode, rqname)):
+            try:
+                if kind == "holdings":
+                    code = strip_code(get(trcode, rqname, i, "종목번호"))
+                    rows.append(HoldingRow(code, parse_int_or(get(trcode, rqname, i, "보유수량")),
+                                           parse_int_or(get(trcode, rqname, i, "매매가능수량")),
+                                           abs(parse_int_or(get(trcode, rqname, i, "매입가")))))
+                else:
+                    side = get(trcode, rqname, i, "주문구분").strip()
+                    rows.append(OpenOrderRow(
+                        norm_order_no(get(trcode, rqname, i, "주문번호")),
+                        strip_code(get(trcode, rqname, i, "종목코드")),
+                        "sell" if "매도" in side else "buy",
+                        parse_int_or(get(trcode, rqname, i, "주문수량")),
+                        abs(parse_int_or(get(trcode, rqname, i, "주문가격"))),
+                        parse_int_or(get(trcode, rqname, i, "미체결수량"))))
+            except ValueError:
+                self.counters["account_row_junk"] += 1
+        if kind == "open_orders":
+            self.orders.learn(rows)
+        self.listener.on_account(AccountPage(kind, rows, prev_next.strip() == "2",  # type: ignore[arg-type]
+                                             0, self.clock.now_ns()))
+
     # --- acks, messages, Chejan in ---
-    def _on_tr(self, screen: str, rqname: str, trcode: str, *rest: Any) -> None:
+    def _on_tr(self, screen: str, rqname: str, trcode: str, record: str = "",
+               prev_next: str = "", *rest: Any) -> None:
+        kind = _ACCOUNT_RQ.get(rqname)
+        if kind is not None:
+            self._account_reply(kind, trcode, rqname, str(prev_next))
+            return
         if rqname not in self.orders.by_client:
             self.counters["tr_other"] += 1
             return

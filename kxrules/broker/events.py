@@ -109,6 +109,41 @@ class BalanceUpdate:
 
 
 @dataclass(slots=True)
+class HoldingRow:
+    """One row of the holdings TR (opw00018): what the broker says the account holds."""
+
+    code: str
+    qty: int           # 보유수량
+    orderable: int     # 매매가능수량
+    avg_price: int     # 매입가
+
+
+@dataclass(slots=True)
+class OpenOrderRow:
+    """One row of the open-orders TR (opt10075): an order still working at the broker."""
+
+    order_no: str
+    code: str
+    side: str          # 'buy' | 'sell'
+    qty: int
+    price: int
+    leaves: int        # 미체결수량
+    client_id: str | None = None   # ours, when the adapter knows (or just learned) the number
+
+
+@dataclass(slots=True)
+class AccountPage:
+    """One reply of an account TR. ``more``: the broker has another page (prev_next = 2).
+    ``rc`` non-zero: the request was refused (-200 over the query limit, ...) and no reply comes."""
+
+    kind: Literal["holdings", "open_orders"]
+    rows: list
+    more: bool = False
+    rc: int = 0
+    ts_ns: int = 0
+
+
+@dataclass(slots=True)
 class SessionEvent:
     venue: str  # 'KRX' | 'NXT' (from the code's alphabet: digits KRX, letters P-W NXT)
     code215: str
@@ -152,3 +187,5 @@ class BrokerListener(Protocol):
     def on_vi(self, ev: ViEvent) -> None: ...
 
     def on_connection(self, ev: ConnectionEvent) -> None: ...
+
+    def on_account(self, ev: AccountPage) -> None: ...

@@ -6,9 +6,15 @@ yields at most: ``OrderAck`` -> ``OrderAccepted`` -> ``OrderFilled``* -> one fin
 counted; missing steps are synthesised (a fill before its 접수 first emits ``OrderAccepted``).
 
 - ``sRQName`` is the client id, so TrData and Msg map to the order directly.
-- Chejan for an unknown order number is buffered until an ack maps the number. If exactly one
-  un-acked order of ours (same screen, code, side and quantity) fits a 접수, it is mapped at once
-  (the ack is then synthesised), so a dropped TR ack does not hide an order's fills.
+- Chejan for an unknown order number is buffered until an ack maps the number. An un-acked
+  order of ours with the same screen (orders rotate over the venue map's order screens), code,
+  side and quantity as a 접수 or 체결 is mapped at once (the ack is then synthesised), so a
+  dropped TR ack does not hide an order's fills. When several fit, the newest wins: an older one
+  has had no 접수 for a whole screen rotation, so the broker most likely refused it (its TR reply
+  lost), and an ambiguity must never park the Chejan for ever.
+- The open-orders TR (opt10075) teaches the numbers of orders still working whose ack was lost
+  (:meth:`OrderTracker.learn`), so a resting order can always be cancelled; an order the broker
+  does not know is closed with :meth:`OrderTracker.forget`.
 - An empty 주문번호 is a reject; its reason comes from OnReceiveMsg, which may come before the
   TrData or up to ``msg_grace_ms`` after it.
 - Cancels: the cancel's own number carries 904 = original; its 확인 ends the ORIGINAL order with
@@ -36,6 +42,8 @@ class TrackedOrder:
     venue: str
     side: str
     qty: int
+    screen: str = ""
+    price: int = 0
     is_cancel: bool = False
     orig: "TrackedOrder | None" = None
     order_no: str = ""  # normalised key
@@ -74,19 +82,21 @@ class OrderTracker:
         self._buffered = 0
 
     # --- registration ---
-    def register_new(self, intent: OrderIntent) -> TrackedOrder:
+    def register_new(self, intent: OrderIntent, screen: str = "") -> TrackedOrder:
         if intent.client_id in self.by_client:
             raise ValueError(f"client id {intent.client_id!r} was already used")
-        o = TrackedOrder(intent.client_id, intent.code, intent.venue, intent.side, intent.qty)
+        o = TrackedOrder(intent.client_id, intent.code, intent.venue, intent.side, intent.qty,
+                         screen or self.order_screen, intent.price)
         self.by_client[o.client_id] = o
         self._pending.append(o)
         return o
 
-    def register_cancel(self, intent: CancelIntent, orig: TrackedOrder, qty: int) -> TrackedOrder:
+    def register_cancel(self, intent: CancelIntent, orig: TrackedOrder, qty: int,
+                        screen: str = "") -> TrackedOrder:
         if intent.client_id in self.by_client:
             raise ValueError(f"client id {intent.client_id!r} was already used")
         o = TrackedOrder(intent.client_id, orig.code, orig.venue, orig.side, qty,
-                         is_cancel=True, orig=orig)
+                         screen or self.order_screen, is_cancel=True, orig=orig)
         self.by_client[o.client_id] = o
         self._pending.append(o)
         return o
@@ -175,19 +185,59 @@ class OrderTracker:
         self._apply(o, rec, raw)
 
     def _correlate(self, rec: ChejanOrder) -> TrackedOrder | None:
-        if rec.status != F.ST_ACCEPTED or (rec.screen and rec.screen != self.order_screen):
-            return None
         if rec.is_cancel:
+            if rec.status != F.ST_ACCEPTED:
+                return None
             orig = self.by_no.get(rec.orig_no) if rec.orig_no else None
             if orig is None:
                 return None
             cands = [c for c in self._pending if c.is_cancel and c.orig is orig]
         else:
+            if rec.status not in (F.ST_ACCEPTED, F.ST_FILLED):
+                return None
             if rec.orig_no and rec.orig_no != rec.order_no:
                 return None
             cands = [c for c in self._pending if not c.is_cancel and not c.final
-                     and c.code == rec.code and c.side == rec.side and c.qty == rec.order_qty]
-        return cands[0] if len(cands) == 1 else None
+                     and c.code == rec.code and c.side == rec.side and c.qty == rec.order_qty
+                     and (not rec.screen or rec.screen == c.screen)]
+        if len(cands) > 1:
+            self.counters["chejan_ambiguous_newest"] += 1
+        return cands[-1] if cands else None
+
+    # --- what the broker's open-orders TR says ---
+    def learn(self, rows: list) -> None:
+        """Map open orders whose number we never learned (their TR ack was lost): per (code,
+        side, qty), unknown numbers in ascending order go to our un-numbered orders in send
+        order (the broker numbers orders as they arrive). Sets ``row.client_id`` for ours."""
+        unknown: dict[tuple[str, str, int], list] = {}
+        for row in rows:
+            o = self.by_no.get(row.order_no)
+            if o is not None:
+                row.client_id = o.client_id
+            else:
+                unknown.setdefault((row.code, row.side, row.qty), []).append(row)
+        for (code, side, qty), found in unknown.items():
+            mine = [o for o in self.by_client.values() if not o.is_cancel and not o.order_no
+                    and not o.final and o.code == code and o.side == side and o.qty == qty]
+            found.sort(key=lambda r: int(r.order_no))
+            for o, row in zip(mine, found):
+                self.counters["order_no_learned"] += 1
+                self._map(o, row.order_no, row.order_no.zfill(7), {"source": "opt10075"})
+                row.client_id = o.client_id
+
+    def forget(self, client_id: str) -> None:
+        """The broker does not know this order (no ack, no Chejan, not open): close it here so
+        it is no longer a correlation candidate. The engine records the outcome."""
+        o = self.by_client.get(client_id)
+        if o is None or o.final or o.order_no:
+            return
+        o.final = True
+        if o in self._pending:
+            self._pending.remove(o)
+        if o.reject_timer is not None:
+            o.reject_timer.cancel()
+            o.reject_timer = None
+        self.counters["order_forgotten"] += 1
 
     def _hold(self, rec: ChejanOrder, raw: dict[str, str]) -> None:
         self._buffer.setdefault(rec.order_no, []).append((rec, raw))

@@ -64,12 +64,20 @@ class Screens(_Frozen):
     market_data: tuple[str, ...] = Field(
         min_length=1, description="screens for quote shards, used in order (4-digit strings)")
     order: str = Field(description="screen passed to SendOrder")
+    order_rotation: tuple[str, ...] = Field(
+        (), max_length=50, description="more order screens, used in turn after `order`: Chejan "
+        "carries the screen (FID 920), so an order whose TR ack was lost is told apart by it")
     session: str = Field(description="screen for market-wide 장시작시간 / VI registrations")
+    query: str = Field("5950", description="screen for the account TRs (opw00018, opt10075)")
     codes_per_screen: int = Field(100, ge=1, le=100, description="≤100 codes per screen")
+
+    @property
+    def order_screens(self) -> tuple[str, ...]:
+        return (self.order, *self.order_rotation)
 
     @model_validator(mode="after")
     def _valid(self) -> "Screens":
-        all_screens = [*self.market_data, self.order, self.session]
+        all_screens = [*self.market_data, *self.order_screens, self.session, self.query]
         for s in all_screens:
             if not _SCREEN.match(s) or s == "0000":
                 raise ValueError(f"screen numbers are 4 digits and not '0000', got {s!r}")

@@ -37,8 +37,8 @@ def test_send_maps_the_intent_to_send_order_arguments():
     ad.send(OrderIntent("n1", "000660", "NXT", "sell", 3, "mid", 201000))
     ad.send(OrderIntent("n2", "000660", "NXT", "buy", 3, "ioc_market", 201000))
     assert ocx.sent == [("b1", "0101", "8012345611", 1, "005930", 10, 70000, "00", ""),
-                        ("n1", "0101", "8012345611", 22, "000660", 3, 0, "29", ""),
-                        ("n2", "0101", "8012345611", 21, "000660", 3, 0, "13", "")]
+                        ("n1", "0102", "8012345611", 22, "000660", 3, 0, "29", ""),
+                        ("n2", "0103", "8012345611", 21, "000660", 3, 0, "13", "")]
 
 
 def test_local_refusals_and_send_errors_are_rejects_at_the_send_stage():
@@ -133,7 +133,7 @@ def test_cancel_confirmed_ends_the_original_and_duplicates_are_ignored():
     ocx.chejan("0", order("0000123", "체결", unfilled=7, cum="3", exec_no="1", price="70000",
                           unit_qty="3"))
     assert ad.cancel(CancelIntent("c1", "b1", "005930", "KRX", "buy", 0)) == 0
-    assert ocx.sent[-1] == ("c1", "0101", "8012345611", 3, "005930", 7, 0, "00", "0000123")
+    assert ocx.sent[-1] == ("c1", "0102", "8012345611", 3, "005930", 7, 0, "00", "0000123")
     ocx.chejan("0", order("0000124", "접수", qty=7, unfilled=7, kind="매수취소",
                           orig="0000123"))  # before the cancel's own ack
     ocx.tr("c1", "0000124")

@@ -70,6 +70,7 @@ class Latencies(_Frozen):
     fill: Latency = Field(default_factory=lambda: _fixed(10), description="match→Chejan 체결")
     cancel: Latency = Field(default_factory=lambda: _fixed(25), description="cancel send→확인")
     real_data: Latency = Field(default_factory=lambda: _fixed(5), description="quote→OnReceiveRealData")
+    query: Latency = Field(default_factory=lambda: _fixed(40), description="CommRqData→OnReceiveTrData")
 
 
 class FillOdds(_Frozen):
@@ -112,6 +113,7 @@ class Faults(_Frozen):
     chejan_late_rate: float = Field(0.0, ge=0, le=1, description="a gubun-0 event delayed")
     chejan_late_ms: float = Field(300, ge=0)
     duplicate_chejan_rate: float = Field(0.0, ge=0, le=1, description="a 체결 delivered twice")
+    query_drop_rate: float = Field(0.0, ge=0, le=1, description="an account TR reply never arrives")
     reorder: Reorder = Reorder()
     disconnect_at: str | None = Field(None, description="HH:MM:SS KST: the session drops")
     reconnect_after_s: float | None = Field(None, ge=0, description="login possible again after")
@@ -164,6 +166,13 @@ def _default_sessions() -> dict[str, tuple[SessionStep, ...]]:
     }
 
 
+class QueryWindow(_Frozen):
+    """At most ``capacity`` CommRqData calls in any ``window_ms``; past it the call returns -200."""
+
+    capacity: int = Field(ge=1)
+    window_ms: int = Field(ge=1)
+
+
 class EmulatorConfig(_Frozen):
     seed: int = Field(0, ge=0)
     account: str = Field("8000000011", pattern=r"^\d{8,11}$")
@@ -180,6 +189,9 @@ class EmulatorConfig(_Frozen):
     sessions: dict[Literal["KRX", "NXT"], tuple[SessionStep, ...]] = Field(
         default_factory=_default_sessions)
     names: dict[str, str] = Field(default_factory=dict, description="code -> name for FID 302")
+    query_limits: tuple[QueryWindow, ...] = Field(
+        default_factory=lambda: (QueryWindow(capacity=5, window_ms=1000),),
+        description="TR query limits the server enforces (Kiwoom documents 5 per second)")
 
     @field_validator("holdings")
     @classmethod

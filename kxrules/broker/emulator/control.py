@@ -8,9 +8,13 @@ delivered after a latency draw, in feed order; ``SendOrder`` returning only the 
 the real captures with the declared event-order variations; data getters valid only during the
 event they belong to.
 
+Account TRs through ``SetInputValue`` / ``CommRqData`` / ``OnReceiveTrData`` / ``GetRepeatCnt`` /
+``GetCommData``: opw00018 계좌평가잔고내역 (holdings) and opt10075 실시간미체결 (open orders), 20
+rows a reply with ``prev_next = "2"`` for more, -200 past the declared query limits.
+
 Emulator choices (no public source): a dropped session fires ``OnEventConnect(-106)``;
-``CommConnect`` before ``reconnect_after_s`` fails with -101; modify orders and TR queries
-(``CommRqData``) are not implemented (-300 / -201).
+``CommConnect`` before ``reconnect_after_s`` fails with -101; modify orders and other TRs are
+not implemented (-300 / -201).
 """
 from __future__ import annotations
 
@@ -72,7 +76,8 @@ class KiwoomEmulator:
         self._reg: dict[str, set[str]] = {}
         self._cur_real: tuple[str, dict[int, str], dict[int, str]] | None = None
         self._cur_chejan: dict[int, str] | None = None
-        self._cur_tr: tuple[str, str, dict[str, str]] | None = None
+        self._cur_tr: tuple[str, str, dict[str, str], list[dict[str, str]]] | None = None
+        self._inputs: dict[str, str] = {}
         self._last_real_ns = 0
         codes = self.server.codes
         self._keys = {spec.index: [c + spec.real_suffix for c in codes]
@@ -228,16 +233,37 @@ class KiwoomEmulator:
 
     def SetInputValue(self, item: str, value: str) -> None:
         self.calls["SetInputValue"] += 1
+        self._inputs[item] = value
 
     def CommRqData(self, rqname: str, trcode: str, prev_next: int, screen: str) -> int:
+        """The inputs set since the last request belong to this one (as in the control)."""
         self.calls["CommRqData"] += 1
-        return E.OP_ERR_SOCKET_CLOSED if not self.connected else -201
+        inputs, self._inputs = self._inputs, {}
+        srv = self.server
+        if not self.connected:
+            return E.OP_ERR_SOCKET_CLOSED
+        if trcode not in (fm.TR_HOLDINGS, fm.TR_OPEN_ORDERS) or len(screen) != 4:
+            return E.OP_ERR_RQ_STRUCT_FAIL
+        if inputs.get("계좌번호") != srv.cfg.account:
+            return E.OP_ERR_RQ_STRING_FAIL
+        if not srv.query_rate_ok(self.clock.now_ns()):
+            return E.OP_ERR_SISE_OVERFLOW
+        srv.submit_query(rqname, screen, trcode, int(prev_next), inputs)
+        return E.OP_ERR_NONE
+
+    def GetRepeatCnt(self, trcode: str, rqname: str) -> int:
+        cur = self._cur_tr
+        return 0 if cur is None or cur[0] != trcode or cur[1] != rqname else len(cur[3])
 
     def GetCommData(self, trcode: str, rqname: str, index: int, item: str) -> str:
         cur = self._cur_tr
         if cur is None or cur[0] != trcode or cur[1] != rqname:
             return ""
-        return cur[2].get(item.strip(), "")
+        item = item.strip()
+        rows = cur[3]
+        if 0 <= index < len(rows) and item in rows[index]:
+            return rows[index][item]
+        return cur[2].get(item, "")
 
     def GetChejanData(self, fid: int) -> str:
         cur = self._cur_chejan
@@ -245,9 +271,13 @@ class KiwoomEmulator:
 
     # --- event emission (the server calls these at delivery time) ---
     def emit_tr(self, screen: str, rqname: str, trcode: str, order_no: str) -> None:
-        self._cur_tr = (trcode, rqname, {"주문번호": order_no})
+        self.emit_tr_rows(screen, rqname, trcode, "", {"주문번호": order_no}, [])
+
+    def emit_tr_rows(self, screen: str, rqname: str, trcode: str, prev_next: str,
+                     single: dict[str, str], rows: list[dict[str, str]]) -> None:
+        self._cur_tr = (trcode, rqname, single, rows)
         try:
-            self.OnReceiveTrData.emit(screen, rqname, trcode, "", "", 0, "", "", "")
+            self.OnReceiveTrData.emit(screen, rqname, trcode, "", prev_next, 0, "", "", "")
         finally:
             self._cur_tr = None
 

@@ -1,7 +1,7 @@
 """Seeded randomness for the emulator: latency samplers and fault decisions.
 
 One ``SeedSequence(seed)`` is split into independent streams (latency, faults, fills, real-data
-delivery) so that, e.g., publishing real data on the faithful path does not shift the draws that
+delivery, account queries) so that, e.g., publishing real data on the faithful path does not shift the draws that
 decide fills.
 """
 from __future__ import annotations
@@ -12,13 +12,14 @@ from ...seoul import NS_PER_MS
 from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLatency
 
 MIN_LATENCY_NS = 1_000           # causes precede their effects
-STREAMS = ("latency", "fault", "fill", "real_data")
+# appended streams keep the earlier ones' draws (a SeedSequence child depends only on its index)
+STREAMS = ("latency", "fault", "fill", "real_data", "query")
 
 
 class Rngs:
     def __init__(self, seed: int):
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.latency, self.fault, self.fill, self.real_data = (
+        self.latency, self.fault, self.fill, self.real_data, self.query = (
             np.random.Generator(np.random.PCG64(c)) for c in children)
 
 
@@ -72,6 +73,7 @@ class Latencies:
         self.fill = LatencySampler(lat.fill, r)
         self.cancel = LatencySampler(lat.cancel, r)
         self.real_data = LatencySampler(lat.real_data, rngs.real_data)
+        self.query = LatencySampler(lat.query, rngs.query)
 
 
 class FaultDice:

@@ -139,3 +139,36 @@ def tr_code(side_or_action: str, market: str) -> str:
     mk = "KQ" if market == "KOSDAQ" else "KP"
     return {"buy": f"KOA_NORMAL_BUY_{mk}_ORD", "sell": f"KOA_NORMAL_SELL_{mk}_ORD",
             "cancel": f"KOA_NORMAL_{mk}_CANCEL"}.get(side_or_action, f"KOA_NORMAL_{mk}_MODIFY")
+
+
+# --- account TRs (field names as KOA lists them; numbers zero-padded like the control's) ---
+TR_HOLDINGS = "opw00018"      # 계좌평가잔고내역요청
+TR_OPEN_ORDERS = "opt10075"   # 실시간미체결요청
+ROWS_PER_PAGE = 20            # rows per reply; more come with prev_next = "2"
+
+
+def _num(v: int) -> str:
+    return f"{v:015d}" if v >= 0 else f"-{-v:014d}"
+
+
+def holding_row(code: str, name: str, qty: int, orderable: int, avg_price: int,
+                last: int) -> dict[str, str]:
+    return {"종목번호": "A" + code, "종목명": pad_name(name), "보유수량": _num(qty),
+            "매매가능수량": _num(orderable), "매입가": _num(avg_price), "현재가": _num(last),
+            "매입금액": _num(avg_price * qty), "평가금액": _num(last * qty)}
+
+
+def holdings_summary(rows: list[dict[str, str]]) -> dict[str, str]:
+    total = sum(int(r["매입금액"]) for r in rows)
+    return {"총매입금액": _num(total), "조회건수": f"{len(rows):04d}"}
+
+
+def open_order_row(account: str, o, name: str) -> dict[str, str]:
+    """``o``: an EmuOrder still working at the broker."""
+    return {"계좌번호": account, "주문번호": order_no_str(o.order_no), "종목코드": o.code,
+            "주문상태": "접수", "종목명": pad_name(name), "주문수량": _num(o.qty),
+            "주문가격": _num(o.price), "미체결수량": _num(o.leaves),
+            "체결누계금액": _num(o.cum_amount), "원주문번호": order_no_str(0),
+            "주문구분": "+매수" if o.side == "buy" else "-매도",
+            "매매구분": TRADE_KIND.get(o.style, "보통"),
+            "시간": hhmmss(o.created_ns), "체결량": _num(o.cum_qty)}

@@ -21,7 +21,7 @@ from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
 from ... import seoul
-from ...seoul import NS_PER_S
+from ...seoul import NS_PER_MS, NS_PER_S
 from . import formats as fm
 from .accounts import Account
 from .config import EmulatorConfig, FeeFn, default_fee_fn
@@ -46,6 +46,7 @@ class EmulatedServer:
         self.rngs = Rngs(config.seed)
         self.lat = Latencies(config, self.rngs)
         self.dice = FaultDice(config, self.rngs.fault)
+        self.query_dice = FaultDice(config, self.rngs.query)
         self.fee_fn: FeeFn = fee_fn or default_fee_fn(config.fees)
         self.account = Account.opening(config.account, config.cash_krw, config.holdings, self.ref)
         self.orders: dict[int, EmuOrder] = {}
@@ -56,6 +57,8 @@ class EmulatedServer:
         self._next_no = 1
         self._next_exec = 1
         self._sent: deque[int] = deque()
+        self._queries: deque[int] = deque()
+        self._pages: dict[tuple[str, str], list[dict[str, str]]] = {}   # rows left for prev_next=2
         self.midnight_ns = seoul.midnight_of(clock.now_ns()) if midnight_ns is None else midnight_ns
         self.exchange = Exchange(len(self.codes), clock, config.fill_odds, self.rngs.fill, self)
         self.reconnect_ns: int | None = 0
@@ -378,6 +381,47 @@ class EmulatedServer:
                                  reason=reason)
         if o.side == "sell":
             self._balance(self._seq(o, t_r + GAP_NS), o.code, o.side, o.vidx)
+
+    # --- account TRs: opw00018 (holdings) and opt10075 (open orders) ---
+    def query_rate_ok(self, now: int) -> bool:
+        """Every declared query window has room; a refused call does not count."""
+        q = self._queries
+        longest = max(w.window_ms for w in self.cfg.query_limits) * NS_PER_MS
+        while q and now - q[0] >= longest:
+            q.popleft()
+        for w in self.cfg.query_limits:
+            horizon = now - w.window_ms * NS_PER_MS
+            if sum(1 for t in q if t > horizon) >= w.capacity:
+                return False
+        q.append(now)
+        return True
+
+    def submit_query(self, rqname: str, screen: str, trcode: str, prev_next: int,
+                     inputs: dict[str, str]) -> None:
+        """Answer after the query latency with the account as it is *then* (it may already show
+        fills whose Chejan is still on its way, as at the real broker)."""
+        t = self.clock.now_ns() + self.lat.query.ns()
+        if self.query_dice.hit(self.cfg.faults.query_drop_rate):
+            return
+        self.clock.call_at(t, self._answer_query, rqname, screen, trcode, prev_next, dict(inputs))
+
+    def _answer_query(self, rqname: str, screen: str, trcode: str, prev_next: int,
+                      inputs: dict[str, str]) -> None:
+        key = (trcode, rqname)
+        if prev_next == 2 and key in self._pages:
+            rows = self._pages.pop(key)
+        elif trcode == fm.TR_HOLDINGS:
+            rows = [fm.holding_row(c, self.cfg.names.get(c, c), h.qty, h.orderable, h.avg_price,
+                                   self._marks(c)[0])
+                    for c, h in sorted(self.account.holdings.items()) if h.qty > 0]
+        else:
+            rows = [fm.open_order_row(self.account.number, o, self.cfg.names.get(o.code, o.code))
+                    for o in self.open_orders() if o.leaves > 0]
+        page, rest = rows[:fm.ROWS_PER_PAGE], rows[fm.ROWS_PER_PAGE:]
+        if rest:
+            self._pages[key] = rest
+        single = fm.holdings_summary(rows) if trcode == fm.TR_HOLDINGS else {}
+        self._deliver_now("emit_tr_rows", (screen, rqname, trcode, "2" if rest else "0", single, page))
 
     # --- views for tests and recovery ---
     def open_orders(self) -> list[EmuOrder]:

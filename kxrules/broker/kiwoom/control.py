@@ -113,5 +113,8 @@ class KiwoomControl:
         return str(self._call("GetCommData(QString, QString, int, QString)",
                               trcode, rqname, int(index), item))
 
+    def GetRepeatCnt(self, trcode: str, rqname: str) -> int:
+        return int(self._call("GetRepeatCnt(QString, QString)", trcode, rqname))
+
     def GetChejanData(self, fid: int) -> str:
         return str(self._call("GetChejanData(int)", int(fid)))
