@@ -33,7 +33,8 @@ def trade(
 ) -> None:
     """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge, end flat, and record everything in DuckDB.
 
-    Exit codes: 0 ok, 1 the run ended abnormally (e.g. left a position), 2 config or usage error."""
+    Exit codes: 0 ok, 1 the run ended abnormally (e.g. left a position, recording failed), 2 config or usage error (including a data directory another process holds).
+    SIGTERM acts like Ctrl-C; a second Ctrl-C stops waiting for the wind-down."""
     import time
 
     from ..config.compile import compile_profile
@@ -101,7 +102,10 @@ def trade(
     for note in result.notes:
         typer.echo(f"note: {note}")
     typer.echo(result.summary.paragraph())
-    typer.echo(f"recorded as run {result.run_id} in {result.db_path}")
+    if result.recorded:
+        typer.echo(f"recorded as run {result.run_id} in {result.db_path}")
+    for line in result.errors:          # a recording failure: what happened, what was lost
+        typer.echo(f"kxrules: {line}", err=True)
     raise typer.Exit(result.exit_code)
 
 

@@ -4,13 +4,15 @@ Same Engine, Execution and KiwoomAdapter as the simulation; the clock is ``QtClo
 QTimer callbacks on the one Qt thread) and the recorder commits every order, event and fill as it
 happens. A 250 ms housekeeping timer keeps the Python interpreter responsive to Ctrl-C inside the
 Qt loop, refreshes the status line, polls the connection (the real control may drop silently)
-and ends the day: after the guard window closes and nothing is in flight, or on Ctrl-C after the
-engine has disarmed, cancelled what rests and flattened.
+and ends the day: after the guard window closes and nothing is in flight, or on Ctrl-C (or
+SIGTERM) after the engine has disarmed, cancelled what rests and flattened. A second Ctrl-C stops
+waiting for the wind-down. Signal handlers only schedule work on the loop (never mid-callback),
+and stay installed until the run is recorded. A recording failure disarms at once and winds down
+the same way (the run then exits 1).
 """
 from __future__ import annotations
 
 import os
-import signal as signals
 from pathlib import Path
 
 from .. import seoul
@@ -20,11 +22,11 @@ from ..broker.kiwoom.qtclock import QtClock
 from ..engine.clock import NS_PER_S
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
-from ..storage.recorder import Recorder
 from .alerts import SlackNotifier
 from .heap import frozen_startup_heap
 from .summary import summarise
-from .trade import EXIT_ABNORMAL, EXIT_OK, TradeOptions, TradeResult, status_line
+from .trade import (EXIT_ABNORMAL, EXIT_OK, Interrupts, TradeOptions, TradeResult, open_recorder, record_end,
+                    start_recording, status_line)
 
 HOUSEKEEPING_MS = 250
 CONNECTION_CHECK_NS = 5 * NS_PER_S
@@ -35,29 +37,54 @@ STOP_GRACE_NS = 30 * NS_PER_S           # after Ctrl-C: leave even if not idle (
 def run_live(profile, options: TradeOptions, *, control=None, clock=None) -> TradeResult:
     """Trade live. ``control``/``clock`` default to the real OpenAPI+ control and ``QtClock``;
     tests pass the emulator (with an ``app`` whose ``exec_`` drives time) and a virtual clock."""
-    control = control or open_kiwoom_control()
-    clock = clock or QtClock()
+    data_dir = Path(options.data_dir or profile.data_dir)
+    recorder = open_recorder(data_dir, profile.codes, durable=True)     # before the login: exit 2 if locked
+    try:
+        control = control or open_kiwoom_control()
+        clock = clock or QtClock()
+    except BaseException:
+        recorder.close()
+        raise
     notifier = SlackNotifier.from_profile(profile)
     if notifier is not None and options.alerts is None:
         options.alerts = notifier
-    data_dir = Path(options.data_dir or profile.data_dir)
-    recorder = Recorder(data_dir, profile.codes, durable=True)
     telemetry = Telemetry(recorder)
     engine = Engine(profile, clock, recorder, telemetry, on_alert=options.alerts)
     account = os.environ.get(profile.profile.account.number_env) or None
     adapter = KiwoomAdapter(control, profile.venues, clock, engine, list(profile.codes), account=account)
     engine.attach(adapter)
-    run_id = recorder.start_run(profile=profile.name, broker="kiwoom", mode="live", seed=None,
-                                source="Kiwoom OpenAPI+", run_date=profile.run_date,
-                                config_hash=profile.config_hash, config=profile.snapshot)
-    state = {"stop_at": None, "interrupted": False, "last_check": 0, "notes": []}
+    run_id = start_recording(recorder, profile=profile.name, broker="kiwoom", mode="live", seed=None,
+                             source="Kiwoom OpenAPI+", run_date=profile.run_date,
+                             config_hash=profile.config_hash, config=profile.snapshot)
+    state = {"stop_at": None, "interrupted": False, "hurried": False, "recording_failed": False,
+             "last_check": 0, "notes": []}
+    interrupts = Interrupts(lambda count: clock.call_later(0, on_interrupt, count))
 
-    def on_sigint(*_):
+    def on_interrupt(count: int) -> None:
+        now = clock.now_ns()
         if not state["interrupted"]:
             state["interrupted"] = True
-            state["notes"].append("interrupted by the operator: disarmed, flattening, recording")
+            state["notes"].append(f"interrupted by the operator ({interrupts.first}): disarmed, flattening, "
+                                  f"recording")
             engine.wind_down()
-            state["stop_at"] = clock.now_ns() + STOP_GRACE_NS
+            state["stop_at"] = now + STOP_GRACE_NS
+        elif count >= 2 and not state["hurried"]:
+            state["hurried"] = True
+            state["notes"].append("interrupted again: stopped waiting for the wind-down")
+            state["stop_at"] = now          # the next housekeeping tick leaves the loop
+
+    def on_recording_failure(reason: str) -> None:
+        engine.kill(f"recording failed: {reason}")      # no new entry from this instant
+        clock.call_later(0, wind_down_after_failure)
+
+    def wind_down_after_failure() -> None:
+        if not state["recording_failed"]:
+            state["recording_failed"] = True
+            engine.wind_down()
+            stop = clock.now_ns() + STOP_GRACE_NS
+            state["stop_at"] = stop if state["stop_at"] is None else min(state["stop_at"], stop)
+
+    recorder.on_failure = on_recording_failure
 
     def housekeeping() -> None:
         now = clock.now_ns()
@@ -81,25 +108,24 @@ def run_live(profile, options: TradeOptions, *, control=None, clock=None) -> Tra
             return
         clock.call_later(HOUSEKEEPING_MS, housekeeping)
 
-    previous = signals.signal(signals.SIGINT, on_sigint)
-    try:
-        with frozen_startup_heap():
-            adapter.connect()
-            adapter.subscribe_quotes()
-            clock.call_later(HOUSEKEEPING_MS, housekeeping)
-            control.app.exec_()
-    finally:
-        signals.signal(signals.SIGINT, previous)
-        engine.stopping = True
-    summary = summarise(engine, profile, "Kiwoom OpenAPI+ (live)", run_id)
-    exit_code = EXIT_OK if summary.flat and (summary.ended_normally or state["interrupted"]) else EXIT_ABNORMAL
-    recorder.finish_run("ok" if exit_code == EXIT_OK else "abnormal", exit_code, summary.as_dict())
-    recorder.close()
+    with interrupts:                    # kept through the final write: a signal cannot tear it
+        try:
+            with frozen_startup_heap():
+                adapter.connect()
+                adapter.subscribe_quotes()
+                clock.call_later(HOUSEKEEPING_MS, housekeeping)
+                control.app.exec_()
+        finally:
+            engine.stopping = True
+        summary = summarise(engine, profile, "Kiwoom OpenAPI+ (live)", run_id)
+        exit_code = EXIT_OK if summary.flat and (summary.ended_normally or state["interrupted"]) else EXIT_ABNORMAL
+        exit_code, errors = record_end(recorder, engine, summary, exit_code)
     adapter.close()
     if notifier is not None:
-        notifier("run_end", summary.paragraph())
+        notifier("run_end", summary.paragraph() + "".join(f"\n{e}" for e in errors[:2]))
         notifier.close()
-    return TradeResult(exit_code, summary, run_id, recorder.path, state["notes"])
+    return TradeResult(exit_code, summary, run_id, recorder.path, state["notes"], errors,
+                       recorded=not recorder.lost)
 
 
 def _until_ns(profile, until_s: int) -> int:

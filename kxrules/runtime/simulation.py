@@ -4,7 +4,8 @@ This is the stand-in for Qt's event loop: it owns time. Each quote row is delive
 timestamp after every timer due before it has fired (engine batches, emulator latencies, pair
 timers), so the engine sees one consistent, deterministic timeline. ``--speed N`` paces virtual
 time at N× wall time so a person can watch; ``--speed max`` runs as fast as it can. Pacing lives
-here, never in the engine.
+here, never in the engine. ``interrupt()`` (Ctrl-C, SIGTERM, a recording failure) stops the replay
+at the next row; ``hurry()`` (a second Ctrl-C) drops the pacing so the wind-down ends at once.
 """
 from __future__ import annotations
 
@@ -37,13 +38,19 @@ class SimulationHost:
         self.until_ns = until_ns
         self.on_progress = on_progress
         self.interrupted = False
+        self.hurried = False
         self._wall0 = 0.0
         self._virt0 = 0
 
     def interrupt(self) -> None:
         self.interrupted = True
 
+    def hurry(self) -> None:
+        self.hurried = True
+
     def _pace(self, ts: int) -> None:
+        if self.hurried:
+            return
         target = self._wall0 + (ts - self._virt0) / NS_PER_S / self.speed
         delay = target - time.monotonic()
         if delay > 0:

@@ -7,7 +7,9 @@ The same Engine runs in both worlds; only the clock and the control differ:
 """
 from __future__ import annotations
 
+import json
 import signal as signals
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,7 +18,7 @@ from .. import seoul
 from ..engine.clock import NS_PER_S, VirtualClock
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
-from ..storage.recorder import Recorder
+from ..storage.recorder import Recorder, RecordingUnavailable
 from .sources import QuoteSourceSpec, synthetic_day
 from .summary import RunSummary, summarise
 
@@ -48,6 +50,8 @@ class TradeResult:
     run_id: int
     db_path: Path
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)     # for stderr: recording failures, lost rows
+    recorded: bool = True                               # the run's end made it into the recording
 
 
 def fee_fn_for(cost):
@@ -55,6 +59,85 @@ def fee_fn_for(cost):
     def fee_fn(venue: str, side: str, price: int, qty: int, market: str) -> tuple[int, int]:
         return cost.fee(venue, side, price, qty, "taker"), cost.tax(market, side, price, qty)
     return fee_fn
+
+
+class Interrupts:
+    """SIGINT (Ctrl-C) and SIGTERM while a host runs. The handler never raises: it counts and
+    calls ``on_signal(count)``, which only sets flags or schedules work on the host's loop, so a
+    signal can neither land inside engine code nor tear a recording write. The previous handlers
+    come back on exit (off the main thread, where handlers cannot be set, it does nothing)."""
+
+    def __init__(self, on_signal: Callable[[int], None] | None = None):
+        self.on_signal = on_signal
+        self.count = 0
+        self.names: list[str] = []
+        self._previous: dict = {}
+
+    def __enter__(self) -> "Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signals.SIGINT, getattr(signals, "SIGTERM", None)):
+                if sig is not None:
+                    self._previous[sig] = signals.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame) -> None:
+        self.count += 1
+        self.names.append(signals.Signals(signum).name)
+        if self.on_signal is not None:
+            self.on_signal(self.count)
+
+    @property
+    def first(self) -> str:
+        return self.names[0] if self.names else ""
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signals.signal(sig, handler)
+        self._previous.clear()
+
+
+def open_recorder(data_dir: Path, codes, *, durable: bool) -> Recorder:
+    """The run's recorder, or a TradeError (exit 2) before anything trades: the file is locked by
+    another process, or cannot be written."""
+    try:
+        return Recorder(data_dir, codes, durable=durable)
+    except RecordingUnavailable as exc:
+        raise TradeError(str(exc)) from None
+
+
+def start_recording(recorder: Recorder, **run) -> int:
+    try:
+        return recorder.start_run(**run)
+    except RecordingUnavailable as exc:
+        recorder.close()
+        raise TradeError(str(exc)) from None
+
+
+def record_end(recorder: Recorder, engine: Engine, summary: RunSummary, exit_code: int) -> tuple[int, list[str]]:
+    """Record the run's end: pairs still live get their row (their state at the end, no end time),
+    then everything pending and the run's row in one transaction. A recording failure at any
+    point of the run makes the exit code 1; returns (exit code, lines for stderr)."""
+    ex = engine.execution
+    if ex is not None:
+        for pairs in list(ex.active.values()):
+            for pair in list(pairs):
+                recorder.pair_open_at_end(pair)
+    if recorder.failed is not None:
+        exit_code = EXIT_ABNORMAL
+    written = recorder.finish_run("ok" if exit_code == EXIT_OK else "abnormal", exit_code, summary.as_dict())
+    recorder.close()
+    errors: list[str] = []
+    if recorder.failed is not None:
+        how = "flattened" if summary.flat else ("NOT flat: " + ", ".join(
+            f"{c} {q:+d}" for c, q in summary.positions_left.items()))
+        errors.append(f"recording failed: {recorder.failed}; disarmed and {how}")
+        if written:
+            errors.append(f"the rows held back were written at the end: run {recorder.run_id} in "
+                          f"{recorder.path} is complete")
+        else:
+            errors.append(f"not recorded (run {recorder.run_id} in {recorder.path}): " + "; ".join(recorder.lost))
+            errors.append("run summary: " + json.dumps(summary.as_dict(), ensure_ascii=False, default=str))
+    return exit_code, errors
 
 
 def run_trade(profile, options: TradeOptions) -> TradeResult:
@@ -89,7 +172,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
 
     start_ns = seoul.epoch_ns(profile.run_date, 8 * 3600 + 50 * 60)
     clock = VirtualClock(start_ns)
-    recorder = Recorder(data_dir, profile.codes, durable=False)
+    recorder = open_recorder(data_dir, profile.codes, durable=False)
     telemetry = Telemetry(recorder)
     engine = Engine(profile, clock, recorder, telemetry, on_alert=options.alerts)
     engine.record_quotes = options.record_quotes
@@ -104,9 +187,9 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     )
     adapter = KiwoomAdapter(emulator, profile.venues, clock, engine, list(profile.codes))
     engine.attach(adapter)
-    run_id = recorder.start_run(profile=profile.name, broker="sim", mode="simulation", seed=source.seed,
-                                source=source.describe(), run_date=profile.run_date,
-                                config_hash=profile.config_hash, config=profile.snapshot)
+    run_id = start_recording(recorder, profile=profile.name, broker="sim", mode="simulation", seed=source.seed,
+                             source=source.describe(), run_date=profile.run_date,
+                             config_hash=profile.config_hash, config=profile.snapshot)
     until_ns = seoul.epoch_ns(profile.run_date, options.until) if options.until is not None else None
     progress = _progress(engine, options.status)
     if options.replay_path == "fast" and options.speed is None and not fastpath.has_disconnect(emulator):
@@ -116,15 +199,27 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     else:
         host = SimulationHost(clock, emulator.feed_quote, source.path, profile.codes, speed=options.speed,
                               until_ns=until_ns, on_progress=progress)
-    previous = signals.signal(signals.SIGINT, lambda *_: host.interrupt())
+    replayed = [False]
+
+    def on_signal(count: int) -> None:
+        host.interrupt()                # the replay stops at its next row (or chunk)
+        if (count >= 2 or replayed[0]) and hasattr(host, "hurry"):
+            host.hurry()                # wind down without waiting for wall time (paced replays)
+
+    def on_recording_failure(reason: str) -> None:
+        engine.kill(f"recording failed: {reason}")
+        host.interrupt()
+
+    recorder.on_failure = on_recording_failure
     notes: list[str] = []
-    try:
+    with Interrupts(on_signal) as interrupts:       # kept through the final write: it cannot tear
         with frozen_startup_heap():
             adapter.connect()
             adapter.subscribe_quotes()
             result = host.replay()
-            if result.stopped_by == "interrupt":
-                notes.append("interrupted by the operator: disarmed, flattening, recording")
+            replayed[0] = True
+            if interrupts.count:
+                notes.append(f"interrupted by the operator ({interrupts.first}): disarmed, flattening, recording")
             if result.stopped_by == "end_of_data":
                 engine.kill("end of market data")
             else:
@@ -133,16 +228,15 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
                 engine.wind_down()
                 host.drain(engine.idle, limit_ns=60 * NS_PER_S)
             engine.stopping = True
-    finally:
-        signals.signal(signals.SIGINT, previous)
-    summary = summarise(engine, profile, source.describe(), run_id)
-    exit_code = EXIT_OK if summary.flat and summary.ended_normally else EXIT_ABNORMAL
-    if result.stopped_by == "interrupt" and summary.flat:
-        exit_code = EXIT_OK
-    recorder.finish_run("ok" if exit_code == EXIT_OK else "abnormal", exit_code, summary.as_dict())
-    recorder.close()
+        if interrupts.count >= 2:
+            notes.append("interrupted again: the wind-down ran without waiting for wall time")
+        summary = summarise(engine, profile, source.describe(), run_id)
+        exit_code = EXIT_OK if summary.flat and summary.ended_normally else EXIT_ABNORMAL
+        if interrupts.count and result.stopped_by == "interrupt" and summary.flat:
+            exit_code = EXIT_OK
+        exit_code, errors = record_end(recorder, engine, summary, exit_code)
     adapter.close()
-    return TradeResult(exit_code, summary, run_id, recorder.path, notes)
+    return TradeResult(exit_code, summary, run_id, recorder.path, notes, errors, recorded=not recorder.lost)
 
 
 def _progress(engine: Engine, sink):

@@ -6,14 +6,27 @@ columnar buffers and bulk-inserts them through Arrow. Quotes and telemetry are a
 (DuckDB's executemany manages ~1.3 k rows/s; Arrow inserts manage millions).
 
 DuckDB locks the file against other processes while a run writes it: read it after the run ends
-(or copy the file); `kxrules report` does exactly that.
+(or copy the file); `kxrules report` does exactly that. Opening a file another process holds
+raises :class:`RecordingUnavailable` (the host turns it into a usage error before trading).
+
+Recording never raises out of an engine callback: a write that fails (disk full or read-only,
+the file locked, any DuckDB error) marks the recorder ``failed``, keeps the rows in memory and
+calls ``on_failure`` once, so the host can disarm and wind down. ``finish_run`` writes everything
+still pending and the run's row in one transaction, retried once on a fresh connection; signals
+arriving meanwhile are deferred until it is done. Whatever could not be written is listed in
+``lost``. A run whose process died (status still ``running``) is closed as ``killed`` by the next
+recorder that opens the file (``ended_at`` stays NULL: when it died is not known).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
+import signal as signals
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import numpy as np
@@ -24,6 +37,9 @@ from .schema import SCHEMA_VERSION, TABLES
 DB_NAME = "kxrules.duckdb"
 FLUSH_ROWS = 50_000
 VENUES = ("KRX", "NXT")
+
+DURABLE_TABLES = ("order_events", "fills", "alerts", "events")
+RECORDING_ERRORS = (duckdb.Error, OSError)
 
 _ORDER_COLS = ["run_id", "client_id", "pair_id", "role", "code", "venue", "side", "qty", "style", "price",
                "cancel_of", "sent_ns", "send_rc", "ack_ns", "accepted_ns", "order_no", "status",
@@ -41,53 +57,188 @@ def connect(data_dir: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     return con
 
 
+class RecordingUnavailable(Exception):
+    """The recording cannot be opened for writing (another process holds it, read-only, ...)."""
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def open_problem(data_dir: Path, exc: BaseException) -> str:
+    """What to tell an operator whose recording could not be opened."""
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        who = f" (pid {pid.group(1)})" if pid else ""
+        return (f"data directory {data_dir} is in use by another kxrules process{who}; "
+                f"choose another --data-dir or wait for it to finish")
+    return f"cannot write the recording in {data_dir}: {_brief(exc)}"
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """SIGINT/SIGTERM arriving inside the block are held and delivered after it (to the handler
+    that was installed before), so a second Ctrl-C cannot tear a write in two. Off the main
+    thread (where handlers cannot be installed) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    names = [signals.SIGINT] + ([signals.SIGTERM] if hasattr(signals, "SIGTERM") else [])
+    previous = {}
+    for sig in names:
+        previous[sig] = signals.signal(sig, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signals.signal(sig, handler)
+        for signum in held:
+            handler = previous.get(signum)
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signals.SIG_DFL:
+                signals.raise_signal(signum)
+
+
 def _columns(table: str) -> list[str]:
     return [c.strip().split()[0] for c in TABLES[table].replace("\n", " ").split(",")]
 
 
 class Recorder:
-    def __init__(self, data_dir: Path, codes: tuple[str, ...], *, durable: bool):
-        self.con = connect(data_dir)
-        self.path = Path(data_dir) / DB_NAME
+    def __init__(self, data_dir: Path, codes: tuple[str, ...], *, durable: bool,
+                 on_failure: Callable[[str], None] | None = None):
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_NAME
+        try:
+            self.con = connect(self.data_dir)
+            self.run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0])
+            # this process holds the file's lock: a run still 'running' belongs to a dead process
+            self.killed_runs = [int(r[0]) for r in self.con.execute(
+                "UPDATE runs SET status = 'killed' WHERE status = 'running' RETURNING run_id").fetchall()]
+        except RECORDING_ERRORS as exc:
+            with contextlib.suppress(Exception):
+                self.con.close()
+            raise RecordingUnavailable(open_problem(self.data_dir, exc)) from exc
         self.codes = codes
         self._code_dict = pa.array(list(codes), pa.string())
         self._venue_dict = pa.array(list(VENUES), pa.string())
         self.durable = durable
-        self.run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0])
+        self.on_failure = on_failure
+        self.failed: str | None = None          # the first recording failure, if any
+        self.errors: list[str] = []             # every failure, in order
+        self.lost: list[str] = []               # what finish_run could not write
         self._rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
         self._quote_cols: list[list] = [[] for _ in range(7)]
         self._quote_chunks: list[tuple] = []
         self._orders: dict[str, Any] = {}
 
+    # -- failures -----------------------------------------------------------------------------
+    def _fail(self, what: str, exc: BaseException) -> None:
+        reason = f"{what}: {_brief(exc)}"
+        self.errors.append(reason)
+        if self.failed is None:
+            self.failed = reason
+            if self.on_failure is not None:
+                self.on_failure(reason)
+
+    def _try(self, what: str, fn: Callable, *args) -> bool:
+        try:
+            fn(*args)
+        except RECORDING_ERRORS as exc:
+            self._fail(what, exc)
+            return False
+        return True
+
     # -- run ----------------------------------------------------------------------------------
     def start_run(self, *, profile: str, broker: str, mode: str, seed: int | None, source: str,
                   run_date: dt.date, config_hash: str, config: dict) -> int:
-        self.con.execute(
-            "INSERT INTO runs (run_id, profile, broker, mode, sim_seed, source, run_date, started_at, "
-            "config_hash, config_json, status, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [self.run_id, profile, broker, mode, seed, source, run_date, dt.datetime.now(),
-             config_hash, json.dumps(config, ensure_ascii=False, default=str), "running", SCHEMA_VERSION])
+        """Write the run's row (status ``running``). Raises :class:`RecordingUnavailable`: this
+        happens before trading, where failing is still safe."""
+        try:
+            self.con.execute(
+                "INSERT INTO runs (run_id, profile, broker, mode, sim_seed, source, run_date, started_at, "
+                "config_hash, config_json, status, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [self.run_id, profile, broker, mode, seed, source, run_date, dt.datetime.now(),
+                 config_hash, json.dumps(config, ensure_ascii=False, default=str), "running", SCHEMA_VERSION])
+        except RECORDING_ERRORS as exc:
+            raise RecordingUnavailable(open_problem(self.data_dir, exc)) from exc
         return self.run_id
 
-    def finish_run(self, status: str, exit_code: int, summary: dict) -> None:
-        self.flush()
-        self.con.execute("UPDATE runs SET ended_at = ?, status = ?, exit_code = ?, summary_json = ? WHERE run_id = ?",
-                         [dt.datetime.now(), status, exit_code, json.dumps(summary, ensure_ascii=False, default=str),
-                          self.run_id])
+    def finish_run(self, status: str, exit_code: int, summary: dict) -> bool:
+        """Write every pending row, the orders' final state and the run's row in one transaction
+        (signals deferred meanwhile); on failure retry once on a fresh connection. Returns whether
+        it was written; if not, ``lost`` says what is missing and the run's row is marked
+        ``recording_failed`` if even that can be written."""
+        summary_json = json.dumps(summary, ensure_ascii=False, default=str)
+        with deferred_signals():
+            for attempt in (1, 2):
+                kept = self._pending()
+                try:
+                    self.con.execute("BEGIN TRANSACTION")
+                    self.flush()
+                    self.con.execute("UPDATE runs SET ended_at = ?, status = ?, exit_code = ?, summary_json = ? "
+                                     "WHERE run_id = ?", [dt.datetime.now(), status, exit_code, summary_json,
+                                                          self.run_id])
+                    self.con.execute("COMMIT")
+                    return True
+                except RECORDING_ERRORS as exc:
+                    with contextlib.suppress(*RECORDING_ERRORS):
+                        self.con.execute("ROLLBACK")
+                    self._restore(kept)
+                    self._fail("writing the end of the run" + (" (retried)" if attempt == 2 else ""), exc)
+                    if attempt == 1:
+                        self._reconnect()
+            self.lost = self._describe_pending()
+            self._try("marking the run as recording_failed", self.con.execute,
+                      "UPDATE runs SET status = 'recording_failed', exit_code = ?, summary_json = ? WHERE run_id = ?",
+                      [exit_code, summary_json, self.run_id])
+            return False
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.close()
+        try:
+            self.con = connect(self.data_dir)
+        except RECORDING_ERRORS as exc:
+            self._fail("reopening the recording", exc)
+
+    def _pending(self) -> tuple:
+        """The buffered rows (references), to put back if a transaction is rolled back."""
+        return ({t: list(rows) for t, rows in self._rows.items()}, list(self._quote_chunks),
+                [list(c) for c in self._quote_cols])
+
+    def _restore(self, kept: tuple) -> None:
+        self._rows, self._quote_chunks, self._quote_cols = kept[0], kept[1], kept[2]
+
+    def _describe_pending(self) -> list[str]:
+        out = [f"{len(rows):,} {table} rows" for table, rows in self._rows.items() if rows]
+        quotes = sum(len(c[0]) for c in self._quote_chunks) + len(self._quote_cols[0])
+        if quotes:
+            out.append(f"{quotes:,} quotes rows")
+        if self._orders:
+            out.append(f"the final state of {len(self._orders):,} orders"
+                       + ("" if self.durable else " (no orders row of this run was written)"))
+        out.append("the run's end (status, exit code, summary)")
+        return out
 
     def close(self) -> None:
-        self.con.close()
+        with contextlib.suppress(Exception):
+            self.con.close()
 
     # -- rows -------------------------------------------------------------------------------
     def _row(self, table: str, row: tuple) -> None:
-        if self.durable and table in ("order_events", "fills", "alerts", "events"):
+        if self.durable and table in DURABLE_TABLES and self.failed is None:
             marks = ",".join("?" * (len(row) + 1))
-            self.con.execute(f"INSERT INTO {table} VALUES ({marks})", [self.run_id, *row])
-            return
+            if self._try(f"writing {table}", self.con.execute, f"INSERT INTO {table} VALUES ({marks})",
+                         [self.run_id, *row]):
+                return
         buf = self._rows[table]
         buf.append(row)
-        if len(buf) >= FLUSH_ROWS:
-            self._flush_table(table)
+        if len(buf) >= FLUSH_ROWS and self.failed is None:
+            self._try(f"writing {table}", self._flush_table, table)
 
     def signals(self, now: int, rows: list[list[int]], reasons: list, pair_ids: list) -> None:
         """``rows``: a SignalBatch's rows as Python ints (evaluator.COLUMNS order)."""
@@ -104,19 +255,33 @@ class Recorder:
                             pair.buy_value, pair.sell_value, pair.gross_krw, pair.fees, pair.tax,
                             pair.net_krw, bps, pair.unhedged_ms, pair.used_ioc, pair.unresolved))
 
+    def pair_open_at_end(self, pair) -> None:
+        """A pair still live when the run ended: its state then as ``final_state``, ``ended_ns``
+        NULL, and no booked PnL (gross, net, bps and time unhedged NULL; its fills are in
+        ``fills``)."""
+        s = pair.signal
+        self._row("pairs", (pair.pair_id, pair.code, VENUES[s.buy_venue], VENUES[s.sell_venue], pair.qty,
+                            s.buy_price, s.sell_price, s.net_edge_krw, pair.started_ns, pair.first_fill_ns,
+                            pair.flat_ns, None, pair.state, pair.entry_filled, pair.hedged,
+                            pair.buy_value, pair.sell_value, None, pair.fees, pair.tax,
+                            None, None, None, pair.used_ioc, pair.unresolved))
+
     def order_sent(self, rec) -> None:
         self._orders[rec.client_id] = rec
-        if self.durable:
-            self.con.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(_ORDER_COLS))})",
-                             self._order_row(rec))
+        if self.durable and self.failed is None:
+            self._try("writing orders", self._insert_order, rec)
 
     def order_final(self, rec) -> None:
         self._orders[rec.client_id] = rec
-        if self.durable:
-            self.con.execute("DELETE FROM orders WHERE run_id = ? AND client_id = ?", [self.run_id, rec.client_id])
-            self.con.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(_ORDER_COLS))})",
-                             self._order_row(rec))
+        if self.durable and self.failed is None:
+            self._try("writing orders", self._rewrite_order, rec)
 
+    def _insert_order(self, rec) -> None:
+        self.con.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(_ORDER_COLS))})", self._order_row(rec))
+
+    def _rewrite_order(self, rec) -> None:
+        self.con.execute("DELETE FROM orders WHERE run_id = ? AND client_id = ?", [self.run_id, rec.client_id])
+        self._insert_order(rec)
     def _order_row(self, rec) -> list:
         return [self.run_id, rec.client_id, rec.pair.pair_id if rec.pair is not None else None, rec.role,
                 rec.code, rec.venue, rec.side, rec.qty, rec.style, rec.price, rec.cancel_of, rec.sent_ns,
@@ -175,20 +340,18 @@ class Recorder:
         cols[4].append(ask)
         cols[5].append(bid_qty)
         cols[6].append(ask_qty)
-        if len(cols[0]) >= FLUSH_ROWS:
-            self._flush_quotes()
+        if len(cols[0]) >= FLUSH_ROWS and self.failed is None:
+            self._try("writing quotes", self._flush_quotes)
 
     def quotes(self, ts_ns, sym, venue, bid, ask, bid_qty, ask_qty) -> None:
         self._quote_chunks.append((ts_ns, sym, venue, bid, ask, bid_qty, ask_qty))
-        if sum(len(c[0]) for c in self._quote_chunks) >= FLUSH_ROWS:
-            self._flush_quotes()
+        if self.failed is None and sum(len(c[0]) for c in self._quote_chunks) >= FLUSH_ROWS:
+            self._try("writing quotes", self._flush_quotes)
 
     def _flush_quotes(self) -> None:
         chunks = list(self._quote_chunks)
         if self._quote_cols[0]:
             chunks.append(tuple(np.asarray(c, dtype=np.int64) for c in self._quote_cols))
-            self._quote_cols = [[] for _ in range(7)]
-        self._quote_chunks = []
         if not chunks:
             return
         ts, sym, venue, bid, ask, bq, aq = (np.concatenate([c[i] for c in chunks]) for i in range(7))
@@ -202,6 +365,8 @@ class Recorder:
         })
         self.con.execute("INSERT INTO quotes SELECT run_id, ts_ns, CAST(code AS VARCHAR), "
                          "CAST(venue AS VARCHAR), bid1, ask1, bid1_qty, ask1_qty FROM quote_tbl")
+        self._quote_chunks = []                 # only once written: a failed insert keeps them
+        self._quote_cols = [[] for _ in range(7)]
 
     # -- flushing ---------------------------------------------------------------------------
     def _flush_table(self, table: str) -> None:
@@ -218,6 +383,8 @@ class Recorder:
         self._rows[table] = []
 
     def flush(self) -> None:
+        """Write every buffered row and the orders' final state; raises on failure (mid-run the
+        recorder flushes through ``_try``; ``finish_run`` wraps this in a transaction)."""
         for table in self._rows:
             self._flush_table(table)
         self._flush_quotes()
@@ -230,4 +397,4 @@ class Recorder:
                              f"SELECT {', '.join(_ORDER_COLS)} FROM arrow")
         elif self.durable:
             for rec in self._orders.values():
-                self.order_final(rec)
+                self._rewrite_order(rec)
