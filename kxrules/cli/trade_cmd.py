@@ -18,7 +18,7 @@ class Broker(str, Enum):
 def trade(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path.")] = "pilot",
     broker: Annotated[Optional[Broker], typer.Option("--broker", help="sim (the built-in Kiwoom emulator) or kiwoom (the real OpenAPI+ control, Windows). Default: the profile's.")] = None,
-    replay: Annotated[Optional[Path], typer.Option("--replay", help="Replay a quote file (Parquet, the replay format) into the emulator.", rich_help_panel="Simulation")] = None,
+    replay: Annotated[Optional[Path], typer.Option("--replay", help="Replay a quote file (Parquet, or FILE.duckdb::TABLE; the replay format) into the emulator. It is checked whole first: exit 2 naming file, row and column.", rich_help_panel="Simulation")] = None,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Generate a synthetic trading day and trade it.", rich_help_panel="Simulation")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the synthetic day and the emulator.", rich_help_panel="Simulation")] = None,
     speed: Annotated[str, typer.Option("--speed", help="'max' (as fast as possible) or N (N x wall time).", rich_help_panel="Simulation")] = "max",
@@ -60,8 +60,11 @@ def trade(
             fail(f"--until must be HH:MM:SS, got {until!r}")
     if universe is not None and not universe.exists():
         fail(f"--universe: file not found: {universe}")
-    if replay is not None and not replay.exists():
-        fail(f"--replay: file not found: {replay}")
+    if replay is not None:
+        from ..runtime.replay_check import replay_source_path
+
+        if not replay_source_path(replay).exists():       # x.duckdb::table names x.duckdb
+            fail(f"--replay: file not found: {replay_source_path(replay)}")
 
     root = workspace_root(workspace)
     run_date = _run_date(date, replay)          # None: today or the calendar's next trading day

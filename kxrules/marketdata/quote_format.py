@@ -40,6 +40,11 @@ QUOTE_SCHEMA = pa.schema([
 VENUES: tuple[str, ...] = ("KRX", "NXT")  # venue_idx 0 and 1
 CODES_METADATA_KEY = b"kxrules.codes"  # JSON list of the codes a writer put in the file
 
+# Bounds of a sane quote. The replay book packs a price and a size into 32 bits each, and the
+# rules multiply price x slice_qty (<= 1,000) x fee rate (<= 5%, 5e8) in int64: 15,000,000 is the
+# universe's reference-price bound (10,000,000) plus the 30% daily limit, with room to spare.
+MAX_PRICE_KRW = 15_000_000
+MAX_SIZE = 2**31 - 1
 _MAX_EXAMPLES = 20  # problems reported per file before "... and more"
 
 
@@ -113,24 +118,6 @@ def _record_batches(path: Path, table: str | None, batch_rows: int,
             con.close()
 
     return reader.schema, gen()
-
-
-def _schema_problems(schema: pa.Schema) -> list[str]:
-    problems = []
-    for field in QUOTE_SCHEMA:
-        if field.name not in schema.names:
-            problems.append(f"missing column {field.name!r}")
-            continue
-        actual = schema.field(field.name).type
-        if field.type == pa.string():
-            if not _is_string_type(actual):
-                problems.append(f"column {field.name!r} is {actual}, expected string (VARCHAR)")
-        elif actual != field.type:
-            problems.append(f"column {field.name!r} is {actual}, expected {field.type} (BIGINT)")
-    extra = [n for n in schema.names if n not in QUOTE_COLUMNS]
-    if extra:
-        problems.append(f"unexpected column(s): {', '.join(extra)}")
-    return problems
 
 
 # --------------------------------------------------------------------------- codes
@@ -238,45 +225,111 @@ def iter_quote_batches(
 # --------------------------------------------------------------------------- validator
 
 
+@dataclass(slots=True)
+class QuoteProblem:
+    """One kind of problem in a quote file: where it first occurs and how often.
+
+    ``row`` counts data rows from 1 (the first row of the file is row 1; Parquet and DuckDB have
+    no header row); ``None`` means the whole file (schema, unreadable, empty)."""
+
+    what: str
+    column: str | None = None
+    row: int | None = None
+    count: int = 0
+    example: str | None = None
+
+    def text(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        head = ", ".join(where)
+        out = f"{head}: {self.what}" if head else self.what
+        if self.example is not None:
+            out += f" (e.g. {self.example})"
+        if self.count > 1:
+            out += f"; {self.count:,} rows in all"
+        return out
+
+
+@dataclass(slots=True)
+class QuoteScan:
+    """What :func:`scan_quote_file` found: the problems, and counts about the rows."""
+
+    problems: list[QuoteProblem]
+    rows: int = 0
+    universe_rows: int = 0        # rows whose code is in the ``codes`` given (all rows if none)
+    first_ts: int | None = None
+    last_ts: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
 class _Findings:
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.first: dict[str, int] = {}
+        self.found: dict[tuple[str, str | None], QuoteProblem] = {}
 
-    def add(self, what: str, mask: np.ndarray, row0: int) -> None:
+    def add(self, what: str, column: str | None, mask: np.ndarray, row0: int,
+            example=None) -> None:
+        """Record the rows of ``mask``; ``example(i)`` renders the value at batch index i."""
         n = int(np.count_nonzero(mask))
-        if n:
-            if what not in self.first:
-                self.first[what] = row0 + int(np.flatnonzero(mask)[0])
-            self.counts[what] = self.counts.get(what, 0) + n
+        if not n:
+            return
+        p = self.found.get((what, column))
+        if p is None:
+            i = int(np.flatnonzero(mask)[0])
+            p = self.found[(what, column)] = QuoteProblem(
+                what, column, row0 + i + 1, 0, example(i) if example is not None else None)
+        p.count += n
 
-    def lines(self) -> list[str]:
-        return [f"{what}: {self.counts[what]} row(s), first at row {self.first[what]}"
-                for what in sorted(self.first, key=self.first.__getitem__)]
+    @property
+    def total(self) -> int:
+        return sum(p.count for p in self.found.values())
+
+    def problems(self) -> list[QuoteProblem]:
+        def order(p: QuoteProblem) -> tuple[int, int]:
+            first = (p.column or "").split(",")[0]
+            return (p.row or 0, QUOTE_COLUMNS.index(first) if first in QUOTE_COLUMNS else 99)
+        return sorted(self.found.values(), key=order)
 
 
-def validate_quote_file(
+def _source_name(p: Path, table: str | None) -> str:
+    return f"{p}::{table}" if table else str(p)
+
+
+def scan_quote_file(
     path: str | Path, *, table: str | None = None, check_grid: bool = True,
-    batch_rows: int = 1 << 18,
-) -> list[str]:
-    """Problems found in a quote file (empty list = valid). Streams; never loads the whole file.
+    codes: Sequence[str] | None = None, ts_range: tuple[int, int] | None = None,
+    ts_range_label: str = "the run date", batch_rows: int = 1 << 18,
+) -> QuoteScan:
+    """Check a quote file without loading it whole; every problem names its column and first row.
 
-    Checks: schema; ``ts_ns`` sorted; venue is KRX/NXT; code is 6 characters; no nulls; prices
-    and sizes not negative; a price of 0 marks an empty level (then its size must be 0); when both
-    prices of a row are set, bid < ask; prices on the KRX tick grid (``check_grid``).
+    Checks: readable; schema (columns and types); at least one row; no nulls; ``ts_ns`` sorted
+    (and inside ``ts_range`` = [start, end) epoch ns when given); venue is KRX/NXT; code is 6
+    characters (and one of ``codes`` when given; then at least one row must be for those codes);
+    prices and sizes neither negative nor above MAX_PRICE_KRW / MAX_SIZE; a price of 0 marks an
+    empty level (its size must be 0); when both prices of a row are set, bid < ask; prices on
+    the KRX tick grid (``check_grid``).
     """
     p, table = _split_source(path, table)
+    name = _source_name(p, table)
     try:
         schema, batches = _record_batches(p, table, batch_rows, QUOTE_COLUMNS)
     except FileNotFoundError:
-        return [f"file not found: {p}"]
+        return QuoteScan([QuoteProblem(f"file not found: {p}")])
     except Exception as exc:  # noqa: BLE001 - any reader error is a finding, not a crash
-        return [f"cannot read {p}{'::' + table if table else ''}: {str(exc).splitlines()[0]}"]
-    problems = _schema_problems(schema)
+        return QuoteScan([QuoteProblem(f"cannot read {name}: {_first_line(exc)}")])
+    problems = [QuoteProblem(text, column) for text, column in _schema_problems_by_column(schema)]
     if problems:
-        return problems
+        _close(batches)
+        return QuoteScan(problems)
 
+    universe = None if codes is None else frozenset(codes)
     found = _Findings()
+    scan = QuoteScan([])
     row0 = 0
     last_ts: int | None = None
     try:
@@ -284,47 +337,136 @@ def validate_quote_file(
             n = rb.num_rows
             if n == 0:
                 continue
-            for name in QUOTE_COLUMNS:
-                col = rb.column(name)
+            for col_name in QUOTE_COLUMNS:
+                col = rb.column(col_name)
                 if col.null_count:
-                    found.add(f"null {name}", col.is_null().to_numpy(zero_copy_only=False), row0)
+                    found.add(f"null {col_name}", col_name, col.is_null().to_numpy(zero_copy_only=False), row0)
             ts = _int64(rb.column("ts_ns"))
+            if scan.first_ts is None:
+                scan.first_ts = int(ts[0])
             prev = np.empty(n, dtype=np.int64)
             prev[0] = ts[0] if last_ts is None else last_ts
             prev[1:] = ts[:-1]
-            found.add("ts_ns not sorted (smaller than the previous row)", ts < prev, row0)
+            found.add("ts_ns not sorted (smaller than the previous row)", "ts_ns", ts < prev, row0,
+                      lambda i, ts=ts, prev=prev: f"{ts[i]} after {prev[i]}")
             last_ts = int(ts[-1])
+            if ts_range is not None:
+                lo, hi = ts_range
+                found.add(f"ts_ns outside {ts_range_label}", "ts_ns", (ts < lo) | (ts >= hi), row0,
+                          lambda i, ts=ts: _ts_text(int(ts[i])))
 
             vidx, vvals = _dictionary_of(rb.column("venue"))
             bad_v = np.array([v not in VENUES for v in vvals], dtype=bool)
             if bad_v.any():
-                found.add("venue not 'KRX' or 'NXT'", bad_v[vidx], row0)
+                found.add("venue not 'KRX' or 'NXT'", "venue", bad_v[vidx], row0,
+                          lambda i: repr(vvals[vidx[i]]))
             cidx, cvals = _dictionary_of(rb.column("code"))
-            bad_c = np.array([len(c) != 6 for c in cvals], dtype=bool)
-            if bad_c.any():
-                found.add("code is not 6 characters", bad_c[cidx], row0)
+            bad_len = np.array([len(c) != 6 for c in cvals], dtype=bool)
+            if bad_len.any():
+                found.add("code is not 6 characters", "code", bad_len[cidx], row0,
+                          lambda i: repr(cvals[cidx[i]]))
+            if universe is None:
+                scan.universe_rows += n
+            else:
+                outside = np.array([len(c) == 6 and c not in universe for c in cvals], dtype=bool)
+                inside = np.array([c in universe for c in cvals], dtype=bool)
+                scan.universe_rows += int(np.count_nonzero(inside[cidx])) if not inside.all() else n
+                if outside.any():
+                    found.add("code not in the profile's universe", "code", outside[cidx], row0,
+                              lambda i: repr(cvals[cidx[i]]))
 
             bid, ask = _int64(rb.column("bid1")), _int64(rb.column("ask1"))
             bq, aq = _int64(rb.column("bid1_qty")), _int64(rb.column("ask1_qty"))
-            found.add("negative bid1 or ask1", (bid < 0) | (ask < 0), row0)
-            found.add("negative bid1_qty or ask1_qty", (bq < 0) | (aq < 0), row0)
-            found.add("size on an empty level (price 0, qty > 0)",
-                      ((bid == 0) & (bq > 0)) | ((ask == 0) & (aq > 0)), row0)
+            for col_name, arr in (("bid1", bid), ("ask1", ask), ("bid1_qty", bq), ("ask1_qty", aq)):
+                found.add(f"negative {'price' if col_name in ('bid1', 'ask1') else 'size'}", col_name,
+                          arr < 0, row0, lambda i, arr=arr: str(arr[i]))
+            for col_name, px, qty in (("bid1_qty", bid, bq), ("ask1_qty", ask, aq)):
+                found.add("size on an empty level (price 0, qty > 0)", col_name, (px == 0) & (qty > 0),
+                          row0, lambda i, qty=qty: str(qty[i]))
+            for col_name, arr, cap, what in (("bid1", bid, MAX_PRICE_KRW, "price above {:,} KRW"),
+                                             ("ask1", ask, MAX_PRICE_KRW, "price above {:,} KRW"),
+                                             ("bid1_qty", bq, MAX_SIZE, "size above {:,} shares"),
+                                             ("ask1_qty", aq, MAX_SIZE, "size above {:,} shares")):
+                found.add(what.format(cap), col_name, arr > cap, row0, lambda i, arr=arr: str(arr[i]))
             both = (bid > 0) & (ask > 0)
-            found.add("bid1 >= ask1 within a venue row (crossed or locked book)",
-                      both & (bid >= ask), row0)
+            found.add("bid1 >= ask1 within a venue row (crossed or locked book)", "bid1, ask1",
+                      both & (bid >= ask), row0, lambda i: f"bid1 {bid[i]} >= ask1 {ask[i]}")
             if check_grid:
-                off = np.zeros(n, dtype=bool)
-                for px in (bid, ask):
+                for col_name, px in (("bid1", bid), ("ask1", ask)):
                     pos = px > 0
-                    off |= pos & (px % tick_sizes(np.where(pos, px, 1)) != 0)
-                found.add("price not on the tick grid", off, row0)
+                    off = pos & (px % tick_sizes(np.where(pos, px, 1)) != 0)
+                    found.add("price not on the tick grid", col_name, off, row0,
+                              lambda i, px=px: f"{px[i]}, tick {tick_sizes(px[i:i + 1])[0]}")
             row0 += n
-            if sum(found.counts.values()) > 10**7:
+            if found.total > 10**7:
                 break
     except Exception as exc:  # noqa: BLE001
-        return [*found.lines(), f"cannot read rows after row {row0}: {str(exc).splitlines()[0]}"]
-    lines = found.lines()
+        scan.problems = found.problems() + [
+            QuoteProblem(f"cannot read rows after row {row0}: {_first_line(exc)}")]
+        scan.rows = row0
+        return scan
+    finally:
+        _close(batches)
+    scan.rows, scan.last_ts = row0, last_ts
+    scan.problems = found.problems()
+    if row0 == 0:
+        scan.problems.append(QuoteProblem("the file has no rows"))
+    elif universe is not None and scan.universe_rows == 0:
+        scan.problems.append(QuoteProblem(
+            f"none of the {row0:,} rows is for a symbol of the profile's universe "
+            f"({len(universe)} symbol(s))", "code"))
+    return scan
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _ts_text(ts: int) -> str:
+    from ..seoul import date_of, fmt_hms, seconds_of_day
+
+    try:
+        return f"{ts} = {date_of(ts).isoformat()} {fmt_hms(seconds_of_day(ts))} KST"
+    except (OverflowError, ValueError, OSError):
+        return str(ts)
+
+
+def _close(batches) -> None:
+    close = getattr(batches, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing a reader must not hide the findings
+            pass
+
+
+def _schema_problems_by_column(schema: pa.Schema) -> list[tuple[str, str | None]]:
+    out = []
+    for field in QUOTE_SCHEMA:
+        if field.name not in schema.names:
+            out.append((f"missing column {field.name!r}", field.name))
+            continue
+        actual = schema.field(field.name).type
+        if field.type == pa.string():
+            if not _is_string_type(actual):
+                out.append((f"column {field.name!r} is {actual}, expected string (VARCHAR)", field.name))
+        elif actual != field.type:
+            out.append((f"column {field.name!r} is {actual}, expected {field.type} (BIGINT)", field.name))
+    extra = [n for n in schema.names if n not in QUOTE_COLUMNS]
+    if extra:
+        out.append((f"unexpected column(s): {', '.join(extra)}", None))
+    return out
+
+
+def validate_quote_file(
+    path: str | Path, *, table: str | None = None, check_grid: bool = True,
+    batch_rows: int = 1 << 18,
+) -> list[str]:
+    """Problems found in a quote file (empty list = valid), as text. Streams; never loads the
+    whole file. See :func:`scan_quote_file` for the checks; rows are numbered from 1."""
+    scan = scan_quote_file(path, table=table, check_grid=check_grid, batch_rows=batch_rows)
+    lines = [p.what if p.row is None else p.text() for p in scan.problems]
     if len(lines) > _MAX_EXAMPLES:
         lines = lines[:_MAX_EXAMPLES] + [f"... and {len(lines) - _MAX_EXAMPLES} more"]
     return lines

@@ -40,14 +40,19 @@ def synthetic_day(profile, day: dt.date, seed: int, out_dir: Path, *, until_s: i
 
 
 def replay_date(path: Path) -> dt.date | None:
-    """The Seoul trading date of a replay file (from its first timestamp)."""
-    import pyarrow.parquet as pq
+    """The Seoul trading date of a replay source (from its first timestamp): a Parquet file or
+    ``x.duckdb::table``. None when it cannot be read (the replay check reports why)."""
+    from ..marketdata.quote_format import _record_batches, _split_source
 
     try:
-        pf = pq.ParquetFile(path)
-        if pf.metadata.num_rows == 0:
+        p, table = _split_source(path, None)
+        if not p.is_file():
             return None
-        first = pf.read_row_group(0, columns=["ts_ns"]).column(0)[0].as_py()
-    except Exception:  # noqa: BLE001 - not a readable Parquet quote file: let the replay report it
+        _, batches = _record_batches(p, table, 1, ["ts_ns"])
+        try:
+            first = next((rb.column(0)[0].as_py() for rb in batches if rb.num_rows), None)
+        finally:
+            getattr(batches, "close", lambda: None)()
+        return None if not isinstance(first, int) else seoul.date_of(first)
+    except Exception:  # noqa: BLE001 - not a readable quote source: let the replay check report it
         return None
-    return seoul.date_of(first)

@@ -163,8 +163,9 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         raise TradeError(f"profile {profile.name} names no emulator file (files.emulator)")
     data_dir = Path(options.data_dir or profile.data_dir)
     if options.replay is not None:
-        if not options.replay.exists():
-            raise TradeError(f"replay file not found: {options.replay}")
+        from .replay_check import check_replay
+
+        check_replay(options.replay, profile)     # before anything is recorded; names file, row, column
         source = QuoteSourceSpec(options.replay, "replay")
     else:
         seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed

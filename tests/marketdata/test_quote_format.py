@@ -82,11 +82,11 @@ def test_writer_accepts_tables(tmp_path: Path) -> None:
     (dict(ts_ns=[T0 + 10, T0 + 5] + [T0 + 20] * 8), "ts_ns not sorted"),
     (dict(venue=["KRX", "SOR"] + ["NXT"] * 8), "venue not 'KRX' or 'NXT'"),
     (dict(code=["5930"] + ["005930"] * 9), "code is not 6 characters"),
-    (dict(bid1=[-100] + [100_000] * 9, ask1=[100_100] * 10), "negative bid1 or ask1"),
+    (dict(bid1=[-100] + [100_000] * 9, ask1=[100_100] * 10), "row 1, column bid1: negative price"),
     (dict(bid1=[100_100] * 10, ask1=[100_100] * 10), "bid1 >= ask1"),
     (dict(bid1=[100_050] * 10, ask1=[100_200] * 10), "not on the tick grid"),
     (dict(bid1=[0] * 10, ask1=[100_100] * 10, bid1_qty=[5] * 10), "size on an empty level"),
-    (dict(bid1_qty=[-1] * 10), "negative bid1_qty or ask1_qty"),
+    (dict(bid1_qty=[-1] * 10), "column bid1_qty: negative size"),
 ])
 def test_validator_finds_problems(tmp_path: Path, overrides: dict, problem: str) -> None:
     path = tmp_path / "bad.parquet"
@@ -177,7 +177,7 @@ def test_validator_reports_nulls_and_reader_drops_them(tmp_path: Path) -> None:
     t = _table()
     t = t.set_column(1, "code", pa.array(["005930", None] + ["005930"] * 8, pa.string()))
     pq.write_table(t, tmp_path / "n.parquet")
-    assert any(p.startswith("null code: 1 row(s), first at row 1")
-               for p in validate_quote_file(tmp_path / "n.parquet"))
+    # rows count from 1: the null is in the file's second row
+    assert "row 2, column code: null code" in validate_quote_file(tmp_path / "n.parquet")
     got = list(iter_quote_batches(tmp_path / "n.parquet", codes=CODES))
     assert sum(len(b) for b in got) == 9
