@@ -16,6 +16,7 @@ from .diagnostics import Diagnostics, Position
 COLUMNS = ("code", "name", "market", "ref_price")
 MARKETS = ("KOSPI", "KOSDAQ")
 _CODE = re.compile(r"^[0-9A-Z]{6}$")
+MAX_REF_PRICE_KRW = 10_000_000   # no KRX/NXT share has traded near it; above it is a typo
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,12 @@ def load_universe(path: Path, diags: Diagnostics) -> list[Symbol] | None:
                       f"ref_price '{ref}' for {code} is not a whole number of won")
             ok = False
         else:
-            if not on_grid(price):
+            if price > MAX_REF_PRICE_KRW:
+                diags.add(path, Position(line_no, cols[3]), "KX104",
+                          f"ref_price {price} for {code} is above {MAX_REF_PRICE_KRW:,} KRW, the bound of "
+                          f"a KRX/NXT share price")
+                ok = False
+            elif not on_grid(price):
                 diags.add(path, Position(line_no, cols[3]), "KX606",
                           f"ref_price {price} for {code} is not a positive price on the tick grid "
                           f"(tick {tick_size(max(price, 1))})")

@@ -20,6 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostics, Position
@@ -31,6 +32,8 @@ _STANDARD_TAGS = {
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge", "binary")
 }
 MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake, not a config
+MAX_DEPTH = 64       # nesting beyond this is a mistake (our deepest file nests 5 levels); the
+                     # round-trip parser recurses per level and would die of RecursionError
 
 
 @dataclass(slots=True)
@@ -161,16 +164,16 @@ def _fast_load(text: str) -> Any:
 
 
 def _small_enough(data: Any) -> bool:
-    stack, seen = [data], 0
+    stack, seen = [(data, 0)], 0
     while stack:
-        obj = stack.pop()
+        obj, depth = stack.pop()
         seen += 1
-        if seen > MAX_NODES:
+        if seen > MAX_NODES or depth > MAX_DEPTH:
             return False
         if isinstance(obj, dict):
-            stack.extend(obj.values())
+            stack.extend((v, depth + 1) for v in obj.values())
         elif isinstance(obj, list):
-            stack.extend(obj)
+            stack.extend((v, depth + 1) for v in obj)
         elif isinstance(obj, dt.datetime) or not isinstance(obj, (str, int, float, bool, dt.date, type(None))):
             return False          # timestamps with times, binary, …: let the slow path decide
     return True
@@ -187,10 +190,41 @@ def load_yaml(path: Path, diags: Diagnostics) -> YamlDoc | None:
         diags.add(path, None, "KX001", f"cannot read file: {exc}")
         return None
 
+    if _too_deep(path, text, diags):     # first: the C composer recurses per level (segfaults)
+        return None
     fast = _fast_load(text)
     if fast is not _FAILED:
         return YamlDoc(path=path, data=fast, text=text)
 
+    try:
+        return _load_slow(path, text, diags)
+    except RecursionError:      # a backstop: _too_deep should have caught any deep document
+        diags.add(path, None, "KX002", f"document nests too deeply to be read (more than {MAX_DEPTH} levels?)")
+        return None
+
+
+def _too_deep(path: Path, text: str, diags: Diagnostics) -> bool:
+    """Report a document nested deeper than MAX_DEPTH at the first collection that is. The event
+    stream is flat (the parser is a state machine, no recursion), so this is safe at any depth;
+    it costs about a quarter of a fast load."""
+    depth = 0
+    try:
+        for event in YAML(typ="safe", pure=False).parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    diags.add(path, _pos(mark.line, mark.column), "KX002",
+                              f"nested more than {MAX_DEPTH} levels deep (a config needs a few)")
+                    return True
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except Exception:  # noqa: BLE001 - syntax errors are reported by the precise path
+        return False
+    return False
+
+
+def _load_slow(path: Path, text: str, diags: Diagnostics) -> YamlDoc | None:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:

@@ -30,5 +30,7 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
             try:
                 Parameters.model_validate({name: value})
             except ValidationError as exc:
-                diags.add(*ws.locate("overrides", ("symbols", code, name)), "KX104",
-                          f"{code}.{name}: {exc.errors(include_url=False)[0]['msg']}")
+                err = exc.errors(include_url=False)[0]
+                kind = "KX103" if err["type"].endswith(("_type", "_parsing")) else "KX104"
+                diags.add(*ws.locate("overrides", ("symbols", code, name)), kind,
+                          f"{code}.{name}: {err['msg']}")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from ...seoul import parse_hms
@@ -14,9 +15,65 @@ RATE_SCALE = 10**10  # integer rates are fractions in units of 1e-10 (0.015% -> 
 
 
 class Strict(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
+    """Base of every config model: unknown keys are errors, values are immutable, and a number or
+    a flag must be written as one: ``true``, ``"5"`` or ``5.0`` is not the integer 5 (pydantic's
+    lax mode would take all three), ``"0.5"`` is not a float, ``1`` or ``"yes"`` not a boolean.
+    Fields that parse text on purpose (times, rates) declare a BeforeValidator and are exempt."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _written_as_its_type(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _scalar_kinds(cls).get(info.field_name or "")
+        if kind is None or value is None:
+            return value
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:                                   # float: an integer is a fine float
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            return value
+        raise PydanticCustomError(f"{kind}_type", "expected {expected}, got {got}",
+                                  {"expected": _EXPECTED[kind], "got": _describe(value)})
+
+
+_EXPECTED = {"int": "a whole number (e.g. 5)", "float": "a number (e.g. 1.5)", "bool": "true or false"}
+_KINDS: dict[type, dict[str, str]] = {}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r} (numbers and flags are written without quotes)"
+    if isinstance(value, float):
+        return f"the decimal {value!r}"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def _scalar_kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Field name -> 'int' | 'float' | 'bool' for the model's plain scalar fields (optional ones
+    included); fields with a BeforeValidator (they parse text on purpose) are left out."""
+    kinds = _KINDS.get(model)
+    if kinds is None:
+        kinds = {}
+        for name, field in model.model_fields.items():
+            if any(isinstance(m, BeforeValidator) for m in field.metadata):
+                continue
+            args = get_args(field.annotation) if get_origin(field.annotation) in (Union, UnionType) \
+                else (field.annotation,)
+            args = tuple(a for a in args if a is not type(None))
+            if args == (bool,):
+                kinds[name] = "bool"
+            elif args == (int,):
+                kinds[name] = "int"
+            elif args and set(args) <= {int, float}:
+                kinds[name] = "float"
+        _KINDS[model] = kinds
+    return kinds
 
 
 def _parse_hms(value: object) -> int:
@@ -33,6 +90,9 @@ TimeOfDay = Annotated[int, BeforeValidator(_parse_hms)]
 """Seconds after midnight, written as "HH:MM:SS" in YAML."""
 
 
+MAX_RATE_PCT = 5   # no KRX/NXT fee or tax comes near 5% of the notional; more is a typo (0.5 vs 5)
+
+
 def _parse_rate_pct(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise PydanticCustomError("rate_format", "rate must be a decimal number of percent, e.g. \"0.015\"")
@@ -41,22 +101,47 @@ def _parse_rate_pct(value: object) -> int:
     except InvalidOperation:
         raise PydanticCustomError("rate_format", "rate '{value}' is not a decimal number",
                                   {"value": value}) from None
+    if not pct.is_finite():                          # NaN, sNaN, Infinity (also 1e400 read as a float)
+        raise PydanticCustomError("rate_format", "rate '{value}' is not a finite decimal number",
+                                  {"value": value})
     if pct < 0:
         raise PydanticCustomError("rate_negative", "rate {value}% is negative",
                                   {"value": value})
-    if pct > 100:
-        raise PydanticCustomError("rate_range", "rate {value}% must lie between 0 and 100",
-                                  {"value": value})
-    scaled = pct * (RATE_SCALE // 100)
-    if scaled != scaled.to_integral_value():
+    if pct > MAX_RATE_PCT:
+        raise PydanticCustomError("rate_range", "rate {value}% must lie between 0 and {max}%",
+                                  {"value": value, "max": MAX_RATE_PCT})
+    # Exactly, in integers: Decimal arithmetic would round a long literal to 28 digits and a tiny
+    # one (1e-9999999) to zero without a word.
+    _, digits, exponent = pct.as_tuple()
+    mantissa = int("".join(map(str, digits)) or "0")
+    shift = exponent + 8                             # percent -> units of 1e-10 of the notional
+    if mantissa == 0:
+        return 0
+    if shift >= 0:
+        return mantissa * 10**shift                  # pct <= MAX_RATE_PCT keeps this small
+    if -shift > len(digits) or mantissa % 10**-shift:
         raise PydanticCustomError("rate_precision",
                                   "rate {value}% has more precision than 1e-10 of the notional",
                                   {"value": value})
-    return int(scaled)
+    return mantissa // 10**-shift
 
 
 RatePct = Annotated[int, BeforeValidator(_parse_rate_pct)]
 """A percentage written as a decimal (\"0.0145\"), held as an integer fraction of RATE_SCALE."""
+
+def _plain_number(value: object) -> int | float:
+    """A number written as one: not a boolean, not a quoted string, finite, and small enough for
+    int64 arithmetic (the bounds of each parameter are checked where its name is known)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("number_type", "expected a number, got {got}", {"got": _describe(value)})
+    if value != value or abs(value) > 10**15:          # NaN, infinities, 1e400, 10**23
+        raise PydanticCustomError("out_of_range", "{value} is not a number of sane size (|x| <= 1e15)",
+                                  {"value": value})
+    return value
+
+
+PlainNumber = Annotated[int | float, BeforeValidator(_plain_number)]
+"""An int or float that is not a bool, a string, NaN or astronomically large (per-symbol overrides)."""
 
 Venue = Literal["KRX", "NXT"]
 Side = Literal["buy", "sell"]

@@ -5,15 +5,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import NonNegInt, PositiveInt, Strict
+from .common import NonNegInt, PlainNumber, PositiveInt, Strict
 
 
 class Parameters(Strict):
-    """Per-symbol parameters; overrides may refine each of them for listed symbols."""
+    """Per-symbol parameters; overrides may refine each of them for listed symbols.
 
-    slice_qty: PositiveInt = 1
+    Bounds keep a typo from trading (and price x slice_qty x fee rate inside int64)."""
+
+    slice_qty: int = Field(default=1, ge=1, le=1_000)
     edge_buffer_ticks: float = Field(default=1, ge=0, le=100)
-    min_visible_qty: PositiveInt = 1
+    min_visible_qty: int = Field(default=1, ge=1, le=1_000_000)
     t_hedge_ms: int = Field(default=1000, ge=50, le=60_000)
     max_outstanding_pairs: int = Field(default=1, ge=1, le=10)
 
@@ -28,15 +30,15 @@ class Rule(Strict):
 
 class EdgeFile(Strict):
     batch_interval_ms: int = Field(default=10, ge=1, le=1000)
-    cooldown_ms: NonNegInt = 150
-    reject_cooldown_ms: NonNegInt = 250
+    cooldown_ms: int = Field(default=150, ge=0, le=3_600_000)
+    reject_cooldown_ms: int = Field(default=250, ge=0, le=3_600_000)
     parameters: Parameters = Parameters()
     rules: list[Rule] = Field(min_length=1)
 
 
 class OrderBudget(Strict):
-    capacity: PositiveInt = 5
-    window_ms: PositiveInt = 1000
+    capacity: int = Field(default=5, ge=1, le=100)
+    window_ms: int = Field(default=1000, ge=1, le=60_000)
     reserve_for_hedge: NonNegInt = 2
     min_free_to_start: NonNegInt = 4
     safety_margin_ms: int = Field(default=10, ge=0, le=500)   # widen our window against clock skew
@@ -49,8 +51,8 @@ class QueryBudget(Strict):
 
 class AutoPause(Strict):
     enabled: bool = True
-    utilisation: float = Field(default=0.8, gt=0)
-    sustain_ms: PositiveInt = 5000
+    utilisation: float = Field(default=0.8, gt=0, le=10)
+    sustain_ms: int = Field(default=5000, ge=1, le=600_000)
 
 
 class ThrottleFile(Strict):
@@ -60,13 +62,13 @@ class ThrottleFile(Strict):
 
 
 class RiskFile(Strict):
-    max_active_symbols: PositiveInt = 2
-    max_outstanding_pairs_per_symbol: PositiveInt = 1
+    max_active_symbols: int = Field(default=2, ge=1, le=1_000)
+    max_outstanding_pairs_per_symbol: int = Field(default=1, ge=1, le=10)
     inventory: Literal["none", "holdings"] = "none"
-    max_daily_loss_krw: PositiveInt = 50_000
-    max_rejects_per_minute: PositiveInt = 10
-    max_unhedged_ms: PositiveInt = 3000
+    max_daily_loss_krw: int = Field(default=50_000, ge=1, le=10_000_000_000)
+    max_rejects_per_minute: int = Field(default=10, ge=1, le=300)     # Kiwoom takes 300 orders a minute
+    max_unhedged_ms: int = Field(default=3000, ge=1, le=600_000)
 
 
 class OverridesFile(Strict):
-    symbols: dict[str, dict[str, float | int]] = {}
+    symbols: dict[str, dict[str, PlainNumber]] = {}     # names and bounds: checks/universe.py
