@@ -181,3 +181,16 @@ def test_validator_reports_nulls_and_reader_drops_them(tmp_path: Path) -> None:
     assert "row 2, column code: null code" in validate_quote_file(tmp_path / "n.parquet")
     got = list(iter_quote_batches(tmp_path / "n.parquet", codes=CODES))
     assert sum(len(b) for b in got) == 9
+
+
+def test_compiled_grid_check_equals_its_numpy_twin() -> None:
+    from kxrules.marketdata.quote_format import _off_grid, _off_grid_numpy
+
+    rng = np.random.default_rng(5)
+    edges = np.array([0, -5, -1000, 1, 1_999, 2_000, 2_003, 2_005, 4_995, 5_000, 5_005, 5_010, 19_990,
+                      20_000, 20_010, 20_050, 49_950, 50_000, 50_050, 50_100, 199_900, 200_000, 200_100,
+                      200_500, 499_500, 500_000, 500_500, 501_000, 10**12 + 500, 10**12])
+    for px in (rng.integers(-10, 3_000_000, 50_000), rng.integers(0, 200, 1_000) * 500, edges):
+        np.testing.assert_array_equal(_off_grid(px), _off_grid_numpy(px))
+    assert _off_grid(edges).tolist() == _off_grid_numpy(edges).tolist()
+    assert _off_grid(np.array([2_003, 2_005]).astype(np.int64)).tolist() == [True, False]
