@@ -33,7 +33,7 @@ E, W = Severity.ERROR, Severity.WARNING
 CODES: dict[str, Code] = _registry(
     # Files and YAML syntax
     Code("KX001", E, "file cannot be read or is missing"),
-    Code("KX002", E, "YAML syntax error"),
+    Code("KX002", E, "YAML syntax error (or nested more than 64 levels deep)"),
     Code("KX003", E, "duplicate key in a mapping"),
     Code("KX004", E, "tab character used for indentation"),
     Code("KX005", E, "non-standard YAML tag (e.g. !!python/object): only plain data is accepted"),
