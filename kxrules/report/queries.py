@@ -86,7 +86,9 @@ def totals(con, run_id: int, has_commission: bool) -> dict[str, Any]:
                                 count(*) FILTER (WHERE NOT admitted) AS refused
                          FROM signals WHERE run_id = $run""", run_id))
     t["pairs_started"] = _int(one(con, f"SELECT count(DISTINCT pair_id) AS n FROM ({PAIR_CODES})", run_id)["n"])
-    t.update(one(con, """SELECT count(*) AS pairs_finished,
+    # a pair still live when the run ended has a row with its state then and no ended_ns
+    t.update(one(con, """SELECT count(*) FILTER (WHERE ended_ns IS NOT NULL) AS pairs_finished,
+                                count(*) AS pairs_recorded,
                                 count(*) FILTER (WHERE final_state = 'PAIRED_DONE') AS pairs_done,
                                 count(*) FILTER (WHERE used_ioc) AS ioc_pairs,
                                 count(*) FILTER (WHERE unresolved) AS unresolved,
@@ -130,7 +132,7 @@ def totals(con, run_id: int, has_commission: bool) -> dict[str, Any]:
         t["commission_krw"] = t["venue_fees_krw"] = None
     t["alerts"] = {r["kind"]: r["n"] for r in rows(
         con, "SELECT kind, count(*) AS n FROM alerts WHERE run_id = $run GROUP BY 1 ORDER BY 2 DESC", run_id)}
-    for k in ("signals", "admitted", "refused", "pairs_finished", "pairs_done", "ioc_pairs", "unresolved",
+    for k in ("signals", "admitted", "refused", "pairs_finished", "pairs_recorded", "pairs_done", "ioc_pairs", "unresolved",
               "rejects", "ack_timeouts", "stuck", "unhedged_n"):
         t[k] = _int(t.get(k))
     return t

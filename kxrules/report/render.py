@@ -169,6 +169,8 @@ def text_summary(d: ReportData) -> str:
             f"{s['label']} p50 {ms(s['p50'])} p95 {ms(s['p95'])} p99 {ms(s['p99'])}"
             + (" BREACH" if s["status"] == "breach" else "") for s in d.slo if s["n"]),
     ]
+    if r.incomplete:
+        lines.insert(1, f"  DATA INCOMPLETE: {r.incomplete}")
     if t["positions_left"]:
         lines.append("  NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in t["positions_left"].items())
                      + f"; valued at the last price the net would be {krw(t['net_marked_krw'])}")

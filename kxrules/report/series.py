@@ -153,7 +153,7 @@ def pnl(con, run_id: int) -> list[tuple[float, int]]:
               SELECT f.ts_ns, CAST(CASE WHEN f.side = 'sell' THEN f.notional ELSE -f.notional END
                                    - f.fee_krw - f.tax_krw AS BIGINT)
               FROM f WHERE f.pair_id IS NULL
-                 OR f.pair_id NOT IN (SELECT pair_id FROM pairs WHERE run_id = $run))
+                 OR f.pair_id NOT IN (SELECT pair_id FROM pairs WHERE run_id = $run AND ended_ns IS NOT NULL))
         SELECT ts, sum(sum(v)) OVER (ORDER BY ts) AS cum FROM x GROUP BY ts ORDER BY ts""", run_id)
     return [(kst(p["ts"]), int(p["cum"])) for p in pts]
 
@@ -182,7 +182,8 @@ def chosen_pairs(con, run_id: int, wanted: list[int] | None, n: int = 5) -> list
     if wanted:
         return wanted
     open_ = [r[0] for r in con.execute(f"""SELECT DISTINCT pair_id FROM ({PAIR_CODES}) WHERE pair_id NOT IN
-            (SELECT pair_id FROM pairs WHERE run_id = $run) ORDER BY 1 LIMIT {n}""", {"run": run_id}).fetchall()]
+            (SELECT pair_id FROM pairs WHERE run_id = $run AND ended_ns IS NOT NULL) ORDER BY 1 LIMIT {n}""",
+                                       {"run": run_id}).fetchall()]
     worst = [r[0] for r in con.execute(f"""SELECT pair_id FROM pairs WHERE run_id = $run AND entry_filled > 0
             ORDER BY net_krw, pair_id LIMIT {n}""", {"run": run_id}).fetchall()]
     slow = [r[0] for r in con.execute(f"""SELECT pair_id FROM pairs WHERE run_id = $run AND unhedged_ms IS NOT NULL
@@ -226,10 +227,11 @@ def timelines(con, run_id: int, pair_ids: list[int], view: ConfigView) -> list[d
         for o in orders.get(pid, []):
             o["t"] = kst(o["sent_ns"]) if o["sent_ns"] else None
         out.append({"pair_id": pid, "code": h[1], "name": view.names.get(h[1], ""), "buy_venue": h[2],
-                    "sell_venue": h[3], "qty": h[4], "final_state": h[5] or "never ended",
+                    "sell_venue": h[3], "qty": h[4],
+                    "final_state": h[5] or "never ended", "live_at_end": h[5] is not None and h[10] is None,
                     "net_krw": h[6], "net_bps": h[7], "unhedged_ms": h[8], "used_ioc": h[11],
                     "signal_net_krw": h[12], "steps": steps, "orders": orders.get(pid, []),
-                    "open": h[5] is None})
+                    "open": h[10] is None})
     return out
 
 

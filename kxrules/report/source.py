@@ -51,6 +51,29 @@ class RunInfo:
     def ended_normally(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def incomplete(self) -> str | None:
+        """Why this run's data is incomplete (a sentence for the banner), or None."""
+        if self.status == "killed":
+            lead = ("This run's process was killed (or the machine stopped) before it could record its end; "
+                    "a later run found it unfinished and marked it killed (no end time is known).")
+        elif self.status == "running":
+            lead = ("This run has not recorded its end: it is still running, or its process died and no "
+                    "later run has opened this recording since.")
+        elif self.status == "recording_failed":
+            return ("Recording failed at the end of this run: rows held in memory could not be written, so "
+                    "its data is incomplete (the trade command printed what was lost and the run's summary).")
+        else:
+            return None
+        if self.mode == "live":
+            what = ("Orders, order events, fills, alerts and events were committed as they happened; signals, "
+                    "pairs, transitions, quotes and telemetry since the last bulk write are missing, and an "
+                    "order's final status may be older than what happened.")
+        else:
+            what = ("A simulated run writes its rows in bulk (every 50,000 and at the end): what was not "
+                    "written yet is missing, possibly everything but this run's row.")
+        return f"{lead} Its data is incomplete. {what}"
+
 
 class Recording:
     """A read-only DuckDB connection on a data directory's recording (context manager)."""
