@@ -356,30 +356,40 @@ class Recorder:
             return
         ts, sym, venue, bid, ask, bq, aq = (np.concatenate([c[i] for c in chunks]) for i in range(7))
         n = len(ts)
-        quote_tbl = pa.table({  # noqa: F841 - DuckDB reads it by name (replacement scan)
+        quote_tbl = pa.table({
             "run_id": pa.array(np.full(n, self.run_id, dtype=np.int32)),
             "ts_ns": ts,
             "code": pa.DictionaryArray.from_arrays(pa.array(sym.astype(np.int32)), self._code_dict),
             "venue": pa.DictionaryArray.from_arrays(pa.array(venue.astype(np.int32)), self._venue_dict),
             "bid1": bid, "ask1": ask, "bid1_qty": bq, "ask1_qty": aq,
         })
-        self.con.execute("INSERT INTO quotes SELECT run_id, ts_ns, CAST(code AS VARCHAR), "
-                         "CAST(venue AS VARCHAR), bid1, ask1, bid1_qty, ask1_qty FROM quote_tbl")
+        self._insert_arrow(quote_tbl, "INSERT INTO quotes SELECT run_id, ts_ns, CAST(code AS VARCHAR), "
+                           "CAST(venue AS VARCHAR), bid1, ask1, bid1_qty, ask1_qty FROM kx_rows")
         self._quote_chunks = []                 # only once written: a failed insert keeps them
         self._quote_cols = [[] for _ in range(7)]
 
     # -- flushing ---------------------------------------------------------------------------
+    def _insert_arrow(self, data: pa.Table, sql: str) -> None:
+        """Run ``sql`` reading ``data`` as the view ``kx_rows`` (registered, not found by DuckDB's
+        frame-inspecting replacement scan)."""
+        self.con.register("kx_rows", data)
+        try:
+            self.con.execute(sql)
+        finally:
+            with contextlib.suppress(Exception):
+                self.con.unregister("kx_rows")
+
     def _flush_table(self, table: str) -> None:
         rows = self._rows[table]
         if not rows:
             return
         cols = _columns(table)[1:]
         data = {name: [r[i] for r in rows] for i, name in enumerate(cols)}
-        arrow = pa.table({"run_id": pa.array([self.run_id] * len(rows), pa.int32()),  # noqa: F841 (SQL)
+        arrow = pa.table({"run_id": pa.array([self.run_id] * len(rows), pa.int32()),
                           **{k: pa.array(v) if any(x is not None for x in v) else pa.nulls(len(v))
                              for k, v in data.items()}})
         names = ", ".join(_columns(table))
-        self.con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM arrow")
+        self._insert_arrow(arrow, f"INSERT INTO {table} ({names}) SELECT {names} FROM kx_rows")
         self._rows[table] = []
 
     def flush(self) -> None:
@@ -391,10 +401,10 @@ class Recorder:
         if not self.durable and self._orders:
             self.con.execute("DELETE FROM orders WHERE run_id = ?", [self.run_id])
             rows = [self._order_row(r) for r in self._orders.values()]
-            arrow = pa.table({c: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)  # noqa: F841
-                              else pa.nulls(len(rows)) for i, c in enumerate(_ORDER_COLS)})   # (read by the SQL below)
-            self.con.execute(f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) "
-                             f"SELECT {', '.join(_ORDER_COLS)} FROM arrow")
+            arrow = pa.table({c: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)
+                              else pa.nulls(len(rows)) for i, c in enumerate(_ORDER_COLS)})
+            self._insert_arrow(arrow, f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) "
+                                      f"SELECT {', '.join(_ORDER_COLS)} FROM kx_rows")
         elif self.durable:
             for rec in self._orders.values():
                 self._rewrite_order(rec)
