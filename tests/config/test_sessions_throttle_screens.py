@@ -250,4 +250,4 @@ def test_more_than_200_screens_is_KX504(ws):
     ws.replace(V, '"5120"]', f'"5120",\n                {extra}]')
     line, col = ws.find(V, "market_data:")
     assert (V, line, col, "KX504") in ws.check()
-    assert ws.messages("KX504")[0].startswith("207 screens declared")
+    assert ws.messages("KX504")[0].startswith("215 screens declared")  # 20 + 185 market data, 8 order, session, query
