@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..broker.events import BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent, ViEvent
+from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent,
+                             ViEvent)
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
+from .broker_truth import BrokerTruth, QueryThrottle
 from .evaluator import RuleEvaluator, Signal, SignalBatch
 from .execution import Execution
 from .guard import SessionGuard
@@ -49,6 +51,7 @@ class Engine:
                                     profile.risk.max_outstanding_pairs_per_symbol)
         self.record_quotes = profile.profile.recording.quotes
         self.execution: Execution | None = None
+        self.truth: BrokerTruth | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
         self._reconnect_timer = None
@@ -60,7 +63,16 @@ class Engine:
         self.execution = Execution(self.profile, self.clock, adapter, self.throttle, self.recorder,
                                    self.telemetry, on_alert=self.on_alert)
         self.execution.evaluator = self.evaluator
+        queries = self.profile.throttle.queries
+        self.truth = BrokerTruth(self.execution, self.clock, self.recorder,
+                                 settle_ms=self.profile.risk.position_settle_ms,
+                                 queries=QueryThrottle.from_config(queries), timeout_ms=queries.timeout_ms,
+                                 alert=self._alert, on_known=self._account_known)
+        self.execution.truth = self.truth
         return self.execution
+
+    def _account_known(self) -> None:
+        self.guard.account_known = True
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
@@ -104,7 +116,7 @@ class Engine:
         if not self.guard.armed(now) or self.execution is None:
             self.book.take_dirty()
             return None
-        eligible = ~self.guard.muted & (self.execution.live_count < self.max_pairs)
+        eligible = ~self.guard.muted & ~self.truth.frozen & (self.execution.live_count < self.max_pairs)
         batch = self.evaluator.evaluate(now, eligible)
         if batch is not None:
             self._admit(batch, now)
@@ -169,6 +181,12 @@ class Engine:
 
     def on_balance(self, ev: BalanceUpdate) -> None:
         self.recorder.balance(ev)
+        if self.truth is not None:
+            self.truth.on_balance(ev)
+
+    def on_account(self, page: AccountPage) -> None:
+        if self.truth is not None:
+            self.truth.on_account(page)
 
     def on_session(self, ev: SessionEvent) -> None:
         changed = self.guard.on_fid215(ev.code215)
@@ -190,6 +208,7 @@ class Engine:
         ex = self.execution
         if ex is not None:
             ex.set_connected(ev.connected)
+            self.truth.on_connected(ev.connected)
         if not ev.connected:
             if was:
                 self._alert("disconnect", f"broker disconnected (code {ev.err_code}): disarmed")
@@ -229,6 +248,16 @@ class Engine:
             ex.check_flat(sym)
 
     def idle(self) -> bool:
-        """Nothing in flight: no live pair, no live order, no pending urgent send."""
+        """Nothing in flight (no live pair, no live order, no pending urgent send) and the broker
+        asked since the last fill or order outcome: the end of a run rests on the broker's
+        account, not on our bookkeeping. Asks it when that answer is missing."""
         ex = self.execution
-        return ex is None or (not any(ex.active.values()) and not ex.has_live_orders() and not ex.pending_urgent)
+        if ex is None:
+            return True
+        if any(ex.active.values()) or ex.has_live_orders() or ex.pending_urgent or ex.flatten_retry:
+            return False
+        if self.truth.confirmed_since(ex.last_activity_ns) and not self.truth.busy:
+            return True
+        if self.guard.connected:
+            self.truth.request("final")
+        return False

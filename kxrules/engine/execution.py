@@ -4,12 +4,15 @@ It is the OrderGateway and Router of the design in one place because both need t
 in-flight state: every SendOrder passes the throttle, gets a client id (its sRQName), a TR-ack
 timer (no 주문번호 in ``ack_timeout_ms`` → treated as a reject) and a Chejan-silence timer
 (telemetry). Broker events are applied idempotently and turned into the pair machine's events.
-A final safety net flattens any shares no live pair accounts for (a fill that raced a timeout).
+A final safety net flattens any shares no live pair accounts for (a fill that raced a timeout),
+selling only what the broker says may be sold (``truth``: engine/broker_truth.py), within a
+declared order budget, backing off between attempts. No pair sends more than
+``risk.max_orders_per_pair`` orders: past that it is abandoned to the safety net.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -22,6 +25,10 @@ from .pair import Pair, build_machine
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
+from ..machine.spec import ABANDON
+
+if TYPE_CHECKING:
+    from .broker_truth import BrokerTruth
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
 IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
@@ -31,7 +38,7 @@ IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
 class ExecutionTimeouts:
     ack_ms: int = 200          # no TR 주문번호 by then: the order counts as rejected
     chejan_silence_ms: int = 300   # accepted but no Chejan 접수 by then: stuck (telemetry)
-    flatten_retry_ms: int = 1000
+    flatten_retry_ms: int = 1000   # first safety-net retry; doubles per attempt up to 32 s
 
 
 class Execution:
@@ -66,12 +73,24 @@ class Execution:
         self._pair_seq = 0
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
+        self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
+        risk = profile.risk
+        self.max_orders_per_pair = risk.max_orders_per_pair
+        self.max_flatten_orders = risk.max_flatten_orders
+        self.settle_ms = risk.position_settle_ms
+        n = len(profile.codes)
+        self.flatten_attempts = [0] * n              # safety-net orders since the symbol was last flat
+        self.flatten_retry: dict[int, object] = {}  # sym -> the back-off timer
+        self._flatten_spent: set[int] = set()        # symbols whose budget ran out (alerted once)
+        self.last_price = [0] * n                    # last fill price: values a position adjustment
+        self.last_activity_ns = 0                    # the last fill or final order state
         # realised session PnL: every fill's cash (sells in, buys out, fees and tax out) of a
         # symbol is realised when its position is flat again, whatever the order's role
         self.realised_krw = 0
         self._unrealised_cash = [0] * len(profile.codes)
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
-                         "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0}
+                         "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
+                         "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -146,6 +165,36 @@ class Execution:
         pair.entry_id = rec.client_id
         self._send(rec, urgent=False)
 
+    def within_budget(self, pair: Pair) -> bool:
+        """Room for one more order of this pair; past the budget the pair is abandoned."""
+        if pair.orders_sent < self.max_orders_per_pair:
+            return True
+        self.abandon_pair(pair, f"order budget spent ({self.max_orders_per_pair} orders)")
+        return False
+
+    def abandon_pair(self, pair: Pair, reason: str) -> None:
+        """End the pair (state ABANDONED); its resting orders are cancelled and what it holds goes
+        to the safety net. Deferred to the clock's next step: it may be asked from inside one of
+        the pair's own transitions."""
+        if pair.ended_ns is not None or pair.abandoned_because is not None:
+            return
+        pair.abandoned_because = reason
+        self.clock.call_later(0, self._abandon_now, pair)
+
+    def _abandon_now(self, pair: Pair) -> None:
+        if pair.ended_ns is not None:
+            return
+        self.counters["abandoned"] += 1
+        self.alert("pair_abandoned", f"pair {pair.pair_id} {pair.code}: {pair.abandoned_because}; "
+                                     f"{pair.unhedged} share(s) go to the safety net")
+        resting = [c for c in [pair.entry_id, *pair.hedge_ids] if c and self._rests(self.orders[c])]
+        self.cancel_live(None, resting)       # the safety net's cancels, outside the pair's budget
+        pair.fire(ABANDON)
+
+    def abandon_symbol(self, sym: int, reason: str) -> None:
+        for pair in list(self.active.get(sym, ())):
+            self.abandon_pair(pair, reason)
+
     def send_hedge(self, pair: Pair, *, escalate: bool) -> None:
         _, venue = self._leg_venues(pair)
         side = "sell" if pair.entry_side == "buy" else "buy"
@@ -162,6 +211,8 @@ class Execution:
         qty = pair.unhedged - in_flight
         if qty <= 0:
             return            # what is left is already working; the state timer will look again
+        if not self.within_budget(pair):
+            return
         style = (self.legs.escalation if escalate else self.legs.hedge).style
         if style in MARKET_STYLES:
             price = 0
@@ -182,6 +233,8 @@ class Execution:
             orig = self.orders.get(cid)
             if orig is None or orig.done or orig.status == TIMEOUT:
                 continue
+            if pair is not None and not self.within_budget(pair):
+                return
             rec = self._new_order("cancel", pair, orig.sym, orig.venue, orig.side, 0, "cancel", 0)
             rec.cancel_of = cid
             self.cancels_of.setdefault(cid, []).append(rec.client_id)
@@ -191,6 +244,8 @@ class Execution:
         prefix = {"entry": "E", "hedge": "H", "escalation": "X", "cancel": "C", "flatten": "F"}[role]
         rec = OrderRecord(self._next_id(prefix), role, sym, self.profile.codes[sym], venue, side, qty,
                           style, price, pair=pair)
+        if pair is not None:
+            pair.orders_sent += 1
         self.orders[rec.client_id] = rec
         return rec
 
@@ -263,7 +318,13 @@ class Execution:
         self.counters["ack_timeouts"] += 1
         rec.message = f"no TR 주문번호 within {self.timeouts.ack_ms} ms"
         self.recorder.order_event(self.clock.now_ns(), rec, "ack_timeout", message=rec.message)
+        self._ask_broker_later("unacknowledged order")
         self._route_reject(rec)
+
+    def _ask_broker_later(self, reason: str) -> None:
+        """Reconcile once the settling window has passed, so the answer can settle what is unknown now."""
+        if self.truth is not None:
+            self.clock.call_later(self.settle_ms + 1, self.truth.request, reason)
 
     def _cancel_refused(self, client_id: str) -> None:
         rec = self.orders[client_id]
@@ -274,6 +335,7 @@ class Execution:
         self.counters["unresolved"] += 1
         self.recorder.order_event(self.clock.now_ns(), rec, "unresolved", message=rec.message)
         self.alert("order_unresolved", f"{rec.client_id} {rec.code}: {rec.message}")
+        self._ask_broker_later("unresolved order")
         pair = rec.pair
         if pair is not None and pair.ended_ns is None and rec.role in ("hedge", "escalation"):
             pair.fire("hedge_expired")
@@ -343,6 +405,8 @@ class Execution:
         rec.fees += fee
         rec.tax += tax
         self.position[rec.sym] += ev.qty if rec.side == "buy" else -ev.qty
+        self.last_price[rec.sym] = ev.price
+        self.last_activity_ns = now
         cash = ev.price * ev.qty if rec.side == "sell" else -ev.price * ev.qty
         self._unrealised_cash[rec.sym] += cash - fee - tax
         if self.position[rec.sym] == 0:
@@ -383,9 +447,12 @@ class Execution:
             if pair is not None:
                 self.counters["orphan_fills"] += 1
             self.check_flat(rec.sym)
+        if self.truth is not None:
+            self.truth.watch(rec.sym)
 
     def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0, raw=None) -> None:
         rec.status = status
+        self.last_activity_ns = self.clock.now_ns()
         rec.message = message or rec.message
         rec.cancel_timers()
         self.recorder.order_event(self.clock.now_ns(), rec, status, qty=qty, message=message, raw=raw)
@@ -399,7 +466,7 @@ class Execution:
         if rec.role == "flatten" and self.flattening.get(rec.sym) == rec.client_id:
             del self.flattening[rec.sym]
             if status != DONE_FILLED:
-                self.clock.call_later(self.timeouts.flatten_retry_ms, self.check_flat, rec.sym)
+                self._retry_flatten(rec.sym)
 
     def _route_done(self, rec: OrderRecord) -> None:
         """An order ended without filling completely (IOC remainder, cancel confirmed)."""
@@ -424,6 +491,10 @@ class Execution:
             if orig is not None and not orig.done:
                 self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
             return
+        if rec.role == "flatten":
+            if self.truth is not None:       # e.g. 매도가능수량 부족: what does the broker hold?
+                self.truth.request("flatten refused")
+            return                           # the back-off timer tries again, never at once
         if pair is None or pair.ended_ns is not None:
             self.check_flat(rec.sym)
             return
@@ -434,17 +505,101 @@ class Execution:
 
     # -- the safety net -----------------------------------------------------------------------
     def check_flat(self, sym: int) -> None:
-        """Sell (or buy back) shares no live pair accounts for, until the symbol is flat."""
-        excess = self.position[sym] - self.open_exposure(sym)
-        if excess == 0 or sym in self.flattening:
+        """Sell (or buy back) shares no live pair accounts for, until the symbol is flat.
+
+        Never blindly: it waits while an order of the symbol outside a live pair is still working
+        or unknown (cancelling one that rests and would lock the shares), sells at most what the
+        broker says may be sold, spends at most ``max_flatten_orders`` orders per episode with a
+        growing pause between them, and then freezes the symbol and asks the broker."""
+        if sym in self.flattening or sym in self.flatten_retry:
             return
+        excess = self.position[sym] - self.open_exposure(sym)
+        if excess == 0:
+            if self.truth is None or not self.truth.differs(sym):
+                self.flatten_attempts[sym] = 0
+                self._flatten_spent.discard(sym)
+            return
+        strays = [o for o in self.orders.values() if o.sym == sym and not o.done and o.role != "cancel"
+                  and (o.pair is None or o.pair.ended_ns is not None)]
+        if strays:
+            self.cancel_live(None, [o.client_id for o in strays if self._rests(o)])
+            return                # their outcome first: a fill, a cancel or the broker's answer calls again
         side = "sell" if excess > 0 else "buy"
-        venue = "KRX"
-        self.alert("flatten", f"{self.profile.codes[sym]}: {abs(excess)} share(s) not owned by a live pair; "
-                              f"sending a {side} IOC to flatten")
-        rec = self._new_order("flatten", None, sym, venue, side, abs(excess), "ioc_market", 0)
+        qty = abs(excess)
+        if side == "sell" and self.truth is not None:
+            sellable = self.truth.sellable(sym)
+            if sellable is not None and sellable < qty:
+                if sellable == 0:
+                    self.truth.watch(sym)      # a lasting difference becomes a break: the broker decides
+                    return
+                qty = sellable
+        code = self.profile.codes[sym]
+        if self.flatten_attempts[sym] >= self.max_flatten_orders:
+            if sym not in self._flatten_spent:
+                self._flatten_spent.add(sym)
+                self.alert("flatten_budget", f"{code}: {self.flatten_attempts[sym]} safety-net orders did "
+                                             f"not flatten {qty} share(s); symbol frozen, asking the broker")
+                if self.truth is not None:
+                    self.truth.freeze(sym, "flatten budget spent")
+                    self.truth.request("flatten budget spent")
+            return
+        self.flatten_attempts[sym] += 1
+        self.counters["flatten_orders"] += 1
+        self.alert("flatten", f"{code}: {qty} share(s) not owned by a live pair; sending a {side} IOC "
+                              f"to flatten (attempt {self.flatten_attempts[sym]} of {self.max_flatten_orders})")
+        rec = self._new_order("flatten", None, sym, "KRX", side, qty, "ioc_market", 0)
         self.flattening[sym] = rec.client_id
         self._send(rec, urgent=True)
+
+    def _retry_flatten(self, sym: int) -> None:
+        attempts = max(self.flatten_attempts[sym], 1)
+        delay = self.timeouts.flatten_retry_ms * 2 ** min(attempts - 1, 5)
+        self.flatten_retry[sym] = self.clock.call_later(delay, self._flatten_again, sym)
+
+    def _flatten_again(self, sym: int) -> None:
+        self.flatten_retry.pop(sym, None)
+        self.check_flat(sym)
+
+    # -- what the broker said (engine/broker_truth.py) ------------------------------------------
+    def orders_in_flight(self, sym: int) -> bool:
+        """An order of the symbol that is working or whose outcome is unknown (sent or waiting)."""
+        return (any(o.sym == sym and not o.done for o in self.orders.values())
+                or any(o.sym == sym for o in self.pending_urgent))
+
+    def settle_unaccounted(self, open_ids: set[str], sent_before_ns: int) -> None:
+        """Orders sent before ``sent_before_ns`` that we still think working (or never heard of),
+        but that are not among the broker's open orders, are over: a never-acknowledged one was
+        not taken (rejected), an acknowledged one ended unseen (cancelled; a lost fill shows in
+        the holdings and is adopted there)."""
+        for rec in list(self.orders.values()):
+            if rec.done or rec.role == "cancel" or not rec.sent_ns or rec.sent_ns > sent_before_ns:
+                continue
+            if rec.client_id in open_ids:
+                continue
+            self.counters["settled_by_broker"] += 1
+            self.adapter.forget(rec.client_id)
+            if rec.ack_ns is None and rec.filled == 0:
+                self.counters["rejects"] += 1
+                self._finish(rec, DONE_REJECTED, "not among the broker's open orders: never taken")
+                if rec.pair is None or rec.pair.ended_ns is not None:
+                    self.check_flat(rec.sym)
+            else:
+                self._finish(rec, DONE_CANCELLED, "no longer open at the broker (open-orders TR)")
+                self._route_done(rec)
+
+    def adopt_position(self, sym: int, qty: int) -> None:
+        """The broker's number replaces ours. The shares that appeared or vanished are valued at
+        the last fill price (an estimate: their fills never reached us)."""
+        delta = qty - self.position[sym]
+        self._unrealised_cash[sym] -= delta * self.last_price[sym]
+        self.position[sym] = qty
+        if qty == 0:
+            self.realised_krw += self._unrealised_cash[sym]
+            self._unrealised_cash[sym] = 0
+        if self.evaluator is not None:
+            self.evaluator.sellable[:, sym] = max(qty, 0)
+        self.flatten_attempts[sym] = 0           # a new episode: the old attempts aimed at a wrong number
+        self._flatten_spent.discard(sym)
 
     def has_live_orders(self) -> bool:
         return any(not o.done and o.role != "cancel" for o in self.orders.values())

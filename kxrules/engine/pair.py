@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from transitions import Machine
 
-from ..machine.spec import ACTIONS, CONDITIONS
+from ..machine.spec import ABANDONED, ACTIONS, CONDITIONS
 from .clock import NS_PER_MS
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ class Pair:
         self.flat_ns: int | None = None
         self.used_ioc = False
         self.unresolved = False
+        self.orders_sent = 0              # every order of this pair (entry, hedges, cancels): budgeted
+        self.abandoned_because: str | None = None
         self.gross_krw = self.net_krw = 0
         self._timer = None
         self._trigger_name = ""
@@ -65,6 +67,9 @@ class Pair:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self.state == ABANDONED:
+            ex.pair_finished(self)
+            return
         spec = ex.state_specs[self.state]
         if spec.final:
             ex.pair_finished(self)

@@ -42,6 +42,12 @@ CONDITIONS: dict[str, str] = {
 }
 FLATTENING_CONDITIONS = frozenset({"hedge_complete"})
 
+# The engine's own way out of any state, not declared in the YAML so that no edit can remove it:
+# a pair past its order budget, or on a symbol whose position broke, is ended here and what it
+# held goes to the safety net (which sells only what the broker says is there).
+ABANDONED = "ABANDONED"
+ABANDON = "abandon"
+
 
 @dataclass(frozen=True, slots=True)
 class MachineIssue:
@@ -56,6 +62,10 @@ def analyse(spec: MachineFile, parameter_names: tuple[str, ...], *, inventory: s
     index = {n: i for i, n in enumerate(names)}
     finals = {s.name for s in spec.states if s.final}
     for i, n in enumerate(names):
+        if n == ABANDONED:
+            issues.append(MachineIssue("KX104", f"state name '{n}' is reserved for the engine's own exit "
+                                                f"(a pair past its order budget or on a broken position)",
+                                       ("states", i, "name")))
         if names.index(n) != i:
             issues.append(MachineIssue("KX104", f"state '{n}' declared twice", ("states", i, "name")))
     if spec.initial not in index:
@@ -174,14 +184,15 @@ def analyse(spec: MachineFile, parameter_names: tuple[str, ...], *, inventory: s
 
 def machine_kwargs(spec: MachineFile) -> dict:
     """Keyword arguments for ``transitions.Machine`` (no models; timers are run by the engine)."""
+    live_states = [s.name for s in spec.states if not s.final]
     return {
-        "states": [s.name for s in spec.states],
+        "states": [s.name for s in spec.states] + [ABANDONED],
         "initial": spec.initial,
         "transitions": [
             {"trigger": t.trigger, "source": t.sources, "dest": t.dest,
              "conditions": list(t.conditions), "unless": list(t.unless), "after": list(t.after)}
             for t in spec.transitions
-        ],
+        ] + [{"trigger": ABANDON, "source": live_states, "dest": ABANDONED}],
         "auto_transitions": False,
         "ignore_invalid_triggers": True,
     }

@@ -42,10 +42,14 @@ class RunSummary:
     unhedged_ms_p95: float | None
     unhedged_ms_max: float | None
     ioc_hedges: int
-    positions_left: dict = field(default_factory=dict)
+    positions_left: dict = field(default_factory=dict)   # by the broker's account when it answered
     killed: str | None = None
-    flat: bool = True
+    flat: bool = True                  # the broker's account, asked after the last order, holds nothing of ours
     ended_normally: bool = True
+    broker_confirmed: bool = False     # that last question was answered
+    position_breaks: list = field(default_factory=list)   # codes whose position broke (see events)
+    unresolved_breaks: list = field(default_factory=list)
+    pairs_abandoned: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,8 +59,19 @@ class RunSummary:
         unhedged = ("no pair held a position" if self.unhedged_ms_max is None else
                     f"time unhedged p50 {self.unhedged_ms_p50:,.0f} ms / p95 {self.unhedged_ms_p95:,.0f} ms / "
                     f"max {self.unhedged_ms_max:,.0f} ms")
-        flat = ("flat on every symbol" if self.flat else
-                "NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in self.positions_left.items()))
+        if self.flat:
+            flat = "flat on every symbol (the broker's account agrees)"
+        elif self.positions_left:
+            flat = "NOT FLAT by the broker's account: " + ", ".join(
+                f"{c} {q:+d}" for c, q in self.positions_left.items())
+        else:
+            flat = "NOT CONFIRMED flat: the broker's account did not answer after the last order"
+        if self.position_breaks:
+            flat += (f"; {len(self.position_breaks)} position break(s) on {', '.join(sorted(set(self.position_breaks)))}"
+                     + (f", still open on {', '.join(self.unresolved_breaks)}" if self.unresolved_breaks
+                        else ", each settled by the broker's numbers"))
+        if self.pairs_abandoned:
+            flat += f"; {self.pairs_abandoned} pair(s) abandoned to the safety net"
         refused = sum(self.refused.values())
         return (f"Run {self.run_id} ({self.profile}, {self.source}): {self.quotes:,} quotes, "
                 f"{self.signals:,} signals ({refused:,} refused), {self.pairs:,} pairs "
@@ -73,7 +88,10 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
     unhedged = [p.unhedged_ms for p in done if p.unhedged_ms is not None]
     sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
     fills = sum(len(o.exec_ids) for o in ex.orders.values())
-    left = {profile.codes[i]: q for i, q in enumerate(ex.position) if q}
+    truth = engine.truth
+    confirmed = truth.known and truth.confirmed_since(ex.last_activity_ns)
+    left = truth.positions_left()
+    open_breaks = truth.open_breaks
     live = sum(len(v) for v in ex.active.values())
     orders = list(ex.orders.values())
     gross = sum(o.value if o.side == "sell" else -o.value for o in orders)
@@ -93,5 +111,7 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
         unhedged_ms_p95=float(np.percentile(unhedged, 95)) if unhedged else None,
         unhedged_ms_max=float(max(unhedged)) if unhedged else None,
         ioc_hedges=sum(1 for p in done if p.used_ioc), positions_left=left, killed=killed,
-        flat=not left, ended_normally=not risk_kill and live == 0,
+        flat=confirmed and not left and not open_breaks, ended_normally=not risk_kill and live == 0,
+        broker_confirmed=confirmed, position_breaks=[b["code"] for b in truth.breaks],
+        unresolved_breaks=open_breaks, pairs_abandoned=ex.counters["abandoned"],
     )

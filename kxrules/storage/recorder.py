@@ -314,6 +314,10 @@ class Recorder:
         self._event(ev.ts_ns, "balance", ev.code, {"holding": ev.holding_qty, "orderable": ev.orderable_qty,
                                                     "avg_price": ev.avg_price})
 
+    def position_event(self, ts_ns: int, kind: str, code: str | None, detail: dict) -> None:
+        """Broker truth: baselines, reconciliations, position breaks and adjustments, frozen symbols."""
+        self._event(ts_ns, kind, code, detail)
+
     def auto_pause(self, ts_ns: int, on: bool) -> None:
         self._event(ts_ns, "auto_pause", None, {"on": on})
 

@@ -44,9 +44,23 @@ class OrderBudget(Strict):
     safety_margin_ms: int = Field(default=10, ge=0, le=500)   # widen our window against clock skew
 
 
+class QueryWindow(Strict):
+    capacity: int = Field(ge=1, le=10_000)
+    window_ms: int = Field(ge=1000, le=86_400_000)
+
+
+def _koapy_windows() -> list["QueryWindow"]:
+    return [QueryWindow(capacity=c, window_ms=w) for c, w in
+            ((5, 18_000), (25, 90_000), (50, 180_000), (1000, 3_600_000))]
+
+
 class QueryBudget(Strict):
+    """Account TRs (opw00018, opt10075): ``capacity`` per ``window_ms`` and every longer window."""
+
     capacity: PositiveInt = 5
     window_ms: PositiveInt = 1000
+    longer: list[QueryWindow] = Field(default_factory=_koapy_windows)
+    timeout_ms: int = Field(default=5000, ge=200, le=60_000)   # no reply by then: ask again later
 
 
 class AutoPause(Strict):
@@ -68,6 +82,10 @@ class RiskFile(Strict):
     max_daily_loss_krw: int = Field(default=50_000, ge=1, le=10_000_000_000)
     max_rejects_per_minute: int = Field(default=10, ge=1, le=300)     # Kiwoom takes 300 orders a minute
     max_unhedged_ms: int = Field(default=3000, ge=1, le=600_000)
+    # broker truth: the broker's account decides what is held
+    position_settle_ms: int = Field(default=2000, ge=100, le=60_000)
+    max_orders_per_pair: int = Field(default=12, ge=2, le=100)
+    max_flatten_orders: int = Field(default=6, ge=1, le=100)
 
 
 class OverridesFile(Strict):

@@ -1,0 +1,322 @@
+"""Broker truth: the broker's account, not the engine's bookkeeping, says what is held.
+
+Per symbol the engine believes a position (its own fills, ``Execution.position``) and the broker
+reports one (balance Chejan, and the holdings TR opw00018), relative to what the account held
+when the run started (the first holdings reply, taken before arming). A difference may last a
+declared settling window (a balance can precede its fill; events reorder); one that outlives it
+is a *position break*: recorded, alerted once, the symbol frozen for the rest of the session, its
+pairs handed to the safety net, and the broker asked (holdings + open orders). When the reply
+comes and the symbol has no order in flight, the broker's number is adopted and the safety net
+flattens what the broker holds (never selling what it does not).
+
+Queries are paced by the ``queries`` budget of ``rules/throttle.yaml`` (Kiwoom's TR limits),
+coalesced (one reconciliation at a time, whatever the number of reasons), retried after a
+declared timeout, and never sent in a tight loop. The engine asks at start (arming waits for the
+answer), after a reconnect, on a suspected break and at the end of the run: the summary and the
+exit code say flat only when that last answer agrees.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..broker.events import AccountPage, BalanceUpdate, HoldingRow, OpenOrderRow
+from ..seoul import NS_PER_MS
+
+if TYPE_CHECKING:
+    from .execution import Execution
+
+ACCOUNT_KINDS = ("holdings", "open_orders")
+RETRY_REFUSED_MS = 1000          # a refused request (-200, not connected) is asked again after this
+
+
+class QueryThrottle:
+    """At most ``capacity`` calls in every declared sliding window (Kiwoom's TR limits)."""
+
+    def __init__(self, windows: list[tuple[int, int]]):
+        self.windows = sorted((cap, ms * NS_PER_MS) for cap, ms in windows)
+        self._longest = max(w for _, w in self.windows)
+        self._sent: deque[int] = deque()
+
+    @classmethod
+    def from_config(cls, queries) -> "QueryThrottle":
+        return cls([(queries.capacity, queries.window_ms),
+                    *((w.capacity, w.window_ms) for w in queries.longer)])
+
+    def next_slot_ns(self, now_ns: int) -> int:
+        """Earliest time every window has room (now if it has)."""
+        sent = self._sent
+        while sent and sent[0] <= now_ns - self._longest:
+            sent.popleft()
+        at = now_ns
+        for cap, window in self.windows:
+            inside = [t for t in sent if t > now_ns - window]
+            if len(inside) >= cap:
+                at = max(at, inside[-cap] + window + 1)
+        return at
+
+    def record(self, now_ns: int) -> None:
+        self._sent.append(now_ns)
+
+
+class BrokerTruth:
+    def __init__(self, ex: "Execution", clock, recorder, *, settle_ms: int,
+                 queries: QueryThrottle, timeout_ms: int,
+                 alert: Callable[[str, str], None], on_known: Callable[[], None] = lambda: None):
+        self.ex = ex
+        self.clock = clock
+        self.recorder = recorder
+        self.codes = ex.profile.codes
+        self.index = {c: i for i, c in enumerate(self.codes)}
+        n = len(self.codes)
+        self.settle_ns = settle_ms * NS_PER_MS
+        self.queries = queries
+        self.timeout_ms = timeout_ms
+        self.alert = alert
+        self.on_known = on_known
+        self.known = False                     # a complete holdings reply has come
+        self.baseline = [0] * n                # held when the run started
+        self.held = [0] * n                    # broker's 보유수량, latest
+        self.orderable = [0] * n               # broker's 주문가능수량, latest
+        self.frozen = np.zeros(n, dtype=bool)
+        self.breaks: list[dict] = []           # every break episode, for the summary
+        self._open_breaks: dict[int, dict] = {}
+        self._settle: dict[int, object] = {}
+        self._reasons: set[str] = set()
+        self._step: str | None = None          # "holdings" | "open_orders" while asking
+        self._pages: list = []
+        self._holdings: list[HoldingRow] = []
+        self._started_ns = 0
+        self._timer = None                     # pacing or timeout timer
+        self.asked_ns: int | None = None       # when the last completed reconciliation started asking
+        self.counters = {"queries": 0, "refused": 0, "timeouts": 0, "reconciliations": 0,
+                         "adjustments": 0, "unknown_open_orders": 0}
+        self._alerted_foreign: set[str] = set()
+
+    # -- what the broker holds, relative to the start --------------------------------------
+    def broker_position(self, sym: int) -> int:
+        return self.held[sym] - self.baseline[sym]
+
+    def sellable(self, sym: int) -> int | None:
+        """Shares the broker lets us sell now, above the start holdings (None: not known yet)."""
+        if not self.known:
+            return None
+        return max(0, min(self.orderable[sym], self.held[sym] - self.baseline[sym]))
+
+    def differs(self, sym: int) -> bool:
+        return self.known and self.broker_position(sym) != self.ex.position[sym]
+
+    # -- watching ---------------------------------------------------------------------------
+    def on_balance(self, ev: BalanceUpdate) -> None:
+        sym = self.index.get(ev.code)
+        if sym is None:
+            return
+        self.held[sym], self.orderable[sym] = ev.holding_qty, ev.orderable_qty
+        self.watch(sym)
+        self.ex.check_flat(sym)                      # what may be sold has changed
+
+    def confirmed_since(self, t_ns: int) -> bool:
+        """A complete reconciliation asked the broker after ``t_ns``."""
+        return self.asked_ns is not None and self.asked_ns > t_ns
+
+    def watch(self, sym: int) -> None:
+        """After a fill or a balance: a difference starts the settling window; agreement ends it."""
+        if not self.known:
+            return
+        if self.differs(sym):
+            if sym not in self._settle:
+                self._settle[sym] = self.clock.call_later(self.settle_ns / NS_PER_MS, self._settled, sym)
+            return
+        timer = self._settle.pop(sym, None)
+        if timer is not None:
+            timer.cancel()
+        episode = self._open_breaks.pop(sym, None)
+        if episode is not None:
+            episode["resolved_ns"] = self.clock.now_ns()
+            self.recorder.position_event(self.clock.now_ns(), "position_break_resolved", self.codes[sym],
+                                         {"position": self.ex.position[sym]})
+
+    def _settled(self, sym: int) -> None:
+        self._settle.pop(sym, None)
+        if self.differs(sym):
+            self.position_break(sym, "balance")
+
+    def position_break(self, sym: int, source: str) -> None:
+        """Ours and the broker's numbers disagree past the settling window."""
+        code = self.codes[sym]
+        if sym not in self._open_breaks:
+            episode = {"code": code, "at_ns": self.clock.now_ns(), "engine": self.ex.position[sym],
+                       "broker": self.broker_position(sym), "source": source, "resolved_ns": None}
+            self._open_breaks[sym] = episode
+            self.breaks.append(episode)
+            self.recorder.position_event(episode["at_ns"], "position_break", code, dict(episode))
+            self.alert("position_break",
+                       f"{code}: engine believes {episode['engine']:+d}, broker reports "
+                       f"{episode['broker']:+d} ({source}); symbol frozen, asking the broker")
+            self.freeze(sym, "position break")
+            self.ex.abandon_symbol(sym, "position break")
+        self.request("break")
+
+    def freeze(self, sym: int, reason: str) -> None:
+        if not self.frozen[sym]:
+            self.frozen[sym] = True
+            self.recorder.position_event(self.clock.now_ns(), "symbol_frozen", self.codes[sym],
+                                         {"reason": reason})
+
+    @property
+    def open_breaks(self) -> list[str]:
+        return [self.codes[s] for s in sorted(self._open_breaks)]
+
+    # -- asking the broker --------------------------------------------------------------------
+    def request(self, reason: str) -> None:
+        """Ask for holdings + open orders (coalesced: one reconciliation at a time)."""
+        self._reasons.add(reason)
+        if self._step is None and self._timer is None:
+            self._next_call("holdings", more=False)
+
+    @property
+    def busy(self) -> bool:
+        """Asking, about to ask, or watching a difference settle."""
+        return self._step is not None or self._timer is not None or bool(self._reasons) or bool(self._settle)
+
+    def _next_call(self, kind: str, *, more: bool) -> None:
+        now = self.clock.now_ns()
+        at = self.queries.next_slot_ns(now)
+        if at > now:
+            self._timer = self.clock.call_at(at, self._paced, kind, more)
+            return
+        self._call(kind, more, now)
+
+    def _paced(self, kind: str, more: bool) -> None:
+        self._timer = None
+        self._next_call(kind, more=more)
+
+    def _call(self, kind: str, more: bool, now: int) -> None:
+        if not more:
+            self._pages = []
+            if kind == "holdings":
+                self._started_ns = now
+        self._step = kind
+        self.queries.record(now)
+        self.counters["queries"] += 1
+        self._timer = self.clock.call_later(self.timeout_ms, self._timed_out, kind)
+        rc = self.ex.adapter.request_account(kind, more=more)
+        if rc != 0 and self._step == kind and self._timer is not None:
+            self._refused(kind)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _refused(self, kind: str) -> None:
+        self.counters["refused"] += 1
+        self._cancel_timer()
+        self._step = None
+        if self.ex.connected:
+            self._timer = self.clock.call_later(RETRY_REFUSED_MS, self._paced, "holdings", False)
+
+    def _timed_out(self, kind: str) -> None:
+        self._timer = None
+        self._step = None
+        self.counters["timeouts"] += 1
+        self.recorder.position_event(self.clock.now_ns(), "query_timeout", None, {"tr": kind})
+        if self.ex.connected:
+            self._next_call("holdings", more=False)
+
+    def on_connected(self, connected: bool) -> None:
+        if connected:
+            self.request("login")
+        else:
+            self._cancel_timer()
+            self._step = None
+
+    def on_account(self, page: AccountPage) -> None:
+        if page.kind != self._step:
+            return                                   # a late reply to a request given up on
+        if page.rc != 0:
+            self._refused(page.kind)
+            return
+        self._cancel_timer()
+        self._pages.extend(page.rows)
+        if page.more:
+            self._next_call(page.kind, more=True)
+        elif page.kind == "holdings":
+            self._holdings = self._pages
+            self._next_call("open_orders", more=False)
+        else:
+            self._step = None
+            self._reconcile(self._holdings, self._pages)
+
+    # -- reconciling --------------------------------------------------------------------------
+    def _reconcile(self, holdings: list[HoldingRow], open_orders: list[OpenOrderRow]) -> None:
+        now = self.clock.now_ns()
+        reasons, self._reasons = self._reasons, set()
+        self.counters["reconciliations"] += 1
+        held = [0] * len(self.codes)
+        orderable = [0] * len(self.codes)
+        for row in holdings:
+            sym = self.index.get(row.code)
+            if sym is not None:
+                held[sym], orderable[sym] = row.qty, row.orderable
+        if not self.known:
+            self.known = True
+            self.baseline = list(held)
+            self.recorder.position_event(now, "account_baseline", None, {
+                "holdings": {self.codes[i]: q for i, q in enumerate(held) if q}})
+            self.on_known()
+        self.held, self.orderable = held, orderable
+        self._settle_orders(open_orders)
+        adjusted = {}
+        for sym in range(len(self.codes)):
+            if not self.differs(sym):
+                self.watch(sym)
+                continue
+            if sym not in self._open_breaks and sym not in self._settle:
+                self._settle[sym] = self.clock.call_later(self.settle_ns / NS_PER_MS, self._settled, sym)
+                continue
+            if sym in self._open_breaks and not self.ex.orders_in_flight(sym):
+                adjusted[self.codes[sym]] = self.adopt(sym)
+        self.asked_ns = self._started_ns
+        self.recorder.position_event(now, "reconciled", None, {
+            "reasons": sorted(reasons), "adjusted": adjusted,
+            "open_orders": len(open_orders),
+            "broker": {self.codes[i]: self.broker_position(i) for i in range(len(self.codes))
+                       if self.broker_position(i)}})
+        if self._open_breaks and any(s not in adjusted for s in map(self.index.get, self.open_breaks)):
+            self.request("break")                    # orders still in flight: look again, paced
+        for sym in range(len(self.codes)):
+            self.ex.check_flat(sym)                  # the safety net acts on what the broker said
+
+    def _settle_orders(self, open_orders: list[OpenOrderRow]) -> None:
+        """Orders we could not account for, against the broker's open orders."""
+        open_ids = {row.client_id for row in open_orders if row.client_id}
+        for row in open_orders:
+            if row.client_id is None and row.order_no not in self._alerted_foreign:
+                self._alerted_foreign.add(row.order_no)
+                self.counters["unknown_open_orders"] += 1
+                self.alert("unknown_open_order",
+                           f"order {row.order_no} ({row.code} {row.side} {row.leaves}/{row.qty}) "
+                           f"is open at the broker but not ours: check other terminals")
+        horizon = self._started_ns - self.settle_ns
+        self.ex.settle_unaccounted(open_ids, horizon)
+
+    def adopt(self, sym: int) -> int:
+        """The broker's number becomes the engine's: record the adjustment, flatten by it."""
+        theirs, ours = self.broker_position(sym), self.ex.position[sym]
+        self.counters["adjustments"] += 1
+        self.recorder.position_event(self.clock.now_ns(), "position_adjusted", self.codes[sym],
+                                     {"engine": ours, "broker": theirs})
+        self.ex.adopt_position(sym, theirs)
+        self.watch(sym)
+        return theirs - ours
+
+    # -- the end --------------------------------------------------------------------------------
+    def positions_left(self) -> dict[str, int]:
+        """Non-zero positions per code, by the broker's account (the engine's where unknown)."""
+        if not self.known:
+            return {self.codes[i]: q for i, q in enumerate(self.ex.position) if q}
+        return {self.codes[i]: self.broker_position(i) for i in range(len(self.codes))
+                if self.broker_position(i)}
