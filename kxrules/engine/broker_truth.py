@@ -80,6 +80,8 @@ class BrokerTruth:
         self.baseline = [0] * n                # held when the run started
         self.held = [0] * n                    # broker's 보유수량, latest
         self.orderable = [0] * n               # broker's 주문가능수량, latest
+        self.avg_price = [0] * n               # broker's 매입단가: values shares that appeared
+        self.adjusted_krw = 0                  # estimated cash of the fills we never received
         self.frozen = np.zeros(n, dtype=bool)
         self.breaks: list[dict] = []           # every break episode, for the summary
         self._open_breaks: dict[int, dict] = {}
@@ -114,6 +116,7 @@ class BrokerTruth:
         if sym is None:
             return
         self.held[sym], self.orderable[sym] = ev.holding_qty, ev.orderable_qty
+        self.avg_price[sym] = ev.avg_price or self.avg_price[sym]
         self.watch(sym)
         self.ex.check_flat(sym)                      # what may be sold has changed
 
@@ -261,6 +264,7 @@ class BrokerTruth:
             sym = self.index.get(row.code)
             if sym is not None:
                 held[sym], orderable[sym] = row.qty, row.orderable
+                self.avg_price[sym] = row.avg_price or self.avg_price[sym]
         if not self.known:
             self.known = True
             self.baseline = list(held)
@@ -304,12 +308,20 @@ class BrokerTruth:
         self.ex.settle_unaccounted(open_ids, horizon)
 
     def adopt(self, sym: int) -> int:
-        """The broker's number becomes the engine's: record the adjustment, flatten by it."""
+        """The broker's number becomes the engine's: record the adjustment, flatten by it. The
+        fills we never received are valued (an estimate): shares that appeared at the broker's
+        average price, shares that vanished at our last fill price."""
         theirs, ours = self.broker_position(sym), self.ex.position[sym]
+        delta = theirs - ours
+        last = self.ex.last_price[sym]
+        mark = (self.avg_price[sym] or last) if delta > 0 else (last or self.avg_price[sym])
+        cash = -delta * mark
         self.counters["adjustments"] += 1
+        self.adjusted_krw += cash
         self.recorder.position_event(self.clock.now_ns(), "position_adjusted", self.codes[sym],
-                                     {"engine": ours, "broker": theirs})
-        self.ex.adopt_position(sym, theirs)
+                                     {"engine": ours, "broker": theirs, "mark_price": mark,
+                                      "estimated_cash_krw": cash})
+        self.ex.adopt_position(sym, theirs, cash)
         self.watch(sym)
         return theirs - ours
 

@@ -587,11 +587,9 @@ class Execution:
                 self._finish(rec, DONE_CANCELLED, "no longer open at the broker (open-orders TR)")
                 self._route_done(rec)
 
-    def adopt_position(self, sym: int, qty: int) -> None:
-        """The broker's number replaces ours. The shares that appeared or vanished are valued at
-        the last fill price (an estimate: their fills never reached us)."""
-        delta = qty - self.position[sym]
-        self._unrealised_cash[sym] -= delta * self.last_price[sym]
+    def adopt_position(self, sym: int, qty: int, cash_krw: int) -> None:
+        """The broker's number replaces ours; ``cash_krw`` estimates the fills we never received."""
+        self._unrealised_cash[sym] += cash_krw
         self.position[sym] = qty
         if qty == 0:
             self.realised_krw += self._unrealised_cash[sym]

@@ -50,6 +50,7 @@ class RunSummary:
     position_breaks: list = field(default_factory=list)   # codes whose position broke (see events)
     unresolved_breaks: list = field(default_factory=list)
     pairs_abandoned: int = 0
+    adjusted_krw: int = 0              # estimated cash of fills we never received (in net_krw)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +77,9 @@ class RunSummary:
         return (f"Run {self.run_id} ({self.profile}, {self.source}): {self.quotes:,} quotes, "
                 f"{self.signals:,} signals ({refused:,} refused), {self.pairs:,} pairs "
                 f"({states or 'none'}), {self.fills:,} fills. Net PnL ₩{self.net_krw:,} = gross "
-                f"₩{self.gross_krw:,} - fees ₩{self.fees_krw:,} - tax ₩{self.tax_krw:,}. "
+                f"₩{self.gross_krw:,} - fees ₩{self.fees_krw:,} - tax ₩{self.tax_krw:,}"
+                + (f" {'+' if self.adjusted_krw >= 0 else '-'} ₩{abs(self.adjusted_krw):,} estimated for fills "
+                   f"never received (positions adjusted to the broker's)" if self.adjusted_krw else "") + ". "
                 f"{self.rejects:,} rejects, {self.ack_timeouts:,} ack timeouts, {self.ioc_hedges:,} IOC hedges, "
                 f"max {self.max_orders_per_s} order calls in any second; {unhedged}; {flat}."
                 + (f" Disarmed early: {self.killed}." if self.killed and not self.ended_normally else ""))
@@ -104,7 +107,7 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
         signals=engine.stats["signals"], refused=dict(engine.stats["refused"]), pairs=len(done) + live,
         pairs_done=sum(1 for p in done if p.state == "PAIRED_DONE"),
         pairs_by_state=dict(Counter(p.state for p in done)) | ({"LIVE": live} if live else {}),
-        fills=fills, gross_krw=gross, fees_krw=fees, tax_krw=tax, net_krw=gross - fees - tax,
+        fills=fills, gross_krw=gross, fees_krw=fees, tax_krw=tax, net_krw=gross - fees - tax + truth.adjusted_krw,
         rejects=ex.counters["rejects"], ack_timeouts=ex.counters["ack_timeouts"],
         max_orders_per_s=max_calls_in_window(sent),
         unhedged_ms_p50=float(np.percentile(unhedged, 50)) if unhedged else None,
@@ -112,6 +115,6 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
         unhedged_ms_max=float(max(unhedged)) if unhedged else None,
         ioc_hedges=sum(1 for p in done if p.used_ioc), positions_left=left, killed=killed,
         flat=confirmed and not left and not open_breaks, ended_normally=not risk_kill and live == 0,
-        broker_confirmed=confirmed, position_breaks=[b["code"] for b in truth.breaks],
+        broker_confirmed=confirmed, adjusted_krw=truth.adjusted_krw, position_breaks=[b["code"] for b in truth.breaks],
         unresolved_breaks=open_breaks, pairs_abandoned=ex.counters["abandoned"],
     )

@@ -113,6 +113,9 @@ class Faults(_Frozen):
     chejan_late_rate: float = Field(0.0, ge=0, le=1, description="a gubun-0 event delayed")
     chejan_late_ms: float = Field(300, ge=0)
     duplicate_chejan_rate: float = Field(0.0, ge=0, le=1, description="a 체결 delivered twice")
+    chejan_drop_rate: float = Field(0.0, ge=0, le=1,
+                                    description="an order Chejan (접수, 체결, 확인) never delivered, as in a "
+                                                "network drop; the balance Chejan and the account TRs still tell")
     query_drop_rate: float = Field(0.0, ge=0, le=1, description="an account TR reply never arrives")
     reorder: Reorder = Reorder()
     disconnect_at: str | None = Field(None, description="HH:MM:SS KST: the session drops")

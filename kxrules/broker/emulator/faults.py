@@ -1,7 +1,7 @@
 """Seeded randomness for the emulator: latency samplers and fault decisions.
 
 One ``SeedSequence(seed)`` is split into independent streams (latency, faults, fills, real-data
-delivery, account queries) so that, e.g., publishing real data on the faithful path does not shift the draws that
+delivery, account queries, lost events) so that, e.g., publishing real data on the faithful path does not shift the draws that
 decide fills.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLaten
 
 MIN_LATENCY_NS = 1_000           # causes precede their effects
 # appended streams keep the earlier ones' draws (a SeedSequence child depends only on its index)
-STREAMS = ("latency", "fault", "fill", "real_data", "query")
+STREAMS = ("latency", "fault", "fill", "real_data", "query", "loss")
 
 
 class Rngs:
     def __init__(self, seed: int):
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.latency, self.fault, self.fill, self.real_data, self.query = (
+        self.latency, self.fault, self.fill, self.real_data, self.query, self.loss = (
             np.random.Generator(np.random.PCG64(c)) for c in children)
 
 

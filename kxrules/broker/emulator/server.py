@@ -47,6 +47,7 @@ class EmulatedServer:
         self.lat = Latencies(config, self.rngs)
         self.dice = FaultDice(config, self.rngs.fault)
         self.query_dice = FaultDice(config, self.rngs.query)
+        self.loss_dice = FaultDice(config, self.rngs.loss)
         self.fee_fn: FeeFn = fee_fn or default_fee_fn(config.fees)
         self.account = Account.opening(config.account, config.cash_krw, config.holdings, self.ref)
         self.orders: dict[int, EmuOrder] = {}
@@ -293,6 +294,8 @@ class EmulatedServer:
             reject_reason=reason)
         f = self.cfg.faults
         t_out = t + (int(f.chejan_late_ms * 1_000_000) if self.dice.hit(f.chejan_late_rate) else 0)
+        if self.loss_dice.hit(f.chejan_drop_rate):
+            return t                     # lost on the way: the engine never hears of it
         self._deliver(t_out, "emit_chejan", "0", rec)
         if duplicate:
             self._deliver(t_out + GAP_NS, "emit_chejan", "0", rec)
