@@ -114,3 +114,22 @@ def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emula
 
 def rows(con, sql: str, *args) -> list[tuple]:
     return con.execute(sql, list(args)).fetchall()
+
+
+def capture_emulators(monkeypatch) -> list:
+    """Every KiwoomEmulator built while the test runs (the broker's side: its server's account)."""
+    from kxrules.broker.emulator.control import KiwoomEmulator
+
+    built: list = []
+    original = KiwoomEmulator.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        built.append(self)
+    monkeypatch.setattr(KiwoomEmulator, "__init__", init)
+    return built
+
+
+def broker_holdings(emulator) -> dict[str, int]:
+    """What the emulated broker's account holds at the end, per code (non-zero only)."""
+    return {c: h.qty for c, h in emulator.server.account.holdings.items() if h.qty}
