@@ -86,7 +86,10 @@ class BrokerTruth:
         self.breaks: list[dict] = []           # every break episode, for the summary
         self._open_breaks: dict[int, dict] = {}
         self._settle: dict[int, object] = {}
-        self._reasons: set[str] = set()
+        self._reasons: set[str] = set()        # why to ask (again): gathered until a round starts
+        self._answering: set[str] = set()      # the reasons the round in progress answers
+        self._balance_ns = [0] * n             # when each symbol's balance Chejan last came
+        self._holdings_ns = 0                  # when the round's holdings reply came
         self._step: str | None = None          # "holdings" | "open_orders" while asking
         self._pages: list = []
         self._holdings: list[HoldingRow] = []
@@ -117,6 +120,7 @@ class BrokerTruth:
             return
         self.held[sym], self.orderable[sym] = ev.holding_qty, ev.orderable_qty
         self.avg_price[sym] = ev.avg_price or self.avg_price[sym]
+        self._balance_ns[sym] = self.clock.now_ns()
         self.watch(sym)
         self.ex.check_flat(sym)                      # what may be sold has changed
 
@@ -201,6 +205,7 @@ class BrokerTruth:
             self._pages = []
             if kind == "holdings":
                 self._started_ns = now
+                self._answering, self._reasons = self._reasons, set()
         self._step = kind
         self.queries.record(now)
         self.counters["queries"] += 1
@@ -248,6 +253,7 @@ class BrokerTruth:
             self._next_call(page.kind, more=True)
         elif page.kind == "holdings":
             self._holdings = self._pages
+            self._holdings_ns = self.clock.now_ns()
             self._next_call("open_orders", more=False)
         else:
             self._step = None
@@ -256,7 +262,7 @@ class BrokerTruth:
     # -- reconciling --------------------------------------------------------------------------
     def _reconcile(self, holdings: list[HoldingRow], open_orders: list[OpenOrderRow]) -> None:
         now = self.clock.now_ns()
-        reasons, self._reasons = self._reasons, set()
+        reasons, self._answering = self._answering, set()
         self.counters["reconciliations"] += 1
         held = [0] * len(self.codes)
         orderable = [0] * len(self.codes)
@@ -271,6 +277,9 @@ class BrokerTruth:
             self.recorder.position_event(now, "account_baseline", None, {
                 "holdings": {self.codes[i]: q for i, q in enumerate(held) if q}})
             self.on_known()
+        for sym in range(len(self.codes)):
+            if self.known and self._balance_ns[sym] > self._holdings_ns:
+                held[sym], orderable[sym] = self.held[sym], self.orderable[sym]   # a newer balance
         self.held, self.orderable = held, orderable
         self._settle_orders(open_orders)
         adjusted = {}
@@ -291,6 +300,8 @@ class BrokerTruth:
                        if self.broker_position(i)}})
         if self._open_breaks and any(s not in adjusted for s in map(self.index.get, self.open_breaks)):
             self.request("break")                    # orders still in flight: look again, paced
+        elif self._reasons:
+            self.request(next(iter(self._reasons)))  # asked for while this round was under way
         for sym in range(len(self.codes)):
             self.ex.check_flat(sym)                  # the safety net acts on what the broker said
 

@@ -39,6 +39,7 @@ class ExecutionTimeouts:
     ack_ms: int = 200          # no TR 주문번호 by then: the order counts as rejected
     chejan_silence_ms: int = 300   # accepted but no Chejan 접수 by then: stuck (telemetry)
     flatten_retry_ms: int = 1000   # first safety-net retry; doubles per attempt up to 32 s
+    ioc_outcome_ms: int = 1000     # an IOC ends at once; still working by then, its Chejan was lost
 
 
 class Execution:
@@ -287,6 +288,9 @@ class Execution:
         rec.send_rc = rc
         if rc == 0:
             rec.timers.append(self.clock.call_later(self.timeouts.ack_ms, self._ack_timeout, rec.client_id))
+            if rec.style in IOC_STYLES:
+                rec.timers.append(self.clock.call_later(self.timeouts.ioc_outcome_ms, self._ioc_overdue,
+                                                        rec.client_id))
 
     def _schedule_pending(self, now: int) -> None:
         if self._pending_timer is None:
@@ -326,6 +330,13 @@ class Execution:
         if self.truth is not None:
             self.clock.call_later(self.settle_ms + 1, self.truth.request, reason)
 
+    def _ioc_overdue(self, client_id: str) -> None:
+        rec = self.orders[client_id]
+        if not rec.done:
+            self.recorder.order_event(self.clock.now_ns(), rec, "ioc_overdue",
+                                      message=f"IOC without an outcome after {self.timeouts.ioc_outcome_ms} ms")
+            self._ask_broker_later("IOC without an outcome")
+
     def _cancel_refused(self, client_id: str) -> None:
         rec = self.orders[client_id]
         if rec.done or rec.status == TIMEOUT:
@@ -346,6 +357,7 @@ class Execution:
             self.counters["stuck"] += 1
             self.recorder.order_event(self.clock.now_ns(), rec, "stuck",
                                       message=f"no Chejan 접수 within {self.timeouts.chejan_silence_ms} ms of the ack")
+            self._ask_broker_later("silent order")     # its Chejan may be lost: the open-orders TR tells
 
     # -- broker events ------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:

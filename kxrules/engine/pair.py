@@ -47,6 +47,7 @@ class Pair:
         self.unresolved = False
         self.orders_sent = 0              # every order of this pair (entry, hedges, cancels): budgeted
         self.abandoned_because: str | None = None
+        self.alerted_unhedged = False
         self.gross_krw = self.net_krw = 0
         self._timer = None
         self._trigger_name = ""
@@ -136,7 +137,9 @@ class Pair:
         self.ex.alert("order_unresolved", f"pair {self.pair_id} {self.code}: entry outcome unknown after cancel timeout")
 
     def alert_unhedged(self) -> None:
-        self.ex.alert("hedge_timeout", f"pair {self.pair_id} {self.code}: {self.unhedged} share(s) still unhedged")
+        if not self.alerted_unhedged:          # once per pair, not once per retry
+            self.alerted_unhedged = True
+            self.ex.alert("hedge_timeout", f"pair {self.pair_id} {self.code}: {self.unhedged} share(s) still unhedged")
 
 
 assert set(ACTIONS) <= set(dir(Pair)), "every registered action needs a Pair method"

@@ -57,10 +57,11 @@ class Quotes:
             i += 1
         return self
 
-    def hold(self, code: str, venue: str, start: str, end: str, bid: int, ask: int,
+    def hold(self, code: str, venue: str, start: str | int, end: str | int, bid: int, ask: int,
              bid_qty: int = 50, ask_qty: int = 50) -> "Quotes":
-        """Quote ``bid``/``ask`` on one venue from ``start`` until ``end`` (replacing the refreshes)."""
-        t0, t1 = at(start), at(end)
+        """Quote ``bid``/``ask`` on one venue from ``start`` until ``end`` (replacing the refreshes);
+        times as 'HH:MM:SS[.mmm]' or epoch ns."""
+        t0, t1 = (t if isinstance(t, int) else at(t) for t in (start, end))
         self.rows = [r for r in self.rows if not (r[1] == code and r[2] == venue and t0 <= r[0] < t1)]
         self.add(t0, code, venue, bid, ask, bid_qty, ask_qty)
         return self
