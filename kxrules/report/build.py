@@ -56,6 +56,7 @@ def collect_from(con, info: RunInfo, data_dir: Path, pairs: list[int] | None = N
     has_comm = queries.register_fee_components(con, view)
     rid = info.run_id
     totals = queries.totals(con, rid, has_comm)
+    totals["broker"] = queries.broker_truth(con, rid, info.summary)
     symbols = queries.symbols(con, rid, view, has_comm)
     slo = queries.slo(con, rid, view)
     lap("totals")

@@ -262,3 +262,20 @@ def reasons(con, run_id: int, limit: int = 8) -> dict[str, list[dict[str, Any]]]
     alerts = rows(con, f"""
         SELECT ts_ns, kind, message FROM alerts WHERE run_id = $run ORDER BY ts_ns LIMIT {int(limit) * 4}""", run_id)
     return {"rejects": rej, "timeouts": tmo, "hedge_timeouts": hedge, "alerts": alerts}
+
+
+def broker_truth(con, run_id: int, summary: dict[str, Any] | None) -> dict[str, Any]:
+    """What the broker's account said (engine/broker_truth.py): breaks, adjustments, frozen
+    symbols, and whether the last question at the end was answered. Runs recorded before broker
+    truth have no such events and no ``broker_confirmed`` in their summary (``known`` False)."""
+    import json
+
+    def events(kind: str) -> list[dict[str, Any]]:
+        return [{"ts_s": r["ts_s"], "code": r["code"], **json.loads(r["detail"])} for r in rows(
+            con, "SELECT (ts_ns + 32400000000000) % 86400000000000 / 1e9 AS ts_s, code, detail FROM events "
+                 "WHERE run_id = $run AND kind = $kind ORDER BY ts_ns", run_id, kind=kind)]
+    summary = summary or {}
+    return {"known": "broker_confirmed" in summary, "confirmed": bool(summary.get("broker_confirmed")),
+            "positions_left": summary.get("positions_left") or {},
+            "breaks": events("position_break"), "adjustments": events("position_adjusted"),
+            "frozen": events("symbol_frozen"), "adjusted_krw": _int(summary.get("adjusted_krw") or 0)}

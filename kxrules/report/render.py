@@ -171,7 +171,19 @@ def text_summary(d: ReportData) -> str:
     ]
     if r.incomplete:
         lines.insert(1, f"  DATA INCOMPLETE: {r.incomplete}")
+    b = t["broker"]
+    if b["known"]:
+        lines.append("  broker's account at the end: " + (
+            "flat (confirmed)" if b["confirmed"] and not b["positions_left"] else
+            "NOT FLAT " + ", ".join(f"{c} {q:+d}" for c, q in b["positions_left"].items()) if b["positions_left"]
+            else "NOT CONFIRMED (no answer after the last order)"))
+    for x in b["breaks"]:
+        lines.append(f"  position break {x['code']} at {hms(x['ts_s'])}: engine {x['engine']:+d}, "
+                     f"broker {x['broker']:+d}; symbol frozen")
+    for x in b["adjustments"]:
+        lines.append(f"  adjusted {x['code']} at {hms(x['ts_s'])} to the broker's {x['broker']:+d} "
+                     f"(was {x['engine']:+d}; estimated {krw(x.get('estimated_cash_krw', 0))})")
     if t["positions_left"]:
-        lines.append("  NOT FLAT: " + ", ".join(f"{c} {q:+d}" for c, q in t["positions_left"].items())
+        lines.append("  NOT FLAT by the recorded fills: " + ", ".join(f"{c} {q:+d}" for c, q in t["positions_left"].items())
                      + f"; valued at the last price the net would be {krw(t['net_marked_krw'])}")
     return "\n".join(line for line in lines if line.strip() != "latency")
