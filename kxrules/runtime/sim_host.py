@@ -11,7 +11,7 @@ from ..broker.adapter import KiwoomAdapter
 from ..broker.emulator.config import FeeFn
 from ..engine.clock import VirtualClock
 from ..engine.engine import Engine
-from ..money.fees import CostModel
+from ..money.fees import CostModel, liquidity_of
 from .fast import FastReplay
 from .session import TradeOptions, Wait
 from .simulation import SimulationHost
@@ -22,9 +22,10 @@ SESSION_START_S = 8 * 3600 + 50 * 60     # the virtual clock starts before the l
 
 
 def fee_fn_for(cost: CostModel) -> FeeFn:
-    """The emulated broker charges exactly what the fee and tax tables say (FIDs 938/939)."""
-    def fee_fn(venue: str, side: str, price: int, qty: int, market: str) -> tuple[int, int]:
-        return cost.fee(venue, side, price, qty, "taker"), cost.tax(market, side, price, qty)
+    """The emulated broker charges exactly what the fee and tax tables say (FIDs 938/939), on the
+    schedule each order's style pays: a midpoint order rests (maker), all else takes."""
+    def fee_fn(venue: str, side: str, price: int, qty: int, market: str, style: str = "limit") -> tuple[int, int]:
+        return cost.fee(venue, side, price, qty, liquidity_of(style)), cost.tax(market, side, price, qty)
     return fee_fn
 
 
