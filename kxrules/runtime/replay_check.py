@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import seoul
 from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
-from .trade import TradeError
+from .session import TradeError
 
 MAX_LINES = 20          # problems listed before "... and N more"
 

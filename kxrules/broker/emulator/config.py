@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Callable, Literal, Union
+from typing import Annotated, Literal, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -205,11 +205,18 @@ class EmulatorConfig(_Frozen):
         return v
 
 
-FeeFn = Callable[[str, str, int, int, str], tuple[int, int]]
+class FeeFn(Protocol):
+    """``fee_fn(venue, side, price, qty, market, style) -> (fee, tax)`` in integer KRW. ``style``
+    is the order's: a schedule can charge resting (maker) and taking orders differently, so
+    the emulator always passes it (a flat schedule ignores it)."""
+
+    def __call__(self, venue: str, side: str, price: int, qty: int, market: str,
+                 style: str = "limit") -> tuple[int, int]: ...
 
 
 def default_fee_fn(fees: Fees) -> FeeFn:
-    """``fee_fn(venue, side, price, qty, market) -> (fee, tax)`` in integer KRW, truncated.
+    """``fee_fn(venue, side, price, qty, market, style) -> (fee, tax)`` in integer KRW, truncated:
+    one commission rate, whatever the style.
 
     Rates are turned into integer parts per 10^8 once, so the arithmetic is exact.
     """
@@ -217,7 +224,7 @@ def default_fee_fn(fees: Fees) -> FeeFn:
     tax = {m: round(r * 100_000_000) for m, r in fees.tax_rate.items()}
     ct, tt = fees.commission_trunc_krw, fees.tax_trunc_krw
 
-    def fee_fn(venue: str, side: str, price: int, qty: int, market: str) -> tuple[int, int]:
+    def fee_fn(venue: str, side: str, price: int, qty: int, market: str, style: str = "limit") -> tuple[int, int]:
         amount = price * qty
         fee = amount * comm // 100_000_000 // ct * ct
         t = amount * tax.get(market, 0) // 100_000_000 // tt * tt if side == "sell" else 0

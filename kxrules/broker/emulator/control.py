@@ -43,7 +43,7 @@ _TEMPLATES: dict[str, tuple[list[str], dict[int, int]]] = {
 
 class KiwoomEmulator:
     """The control. ``server`` reuses an existing broker state (crash recovery); ``seed`` and
-    ``names`` override the profile's; ``fee_fn(venue, side, price, qty, market) -> (fee, tax)``
+    ``names`` override the profile's; ``fee_fn(venue, side, price, qty, market, style) -> (fee, tax)``
     replaces the profile's simple fee model."""
 
     def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],

@@ -187,7 +187,7 @@ class EmulatedServer:
                     else fm.MSG_SELL_EXCEEDS), price
         bid, ask = self.exchange.top(self.sym_of[code], vidx)
         est = price if priced else (ask or bid or self.ref_price(code))
-        need = est * qty + self.fee_fn(venue, "buy", est, qty, self.markets.get(code, "KOSPI"))[0]
+        need = est * qty + self.fee_fn(venue, "buy", est, qty, self.markets.get(code, "KOSPI"), style)[0]
         return (None if need <= self.account.orderable_cash else fm.MSG_CASH_EXCEEDS), est
 
     def _tr_reply(self, t: int, rqname: str, screen: str, trcode: str, order_no: str,
@@ -313,7 +313,7 @@ class EmulatedServer:
 
     # --- exchange callbacks ---
     def on_fill(self, o: EmuOrder, price: int, qty: int, t: int) -> None:
-        fee, tax = self.fee_fn(o.venue, o.side, price, qty, self.markets.get(o.code, "KOSPI"))
+        fee, tax = self.fee_fn(o.venue, o.side, price, qty, self.markets.get(o.code, "KOSPI"), o.style)
         o.fee_cum += fee
         o.tax_cum += tax
         acct = self.account
