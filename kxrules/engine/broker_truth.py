@@ -110,6 +110,10 @@ class BrokerTruth:
             return None
         return max(0, min(self.orderable[sym], self.held[sym] - self.baseline[sym]))
 
+    def disagreeing(self) -> list[str]:
+        """Codes whose position ours and the broker's differ now."""
+        return [c for i, c in enumerate(self.codes) if self.differs(i)]
+
     def differs(self, sym: int) -> bool:
         return self.known and self.broker_position(sym) != self.ex.position[sym]
 

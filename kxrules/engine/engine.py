@@ -256,8 +256,8 @@ class Engine:
             return True
         if any(ex.active.values()) or ex.has_live_orders() or ex.pending_urgent or ex.flatten_retry:
             return False
-        if self.truth.confirmed_since(ex.last_activity_ns) and not self.truth.busy:
-            return True
-        if self.guard.connected:
-            self.truth.request("final")
-        return False
+        if not self.truth.busy:
+            if self.truth.confirmed_since(ex.last_activity_ns):
+                return True
+            self.truth.request("final")             # paced; refused while disconnected
+        return self.truth.confirmed_since(ex.last_activity_ns) and not self.truth.busy

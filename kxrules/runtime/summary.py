@@ -94,7 +94,7 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
     truth = engine.truth
     confirmed = truth.known and truth.confirmed_since(ex.last_activity_ns)
     left = truth.positions_left()
-    open_breaks = truth.open_breaks
+    open_breaks = truth.open_breaks or truth.disagreeing()
     live = sum(len(v) for v in ex.active.values())
     orders = list(ex.orders.values())
     gross = sum(o.value if o.side == "sell" else -o.value for o in orders)

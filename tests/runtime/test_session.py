@@ -14,6 +14,7 @@ import pytest
 
 import kxrules.runtime as runtime_pkg
 from kxrules.config.compile import compile_profile
+from kxrules.broker.events import AccountPage
 from kxrules.engine.clock import VirtualClock
 from kxrules.runtime import session as session_mod
 from kxrules.runtime.fast import FastReplay
@@ -32,8 +33,15 @@ CODE = "005930"
 
 # -- a fake host --------------------------------------------------------------------------------
 class FakeAdapter:
-    def __init__(self) -> None:
+    """Answers the account TRs at once: the broker holds nothing."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
         self.calls: list[str] = []
+
+    def request_account(self, kind: str, *, more: bool = False) -> int:
+        self.engine.on_account(AccountPage(kind, []))
+        return 0
 
     def connect(self) -> None:
         self.calls.append("connect")
@@ -89,7 +97,7 @@ class FakeHost:
         return VirtualClock(epoch_ns(DAY, 9 * 3600)), None
 
     def make_adapter(self, control, clock, engine) -> FakeAdapter:
-        return FakeAdapter()
+        return FakeAdapter(engine)
 
     def make_loop(self, control, clock, engine, adapter) -> FakeLoop:
         self.loop = FakeLoop(engine, **self.loop_kw)
@@ -302,7 +310,7 @@ def _qt_loop(window_end_s: int = 10, busy_until_s: int | None = None, until_s: i
     engine = FakeEngine(window_end_s * s, None if busy_until_s is None else busy_until_s * s)
     engine.clock = clock
     app = FakeQtApp(clock)
-    loop = QtLoop(app, clock, engine, FakeAdapter(), until_ns=None if until_s is None else until_s * s)
+    loop = QtLoop(app, clock, engine, FakeAdapter(engine), until_ns=None if until_s is None else until_s * s)
     return loop, app, engine, clock
 
 
