@@ -62,6 +62,7 @@ class Execution:
         self.cooldown_ms = profile.edge.cooldown_ms
         self.reject_cooldown_ms = profile.edge.reject_cooldown_ms
         self.orders: dict[str, OrderRecord] = {}
+        self.unfinished: list[dict[str, OrderRecord]] = [{} for _ in profile.codes]   # per symbol, not final yet
         self.active: dict[int, list[Pair]] = {}      # sym -> live pairs
         self.live_count = np.zeros(len(profile.codes), dtype=np.int64)
         self.position = [0] * len(profile.codes)     # shares bought minus sold, per symbol
@@ -248,6 +249,7 @@ class Execution:
         if pair is not None:
             pair.orders_sent += 1
         self.orders[rec.client_id] = rec
+        self.unfinished[sym][rec.client_id] = rec
         return rec
 
     # -- sending ------------------------------------------------------------------------------
@@ -464,6 +466,7 @@ class Execution:
 
     def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0, raw=None) -> None:
         rec.status = status
+        self.unfinished[rec.sym].pop(rec.client_id, None)
         self.last_activity_ns = self.clock.now_ns()
         rec.message = message or rec.message
         rec.cancel_timers()
@@ -531,7 +534,7 @@ class Execution:
                 self.flatten_attempts[sym] = 0
                 self._flatten_spent.discard(sym)
             return
-        strays = [o for o in self.orders.values() if o.sym == sym and not o.done and o.role != "cancel"
+        strays = [o for o in self.unfinished[sym].values() if o.role != "cancel"
                   and (o.pair is None or o.pair.ended_ns is not None)]
         if strays:
             self.cancel_live(None, [o.client_id for o in strays if self._rests(o)])
@@ -575,15 +578,14 @@ class Execution:
     # -- what the broker said (engine/broker_truth.py) ------------------------------------------
     def orders_in_flight(self, sym: int) -> bool:
         """An order of the symbol that is working or whose outcome is unknown (sent or waiting)."""
-        return (any(o.sym == sym and not o.done for o in self.orders.values())
-                or any(o.sym == sym for o in self.pending_urgent))
+        return bool(self.unfinished[sym]) or any(o.sym == sym for o in self.pending_urgent)
 
     def settle_unaccounted(self, open_ids: set[str], sent_before_ns: int) -> None:
         """Orders sent before ``sent_before_ns`` that we still think working (or never heard of),
         but that are not among the broker's open orders, are over: a never-acknowledged one was
         not taken (rejected), an acknowledged one ended unseen (cancelled; a lost fill shows in
         the holdings and is adopted there)."""
-        for rec in list(self.orders.values()):
+        for rec in [o for orders in self.unfinished for o in orders.values()]:
             if rec.done or rec.role == "cancel" or not rec.sent_ns or rec.sent_ns > sent_before_ns:
                 continue
             if rec.client_id in open_ids:
