@@ -117,18 +117,22 @@ def rows(con, sql: str, *args) -> list[tuple]:
     return con.execute(sql, list(args)).fetchall()
 
 
-def capture_emulators(monkeypatch) -> list:
-    """Every KiwoomEmulator built while the test runs (the broker's side: its server's account)."""
-    from kxrules.broker.emulator.control import KiwoomEmulator
-
+def capture(monkeypatch, cls) -> list:
+    """Every instance of ``cls`` built while the test runs (e.g. the emulator: the broker's side)."""
     built: list = []
-    original = KiwoomEmulator.__init__
+    original = cls.__init__
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         built.append(self)
-    monkeypatch.setattr(KiwoomEmulator, "__init__", init)
+    monkeypatch.setattr(cls, "__init__", init)
     return built
+
+
+def capture_emulators(monkeypatch) -> list:
+    from kxrules.broker.emulator.control import KiwoomEmulator
+
+    return capture(monkeypatch, KiwoomEmulator)
 
 
 def broker_holdings(emulator) -> dict[str, int]:

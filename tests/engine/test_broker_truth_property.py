@@ -20,7 +20,7 @@ from kxrules.money.ticks import tick_size
 from kxrules.runtime.summary import max_calls_in_window
 from kxrules.runtime.trade import TradeOptions, run_simulation
 
-from .scenario import DAY, MS, Quotes, at, broker_holdings, capture_emulators
+from .scenario import DAY, MS, Quotes, at, broker_holdings, capture, capture_emulators
 
 REPO = Path(__file__).resolve().parents[2]
 UNIVERSE = [("000660", "SK하이닉스", "KOSPI", 1_425_000), ("005930", "삼성전자", "KOSPI", 100_000),
@@ -81,13 +81,7 @@ def session(tmp: Path, seed: int, faults: dict, monkeypatch) -> tuple:
         yaml.dump(emu, fh)
     profile = compile_profile(REPO, "pilot", DAY, file_overrides={"universe": uni, "emulator": tmp / "emulator.yaml"})
     emulators = capture_emulators(monkeypatch)
-    engines: list[Engine] = []
-    original = Engine.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        engines.append(self)
-    monkeypatch.setattr(Engine, "__init__", init)
+    engines: list[Engine] = capture(monkeypatch, Engine)
     replay = gappy_market(seed).write(tmp / "quotes.parquet")
     result = run_simulation(profile, TradeOptions(broker="sim", replay=replay, data_dir=tmp / "data"))
     return profile, result, engines[0], emulators[0]
