@@ -65,6 +65,14 @@ class VirtualClock:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
+    def skip_to(self, when_ns: int) -> None:
+        """Move time forward to ``when_ns`` without firing anything due then (a lockstep peer says
+        nothing happened before it); timers due earlier would be a caller's bug."""
+        due = self.next_due_ns()
+        if due is not None and due < when_ns:
+            raise RuntimeError(f"skip_to({when_ns}) would jump over a timer due at {due}")
+        self._now = max(self._now, when_ns)
+
     def run_until(self, until_ns: int) -> int:
         """Fire every timer due at or before ``until_ns`` in order; leave now at ``until_ns``.
 

@@ -54,6 +54,7 @@ class TradeOptions:
     record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
     alerts: Callable[[str, str], None] | None = None
+    gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
 
 
 @dataclass
