@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import compiled
+from ..market import VENUES as VENUE_NAMES  # noqa: F401  (execution names a signal's venues by it)
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
@@ -23,7 +24,6 @@ from ..seoul import NS_PER_MS
 from .crossing import direction_crossed
 from .quotebook import QuoteBook
 
-VENUE_NAMES = ("KRX", "NXT")
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import compiled
 from ..broker.emulator import fastpath
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
 from ..engine.crossing import symbol_crossed
 from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches

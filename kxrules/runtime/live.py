@@ -19,7 +19,7 @@ from .. import seoul
 from ..broker.adapter import KiwoomAdapter
 from ..broker.kiwoom.control import open_kiwoom_control
 from ..broker.kiwoom.qtclock import QtClock
-from ..engine.clock import NS_PER_S
+from ..clock import NS_PER_S
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from .alerts import SlackNotifier

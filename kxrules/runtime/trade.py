@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import seoul
-from ..engine.clock import NS_PER_S, VirtualClock
+from ..clock import NS_PER_S, VirtualClock
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable

@@ -11,6 +11,7 @@ from typing import Annotated, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ...market import Venue
 from ...seoul import parse_hms
 
 
@@ -186,7 +187,7 @@ class EmulatorConfig(_Frozen):
     fill_odds: FillOdds = FillOdds()
     faults: Faults = Faults()
     fees: Fees = Fees()
-    sessions: dict[Literal["KRX", "NXT"], tuple[SessionStep, ...]] = Field(
+    sessions: dict[Venue, tuple[SessionStep, ...]] = Field(
         default_factory=_default_sessions)
     names: dict[str, str] = Field(default_factory=dict, description="code -> name for FID 302")
     query_limits: tuple[QueryWindow, ...] = Field(

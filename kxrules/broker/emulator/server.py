@@ -21,6 +21,7 @@ from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
 from ... import seoul
+from ...market import VENUE_INDEX
 from ...seoul import NS_PER_MS, NS_PER_S
 from . import formats as fm
 from .accounts import Account
@@ -30,7 +31,6 @@ from .matching import MARKET_STYLES, EmuOrder, Exchange
 
 GAP_NS = 1_000  # 1 µs between events of one burst
 ORDERS_PER_S = 5
-VENUE_IDX = {"KRX": 0, "NXT": 1}
 
 
 class EmulatedServer:
@@ -87,7 +87,7 @@ class EmulatedServer:
     def _schedule_day(self) -> None:
         now = self.clock.now_ns()
         for venue, steps in self.cfg.sessions.items():
-            vidx = VENUE_IDX[venue]
+            vidx = VENUE_INDEX[venue]
             for step in steps:
                 t = self.at_time(step.at)
                 if t <= now:
@@ -167,7 +167,7 @@ class EmulatedServer:
         """(reject message or None, estimated price for the cash reservation)."""
         if self.dice.hit(self.cfg.faults.reject_rate):
             return fm.MSG_FAULT_REJECT, 0
-        vidx = VENUE_IDX.get(venue)
+        vidx = VENUE_INDEX.get(venue)
         if vidx is None or (style == "mid" and venue != "NXT"):
             return fm.MSG_VENUE_UNSUPPORTED, 0
         if not self.exchange.open[vidx]:
@@ -221,7 +221,7 @@ class EmulatedServer:
         if reason is not None:
             self._tr_reply(now + self.lat.tr_ack.ns(), rqname, screen, trcode, "", reason)
             return
-        o = EmuOrder(self._new_no(), rqname, screen, venue, VENUE_IDX[venue], self.sym_of[code],
+        o = EmuOrder(self._new_no(), rqname, screen, venue, VENUE_INDEX[venue], self.sym_of[code],
                      code, side, qty, price, style, qty, created_ns=now, est_price=est)
         self.orders[o.order_no] = o
         if side == "sell":
