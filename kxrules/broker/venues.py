@@ -215,9 +215,8 @@ def default_venue_map_path() -> Path:
 
 
 def load_venue_map_file(path: str | Path | None = None) -> VenueMapConfig:
-    """Plain load + validate (tests, emulator defaults). The workspace loader has line:col."""
-    from ruamel.yaml import YAML
+    """Load + validate one venue map outside a workspace (tests, emulator defaults); errors are
+    ``ValueError`` naming ``file:line:col``."""
+    from kxrules.config.model_file import load_model_file
 
-    p = Path(path) if path else default_venue_map_path()
-    data = YAML(typ="safe").load(p.read_text(encoding="utf-8"))
-    return VenueMapConfig.model_validate(data)
+    return load_model_file(Path(path) if path else default_venue_map_path(), VenueMapConfig, "the venue map")

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..seoul import parse_hms
 
@@ -212,26 +212,7 @@ def default_market_path(workspace: Path | None = None) -> Path:
 
 def load_market_config(path: str | Path | None = None) -> SyntheticMarketConfig:
     """Load and check a market model; problems raise ``ValueError`` with ``file:line:col``."""
-    from ..config.diagnostics import Diagnostics
-    from ..config.yaml_loader import load_yaml
+    from ..config.model_file import load_model_file
 
     p = Path(path) if path is not None else default_market_path()
-    diags = Diagnostics(Path.cwd())
-    doc = load_yaml(p, diags)
-    if doc is None:
-        first = diags.errors[0] if diags.errors else None
-        if first is None or first.position.line == 0:
-            raise ValueError(f"{p}: {first.message if first else 'cannot load'}")
-        raise ValueError(f"{p}:{first.position.line}:{first.position.col}: {first.message}")
-    if not isinstance(doc.data, dict):
-        raise ValueError(f"{p}:1:1: the market model must be a mapping")
-    try:
-        return SyntheticMarketConfig.model_validate(doc.data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(x for x in err["loc"] if isinstance(x, (str, int)))
-        # pydantic names the failing validator part too; keep the data path only.
-        pos = doc.position(loc, key=err["type"] == "extra_forbidden")
-        where = ".".join(str(x) for x in loc) or "(top level)"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ValueError(f"{p}:{pos.line}:{pos.col}: {where}: {err['msg']}{more}") from None
+    return load_model_file(p, SyntheticMarketConfig, "the market model")

@@ -225,7 +225,8 @@ def default_fee_fn(fees: Fees) -> FeeFn:
 
 
 def load_emulator_config(path: str | Path) -> EmulatorConfig:
-    from ruamel.yaml import YAML
+    """Load + validate one emulator profile outside a workspace; errors are ``ValueError``
+    naming ``file:line:col``."""
+    from kxrules.config.model_file import load_model_file
 
-    data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    return EmulatorConfig.model_validate(data)
+    return load_model_file(path, EmulatorConfig, "the emulator profile")
