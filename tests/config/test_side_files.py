@@ -45,3 +45,27 @@ def test_the_shipped_side_files_load():
     assert load_venue_map_file().venues["KRX"].index == 0
     assert load_emulator_config(ROOT / "config/sim/default.yaml").seed >= 0
     assert load_market_config(ROOT / "config/sim/market.yaml").version == 1
+
+
+def test_side_files_take_numbers_written_as_numbers_only(tmp_path):
+    """They share the workspace files' base model: "5" is not the integer 5."""
+    path, line = _broken(tmp_path, "config/sim/default.yaml", "seed: 20260812", 'seed: "20260812"')
+    with pytest.raises(ConfigFileError, match=rf"broken\.yaml:{line}:\d+: seed: expected a whole number"):
+        load_emulator_config(path)
+
+
+def test_every_config_model_derives_from_the_one_strict_base():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import kxrules.config.schema as schema
+    from kxrules.config.schema.common import Strict
+
+    models = [obj for info in pkgutil.iter_modules(schema.__path__)
+              for obj in vars(importlib.import_module(f"{schema.__name__}.{info.name}")).values()
+              if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__.startswith(schema.__name__)]
+    assert len(models) > 40
+    assert [m.__qualname__ for m in models if not issubclass(m, Strict)] == []

@@ -9,23 +9,21 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from ...market import Venue
 from ...seoul import parse_hms
+from .common import Strict
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- latency distributions ---
-class FixedLatency(_Frozen):
+class FixedLatency(Strict):
     dist: Literal["fixed"]
     ms: float = Field(ge=0)
 
 
-class LognormalLatency(_Frozen):
+class LognormalLatency(Strict):
     """Log-normal given by its median and 99th percentile (sigma = ln(p99/median) / 2.326)."""
 
     dist: Literal["lognormal"]
@@ -44,7 +42,7 @@ class LognormalLatency(_Frozen):
         return math.log(self.p99_ms / self.median_ms) / 2.3263478740408408
 
 
-class UniformLatency(_Frozen):
+class UniformLatency(Strict):
     dist: Literal["uniform"]
     low_ms: float = Field(ge=0)
     high_ms: float = Field(ge=0)
@@ -56,14 +54,22 @@ class UniformLatency(_Frozen):
         return self
 
 
-Latency = Annotated[Union[FixedLatency, LognormalLatency, UniformLatency], Field(discriminator="dist")]
+def dist(value: object) -> object:
+    """The latency kind of raw or built input (named so in error messages)."""
+    return value.get("dist") if isinstance(value, dict) else getattr(value, "dist", None)
+
+
+# Chosen by `dist` through a callable: a field discriminator may not carry the before-validator
+# every Strict field has (numbers written as numbers).
+Latency = Annotated[Union[Annotated[FixedLatency, Tag("fixed")], Annotated[LognormalLatency, Tag("lognormal")],
+                          Annotated[UniformLatency, Tag("uniform")]], Discriminator(dist)]
 
 
 def _fixed(ms: float) -> FixedLatency:
     return FixedLatency(dist="fixed", ms=ms)
 
 
-class Latencies(_Frozen):
+class Latencies(Strict):
     login: Latency = Field(default_factory=lambda: _fixed(50), description="CommConnect→OnEventConnect")
     tr_ack: Latency = Field(default_factory=lambda: _fixed(20), description="send→OnReceiveTrData")
     accept: Latency = Field(default_factory=lambda: _fixed(25), description="send→Chejan 접수")
@@ -74,7 +80,7 @@ class Latencies(_Frozen):
     query: Latency = Field(default_factory=lambda: _fixed(40), description="CommRqData→OnReceiveTrData")
 
 
-class FillOdds(_Frozen):
+class FillOdds(Strict):
     take_full: float = Field(1.0, ge=0, le=1, description="P(a take at the displayed top fills fully)")
     take_partial: float = Field(0.0, ge=0, le=1, description="P(it fills partially); rest: misses")
     mid_fill_rate_per_s: float = Field(
@@ -87,13 +93,13 @@ class FillOdds(_Frozen):
         return self
 
 
-class Reorder(_Frozen):
+class Reorder(Strict):
     msg_before_tr: float = Field(0.0, ge=0, le=1, description="OnReceiveMsg before OnReceiveTrData")
     chejan_before_tr: float = Field(0.0, ge=0, le=1, description="Chejan 접수 before TrData")
     balance_before_fill: float = Field(0.0, ge=0, le=1, description="gubun 1 before its 체결")
 
 
-class ViSchedule(_Frozen):
+class ViSchedule(Strict):
     code: str
     at: str = Field(description="HH:MM:SS KST")
     duration_s: float = Field(120, gt=0)
@@ -105,7 +111,7 @@ class ViSchedule(_Frozen):
         return v
 
 
-class Faults(_Frozen):
+class Faults(Strict):
     reject_rate: float = Field(0.0, ge=0, le=1, description="broker rejects (empty 주문번호 + Msg)")
     exchange_reject_rate: float = Field(0.0, ge=0, le=1, description="Chejan 거부 after 접수")
     tr_ack_drop_rate: float = Field(0.0, ge=0, le=1, description="TrData+Msg never delivered")
@@ -128,7 +134,7 @@ class Faults(_Frozen):
         return v
 
 
-class Fees(_Frozen):
+class Fees(Strict):
     """What the emulated broker charges (FID 938/939), per fill."""
 
     commission_rate: float = Field(0.00015, ge=0, lt=0.05)
@@ -139,7 +145,7 @@ class Fees(_Frozen):
     tax_trunc_krw: int = Field(1, ge=1)
 
 
-class SessionStep(_Frozen):
+class SessionStep(Strict):
     at: str = Field(description="HH:MM:SS KST")
     code: str = Field(min_length=1, max_length=1, description="FID 215 value")
     matching: bool = Field(description="continuous matching on after this signal")
@@ -167,14 +173,14 @@ def _default_sessions() -> dict[str, tuple[SessionStep, ...]]:
     }
 
 
-class QueryWindow(_Frozen):
+class QueryWindow(Strict):
     """At most ``capacity`` CommRqData calls in any ``window_ms``; past it the call returns -200."""
 
     capacity: int = Field(ge=1)
     window_ms: int = Field(ge=1)
 
 
-class EmulatorConfig(_Frozen):
+class EmulatorConfig(Strict):
     seed: int = Field(0, ge=0)
     account: str = Field("8000000011", pattern=r"^\d{8,11}$")
     user_id: str = "emulator"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from ...seoul import parse_hms
+from .common import Strict
 
 CHUNK_MS = 60_000  # the generator works one minute of all symbols at a time
 
@@ -21,9 +22,6 @@ Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 PosFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_distribution(dist: dict[int, float], what: str, lo: int = 1) -> None:
@@ -38,7 +36,7 @@ def _check_distribution(dist: dict[int, float], what: str, lo: int = 1) -> None:
         raise ValueError(f"{what}: probabilities must sum to 1, they sum to {total:g}")
 
 
-class Session(_Strict):
+class Session(Strict):
     """A window in which a venue quotes (KST, end exclusive)."""
 
     name: str
@@ -53,7 +51,7 @@ class Session(_Strict):
         return self
 
 
-class VenueModel(_Strict):
+class VenueModel(Strict):
     sessions: list[Session] = Field(min_length=1)
     updates_per_s: PosFloat
     """Top-of-book updates per second for a typical (median) symbol at intraday factor 1."""
@@ -87,12 +85,12 @@ class VenueModel(_Strict):
         return sorted((s.start, s.end) for s in self.sessions if s.enabled)
 
 
-class Venues(_Strict):
+class Venues(Strict):
     KRX: VenueModel
     NXT: VenueModel
 
 
-class LatentModel(_Strict):
+class LatentModel(Strict):
     step_ms: Annotated[int, Field(gt=0, le=CHUNK_MS)] = 100
     vol_bp_per_sqrt_min: PosFloat = 12.0
     vol_symbol_sigma: NonNegFloat = 0.35
@@ -105,12 +103,12 @@ class LatentModel(_Strict):
         return self
 
 
-class ProfileKnot(_Strict):
+class ProfileKnot(Strict):
     at: Hms
     factor: NonNegFloat
 
 
-class ActivityModel(_Strict):
+class ActivityModel(Strict):
     rate_symbol_sigma: NonNegFloat = 0.4
     intraday_profile: list[ProfileKnot] = Field(default_factory=list)
     """Multiplier on update rates, linear between knots and flat outside; empty = 1 all day."""
@@ -123,7 +121,7 @@ class ActivityModel(_Strict):
         return self
 
 
-class SizeModel(_Strict):
+class SizeModel(Strict):
     median_shares_at_100k: PosFloat = 3_000.0
     price_elasticity: NonNegFloat = 0.7
     liquidity_symbol_sigma: NonNegFloat = 0.6
@@ -144,7 +142,7 @@ class SizeModel(_Strict):
         return self
 
 
-class DurationModel(_Strict):
+class DurationModel(Strict):
     median_ms: PosFloat = 120.0
     sigma: NonNegFloat = 0.8
     min_ms: PosFloat = 20.0
@@ -157,7 +155,7 @@ class DurationModel(_Strict):
         return self
 
 
-class GapModel(_Strict):
+class GapModel(Strict):
     per_symbol_minute: NonNegFloat = 0.5
     symbol_sigma: NonNegFloat = 0.5
     ticks: dict[int, Prob] = Field(default_factory=lambda: {1: 0.55, 2: 0.25, 3: 0.12, 4: 0.08})
@@ -172,10 +170,8 @@ class GapModel(_Strict):
         return self
 
 
-class SyntheticMarketConfig(BaseModel):
+class SyntheticMarketConfig(Strict):
     """``config/sim/market.yaml``: the declared synthetic market (see the file's comments)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
     latent: LatentModel = LatentModel()

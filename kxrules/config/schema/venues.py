@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from .common import Strict
 
 VenueName = Literal["KRX", "NXT", "SOR"]
 Style = Literal["limit", "market", "ioc_limit", "ioc_market", "mid"]
@@ -19,11 +21,8 @@ _SCREEN = re.compile(r"^\d{4}$")
 _HOGA = re.compile(r"^\d{2}$")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class OrderTypes(_Frozen):
+class OrderTypes(Strict):
     """``nOrderType`` values of ``SendOrder`` for one venue."""
 
     buy: int = Field(description="신규매수")
@@ -34,7 +33,7 @@ class OrderTypes(_Frozen):
     modify_sell: int = Field(description="매도정정")
 
 
-class VenueSpec(_Frozen):
+class VenueSpec(Strict):
     enabled: bool = Field(description="false: the adapter refuses orders and subscriptions")
     index: int = Field(ge=0, le=7, description="venue number on the hot path (0 KRX, 1 NXT)")
     real_suffix: str = Field(description='real-time/order code suffix: "" KRX, "_NX", "_AL"')
@@ -60,7 +59,7 @@ class VenueSpec(_Frozen):
         return self
 
 
-class Screens(_Frozen):
+class Screens(Strict):
     market_data: tuple[str, ...] = Field(
         min_length=1, description="screens for quote shards, used in order (4-digit strings)")
     order: str = Field(description="screen passed to SendOrder")
@@ -88,7 +87,7 @@ class Screens(_Frozen):
         return self
 
 
-class RealFids(_Frozen):
+class RealFids(Strict):
     """FIDs passed to SetRealReg; registering any FID of a real type delivers the whole type."""
 
     quote: tuple[int, ...] = Field(min_length=1, max_length=100, description="주식호가잔량")
@@ -97,23 +96,23 @@ class RealFids(_Frozen):
     vi: tuple[int, ...] = Field((), max_length=100, description="VI발동/해제")
 
 
-class LoginSpec(_Frozen):
+class LoginSpec(Strict):
     show_account_window: bool = Field(
         False, description='call KOA_Functions("ShowAccountWindow", "") after login')
 
 
-class ChejanSpec(_Frozen):
+class ChejanSpec(Strict):
     fee_tax: Literal["cumulative_per_order", "per_fill"] = Field(
         "cumulative_per_order", description="whether FID 938/939 accumulate over an order's fills")
 
 
-class Assumption(_Frozen):
+class Assumption(Strict):
     id: str
     text: str
     source: str | None = None
 
 
-class VenueMapConfig(_Frozen):
+class VenueMapConfig(Strict):
     venues: dict[VenueName, VenueSpec]
     cancel_hoga: str = Field("00", description="sHogaGb sent with cancels (ignored by the broker)")
     screens: Screens
