@@ -62,7 +62,7 @@ class KiwoomEmulator:
             config = config.model_copy(update=update)
         self.server = server or EmulatedServer(config, clock, codes, markets,
                                                ref_prices=ref_prices, fee_fn=fee_fn,
-                                               midnight_ns=midnight_ns)
+                                               midnight_ns=midnight_ns, venues=self.venues)
         self.server.attach(self)
         self.clock = clock
         self.OnEventConnect = Signal()

@@ -20,6 +20,7 @@ from typing import Any
 from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
+from ..venues import VenueMapConfig, load_venue_map_file
 from ... import seoul
 from ...market import VENUE_INDEX
 from ...seoul import NS_PER_MS, NS_PER_S
@@ -27,7 +28,7 @@ from . import formats as fm
 from .accounts import Account
 from .config import EmulatorConfig, FeeFn, default_fee_fn
 from .faults import FaultDice, Latencies, Rngs
-from .matching import MARKET_STYLES, EmuOrder, Exchange
+from .matching import EmuOrder, Exchange
 
 GAP_NS = 1_000  # 1 µs between events of one burst
 ORDERS_PER_S = 5
@@ -36,8 +37,10 @@ ORDERS_PER_S = 5
 class EmulatedServer:
     def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
                  markets: dict[str, str], *, ref_prices: dict[str, int] | None = None,
-                 fee_fn: FeeFn | None = None, midnight_ns: int | None = None):
+                 fee_fn: FeeFn | None = None, midnight_ns: int | None = None,
+                 venues: VenueMapConfig | None = None):
         self.cfg = config
+        self.venues = venues or load_venue_map_file()       # which styles go with price 0
         self.clock = clock
         self.codes = list(codes)
         self.sym_of = {c: i for i, c in enumerate(self.codes)}
@@ -174,7 +177,7 @@ class EmulatedServer:
             first_open = min((self.at_time(s.at) for s in self.cfg.sessions.get(venue, ())
                               if s.matching), default=now + 1)
             return (fm.MSG_BEFORE_OPEN if now < first_open else fm.MSG_CLOSED), 0
-        priced = style not in MARKET_STYLES and style != "mid"
+        priced = not self.venues.needs_zero_price(venue, style)
         if priced and price <= 0:
             return fm.MSG_NO_PRICE, 0
         if not priced and price != 0:

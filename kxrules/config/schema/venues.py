@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from ...market import OrderStyle as Style
 from .common import Strict
 
 VenueName = Literal["KRX", "NXT", "SOR"]
-Style = Literal["limit", "market", "ioc_limit", "ioc_market", "mid"]
 
 _SCREEN = re.compile(r"^\d{4}$")
 _HOGA = re.compile(r"^\d{2}$")
