@@ -15,7 +15,6 @@ from typing import Any, Callable, Protocol
 from .seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
 
 
-
 @dataclass(slots=True)
 class TimerHandle:
     when_ns: int
@@ -82,4 +81,3 @@ class VirtualClock:
         if until_ns > self._now:
             self._now = until_ns
         return fired
-

@@ -25,7 +25,6 @@ from .crossing import direction_crossed
 from .quotebook import QuoteBook
 
 
-
 @dataclass(slots=True)
 class Signal:
     """One admitted-or-refused candidate (built only for rows admission looks at)."""

@@ -373,4 +373,3 @@ class KiwoomEmulator:
     def schedules_disconnect(self) -> bool:
         """The fault schedule drops the session (quotes are then gated per row)."""
         return self.server.cfg.faults.disconnect_at is not None
-

@@ -9,7 +9,6 @@ from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
 
 
-
 def _overlaps(a, b) -> bool:
     a_to = a.to or dt.date.max
     b_to = b.to or dt.date.max

@@ -7,7 +7,6 @@ from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
 
 
-
 def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
     venues, machine = ws.models.get("venues"), ws.models.get("machine")
     if venues is None:

@@ -16,7 +16,6 @@ from ...seoul import parse_hms
 from .common import Strict
 
 
-
 # --- latency distributions ---
 class FixedLatency(Strict):
     dist: Literal["fixed"]

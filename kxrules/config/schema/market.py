@@ -23,7 +23,6 @@ PosFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
 
 
-
 def _check_distribution(dist: dict[int, float], what: str, lo: int = 1) -> None:
     if not dist:
         raise ValueError(f"{what}: at least one value")

@@ -21,7 +21,6 @@ _SCREEN = re.compile(r"^\d{4}$")
 _HOGA = re.compile(r"^\d{2}$")
 
 
-
 class OrderTypes(Strict):
     """``nOrderType`` values of ``SendOrder`` for one venue."""
 
