@@ -8,17 +8,25 @@ callable from the numba kernels (``compiled.jitable``).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Union
+
 from ..compiled import jitable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    Prices = Union[int, np.integer, np.ndarray]     # one price, or one per symbol/direction
+    Flags = Union[bool, np.bool_, np.ndarray]
 
 
 @jitable
-def direction_crossed(buy_bid, buy_ask, sell_bid, sell_ask):
+def direction_crossed(buy_bid: Prices, buy_ask: Prices, sell_bid: Prices, sell_ask: Prices) -> Flags:
     """Both venues two-sided (a zero price is a missing quote) and the sell venue's bid above the
     buy venue's ask."""
     return (buy_bid > 0) & (buy_ask > 0) & (sell_bid > 0) & (sell_ask > 0) & (sell_bid > buy_ask)
 
 
 @jitable
-def symbol_crossed(bid0, ask0, bid1, ask1):
+def symbol_crossed(bid0: Prices, ask0: Prices, bid1: Prices, ask1: Prices) -> Flags:
     """Either direction of a symbol is crossed (venue 0's quote, then venue 1's)."""
     return direction_crossed(bid0, ask0, bid1, ask1) | direction_crossed(bid1, ask1, bid0, ask0)
