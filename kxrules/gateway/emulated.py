@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..broker.emulator.build import emulator_for, session_start_ns
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
 from ..marketdata.quote_format import iter_quote_batches
 from .lockstep import LockstepGateway, QuoteFeeder
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
 from .capture import CALLS, ControlCapture
 
 

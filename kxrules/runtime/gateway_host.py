@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from ..broker.adapter import KiwoomAdapter
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
 from ..engine.engine import Engine
 from ..gateway.remote import RemoteControl
 from ..gateway.wire import WireError, connect, secret_from_env

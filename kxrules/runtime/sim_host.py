@@ -9,7 +9,7 @@ from typing import Callable
 from .. import seoul
 from ..broker.adapter import KiwoomAdapter
 from ..broker.emulator.build import emulator_for, fee_fn_for, session_start_ns  # noqa: F401 (fee_fn_for re-exported)
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
 from ..engine.engine import Engine
 from .fast import FastReplay
 from .session import TradeOptions, Wait

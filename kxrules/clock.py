@@ -12,8 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from ..seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
-
+from .seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
 
 
 @dataclass(slots=True)
@@ -90,4 +89,3 @@ class VirtualClock:
         if until_ns > self._now:
             self._now = until_ns
         return fired
-
