@@ -11,6 +11,8 @@ from .common import fail, today_in_seoul, workspace_root
 
 def gateway(
     emulator: Annotated[bool, typer.Option("--emulator", help="Serve the Kiwoom emulator (its broker state lives in this process), in lockstep with the engine's virtual clock.")] = False,
+    speed: Annotated[Optional[float], typer.Option("--speed", help="With --emulator: run on wall time at N x (the engine follows the gateway's clock) instead of lockstep.")] = None,
+    keep_serving: Annotated[bool, typer.Option("--keep-serving", help="Wall time: serve engines one after another (an engine may be restarted against the same broker) until Ctrl-C.")] = False,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path (its universe, emulator file and fee tables).")] = "sim",
     replay: Annotated[Optional[Path], typer.Option("--replay", help="Market data: a quote file in the replay format.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the synthetic day (when no --replay) and of the emulator.")] = None,
@@ -54,16 +56,40 @@ def gateway(
         quotes = quote_source(compiled, options)
     except TradeError as exc:
         fail(str(exc))
-    from ..gateway.emulated import emulated_gateway
+    from ..gateway.emulated import emulated_gateway, emulated_live_gateway
     from ..gateway.serve import serve_one
 
-    served = emulated_gateway(compiled, quotes.path, quotes.seed if quotes.seed is not None else seed,
-                              quotes.describe())
+    seed_used = quotes.seed if quotes.seed is not None else seed
     listener = listen(host, port)
     bound = listener.getsockname()[1]
-    typer.echo(f"gateway listening on {host}:{bound} (emulator, {quotes.describe()})")
+    mode = "lockstep" if speed is None else f"wall time x{speed:g}"
+    typer.echo(f"gateway listening on {host}:{bound} (emulator, {mode}, {quotes.describe()})")
+    if speed is None:
+        served = emulated_gateway(compiled, quotes.path, seed_used, quotes.describe())
+        if port_file is not None:
+            port_file.write_text(str(bound), encoding="utf-8")
+        ok = serve_one(listener, secret, served.handle)
+        listener.close()
+        _say_holdings(served.control)
+        raise typer.Exit(0 if ok else 1)
+    if speed <= 0:
+        fail(f"--speed must be positive, got {speed}")
+    live, emulated = emulated_live_gateway(compiled, quotes.path, seed_used, quotes.describe(), speed)
+    live.serve(listener, secret, once=not keep_serving)
     if port_file is not None:
         port_file.write_text(str(bound), encoding="utf-8")
-    ok = serve_one(listener, secret, served.handle)
+    try:
+        live.thread.run()
+    except KeyboardInterrupt:
+        pass
     listener.close()
-    raise typer.Exit(0 if ok else 1)
+    _say_holdings(emulated)
+    raise typer.Exit(0 if live.served else 1)
+
+
+def _say_holdings(emulator) -> None:
+    """The emulated broker's account at exit: what an operator would check at the real one."""
+    import json
+
+    held = {c: h.qty for c, h in sorted(emulator.server.account.holdings.items()) if h.qty}
+    typer.echo(f"gateway: the broker's account holds {json.dumps(held)}")

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable
 
+from ..broker.errors import OP_ERR_SOCKET_CLOSED
 from ..broker.fids import ADAPTER_REAL_READS, ORDER_TR_ITEMS, TR_ROW_ITEMS
 from ..broker.ocx import Signal
 from .wire import Connection, WireError
+
+
+# what each call answers once the gateway is gone: what the control answers when disconnected
+_WHEN_GONE: dict[str, Any] = {"GetConnectState": 0, "GetLoginInfo": "", "KOA_Functions": "",
+                              **dict.fromkeys(("CommConnect", "SetRealReg", "SendOrder", "CommRqData"),
+                                              OP_ERR_SOCKET_CLOSED)}
 
 
 class RemoteControl:
@@ -31,9 +38,26 @@ class RemoteControl:
         self._chejan: dict[int, str] = {}
         self._tr: tuple[str, str, dict[str, str], list[list[str]], tuple[str, ...]] | None = None
         self.events = 0
+        self.dead: str | None = None      # why the gateway is gone (calls then fail like a dropped session)
 
     # -- calls -----------------------------------------------------------------------------------
+    def gone(self, why: str) -> None:
+        """The gateway is unreachable: the engine sees the session drop (OnEventConnect -106),
+        and every call fails as the control's do when disconnected."""
+        if self.dead is None:
+            self.dead = why
+            self.held.append(["C", OP_ERR_SOCKET_CLOSED])
+            self.conn.close()
+
     def _call(self, method: str, *args: Any) -> Any:
+        if self.dead is None:
+            try:
+                return self._exchange(method, args)
+            except (WireError, OSError) as exc:
+                self.gone(f"{method}: {exc}")
+        return _WHEN_GONE.get(method)
+
+    def _exchange(self, method: str, args: tuple) -> Any:
         self._call_id += 1
         self.conn.send({"t": "call", "id": self._call_id, "m": method, "a": list(args)})
         while True:
@@ -82,6 +106,8 @@ class RemoteControl:
 
     def close(self) -> None:
         """Tell the gateway the session is over and hang up."""
+        if self.dead is not None:
+            return
         try:
             self.conn.send({"t": "bye"})
             while self.conn.recv().get("t") != "bye":

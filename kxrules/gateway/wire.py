@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import select
 import socket
 import struct
 from typing import Any
@@ -64,6 +65,15 @@ class Connection:
             if frame is not None:
                 return frame
             chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise WireError("the other side closed the connection")
+            self._buf += chunk
+
+    def fill(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for bytes and take what arrived (one read); never blocks longer."""
+        readable, _, _ = select.select([self.sock], [], [], timeout_s)
+        if readable:
+            chunk = self.sock.recv(1 << 18)
             if not chunk:
                 raise WireError("the other side closed the connection")
             self._buf += chunk

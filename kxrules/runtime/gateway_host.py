@@ -2,7 +2,10 @@
 
 Against ``kxrules gateway --emulator`` the two processes share one virtual timeline in lockstep
 (``gateway.lockstep``): the engine's loop asks the gateway to advance to its own next timer,
-delivers what happened, runs its timers, and asks again.
+delivers what happened, runs its timers, and asks again. Against a gateway on wall time (the
+real control, or ``--emulator --speed N``) the engine runs the live host's loop (``QtLoop``:
+housekeeping, the end of the window, the wind-down's waits) over ``GatewaySocketApp``, which
+waits on the socket and the clock's next timer instead of Qt's event loop.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from ..broker.adapter import KiwoomAdapter
-from ..clock import VirtualClock
+from ..clock import VirtualClock, WallClock
 from ..engine.engine import Engine
 from ..gateway.remote import RemoteControl
 from ..gateway.wire import WireError, connect, secret_from_env
@@ -100,8 +103,51 @@ class GatewayAdapter(KiwoomAdapter):
         self.ocx.close()
 
 
+class GatewaySocketApp:
+    """The engine's event loop beside a wall-time gateway, in the shape ``QtLoop`` drives
+    (``exec_``/``quit``): deliver what the gateway sent, fire the clock's due timers, sleep on the
+    socket until the next one. A gateway that goes away is a dropped session (``gone``)."""
+
+    def __init__(self, control: RemoteControl, clock: WallClock, *, max_wait_s: float = 0.05) -> None:
+        self.control = control
+        self.clock = clock
+        self.max_wait_s = max_wait_s
+        self._quit = False
+
+    def exec_(self) -> None:
+        clock, control = self.clock, self.control
+        self._quit = False
+        while not self._quit:
+            due = clock.next_due_ns()
+            wait = self.max_wait_s if due is None else min(self.max_wait_s, clock.wall_delay_s(due))
+            self._pump(wait)
+            clock.run_due()
+            control.deliver([])
+
+    def _pump(self, wait_s: float) -> None:
+        control = self.control
+        if control.dead is not None:
+            import time
+
+            time.sleep(wait_s)              # the host loop, not engine code: nothing to read
+            return
+        conn = control.conn
+        try:
+            conn.fill(wait_s)
+            while (frame := conn.poll()) is not None:
+                if frame.get("t") == "events":
+                    control.deliver(frame["ev"])
+        except (WireError, OSError) as exc:
+            control.gone(str(exc))
+            control.deliver([])
+
+    def quit(self) -> None:
+        self._quit = True
+
+
 class GatewayHost:
-    """What a session against a gateway plugs into the lifecycle."""
+    """What a session against a gateway plugs into the lifecycle (lockstep emulator, or a
+    wall-time gateway: ``mode`` and ``broker`` follow what the gateway serves)."""
 
     broker = "sim"
     mode = "simulation"
@@ -123,23 +169,43 @@ class GatewayHost:
             raise TradeError(f"cannot use the gateway at {host}:{port}: {exc}") from None
         conn.send({"t": "info"})
         info = conn.recv()
-        if info.get("mode") != "emulator-lockstep":
+        self.gateway_mode = info.get("mode")
+        if self.gateway_mode not in ("emulator-lockstep", "emulator-live", "live"):
             conn.close()
-            raise TradeError(f"the gateway at {host}:{port} serves {info.get('mode')!r}; this engine "
-                             f"drives an emulator gateway in lockstep (kxrules gateway --emulator)")
+            raise TradeError(f"the gateway at {host}:{port} serves {self.gateway_mode!r}, which this "
+                             f"engine does not know")
         if list(info.get("codes", ())) != list(self.profile.codes):
             conn.close()
             raise TradeError(f"the gateway at {host}:{port} serves another universe "
                              f"({len(info.get('codes', ()))} codes; the profile has {len(self.profile.codes)})")
         self.source = self.summary_source = f"gateway {host}:{port}: {info.get('source')}"
         self.seed = info.get("seed")
-        return VirtualClock(info["start_ns"]), RemoteControl(conn)
+        if self.gateway_mode == "emulator-lockstep":
+            return VirtualClock(info["start_ns"]), RemoteControl(conn)
+        # wall time: both processes read the same origin and speed, so they agree on the time
+        self.mode, self.durable, self.record_quotes = "live", True, None
+        if self.gateway_mode == "live":
+            self.broker = "kiwoom"
+        clock = WallClock(info.get("origin_ns"), wall_origin_ns=info.get("wall_origin_ns"),
+                          speed=float(info.get("speed", 1.0)))
+        return clock, RemoteControl(conn)
 
     def make_adapter(self, control: RemoteControl, clock: VirtualClock, engine: Engine) -> KiwoomAdapter:
-        return GatewayAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes))
+        account = None
+        if self.gateway_mode == "live":
+            import os
+
+            account = os.environ.get(self.profile.profile.account.number_env) or None
+        return GatewayAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes), account=account)
 
     def make_loop(self, control: RemoteControl, clock: VirtualClock, engine: Engine,
-                  adapter: KiwoomAdapter) -> LockstepLoop:
+                  adapter: KiwoomAdapter) -> Any:
         until = self.options.until
-        return LockstepLoop(control, clock,
-                            None if until is None else seoul.epoch_ns(self.profile.run_date, until))
+        until_ns = None if until is None else seoul.epoch_ns(self.profile.run_date, until)
+        if self.gateway_mode == "emulator-lockstep":
+            return LockstepLoop(control, clock, until_ns)
+        from .live import QtLoop
+
+        assert isinstance(clock, WallClock)
+        return QtLoop(GatewaySocketApp(control, clock), clock, engine, adapter, until_ns=until_ns,
+                      status=self.options.status)
