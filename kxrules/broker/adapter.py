@@ -82,7 +82,12 @@ class KiwoomAdapter:
 
     # --- session ---
     def connect(self) -> int:
-        """Start the login (CommConnect); the outcome arrives as a ConnectionEvent."""
+        """Start the login (CommConnect); the outcome arrives as a ConnectionEvent. A control
+        already logged in (an engine restarted against a running gateway) says nothing more, so
+        its login is taken as done at once."""
+        if self.ocx.GetConnectState() == 1:
+            self._on_event_connect(E.OP_ERR_NONE)
+            return E.OP_ERR_NONE
         ret = self.ocx.CommConnect()
         if ret != E.OP_ERR_NONE:
             self.listener.on_connection(ConnectionEvent(False, ret, self.clock.now_ns(),
@@ -299,6 +304,11 @@ class KiwoomAdapter:
     def order_no(self, client_id: str) -> str | None:
         o = self.orders.by_client.get(client_id)
         return o.order_no_raw if o is not None and o.order_no else None
+
+    def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
+                    order_no: str, filled: int) -> None:
+        """Track an order an earlier engine sent (``trade --resume``)."""
+        self.orders.adopt(client_id, code, venue, side, qty, order_no, filled)
 
     def forget(self, client_id: str) -> None:
         """The broker does not know this order: stop expecting its Chejan."""

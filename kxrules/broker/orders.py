@@ -91,6 +91,19 @@ class OrderTracker:
         self._pending.append(o)
         return o
 
+    def adopt(self, client_id: str, code: str, venue: str, side: str, qty: int, order_no_raw: str,
+              cum_qty: int = 0) -> TrackedOrder:
+        """An order an earlier engine sent (``trade --resume``): known by its number, its Chejan
+        maps to it and it can be cancelled; without a number it waits to be learned."""
+        o = TrackedOrder(client_id, code, venue, side, qty, self.order_screen, acked=bool(order_no_raw),
+                         cum_qty=cum_qty)
+        self.by_client[client_id] = o
+        if order_no_raw:
+            self._map(o, norm_order_no(order_no_raw), order_no_raw, {"source": "resume"})
+        else:
+            self._pending.append(o)
+        return o
+
     def register_cancel(self, intent: CancelIntent, orig: TrackedOrder, qty: int,
                         screen: str = "") -> TrackedOrder:
         if intent.client_id in self.by_client:

@@ -12,6 +12,7 @@ from .common import fail, today_in_seoul, workspace_root
 def gateway(
     emulator: Annotated[bool, typer.Option("--emulator", help="Serve the Kiwoom emulator (its broker state lives in this process), in lockstep with the engine's virtual clock.")] = False,
     speed: Annotated[Optional[float], typer.Option("--speed", help="With --emulator: run on wall time at N x (the engine follows the gateway's clock) instead of lockstep.")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="With --speed: the market's time when the gateway starts, HH:MM:SS (default 08:50:00).")] = None,
     keep_serving: Annotated[bool, typer.Option("--keep-serving", help="Wall time: serve engines one after another (an engine may be restarted against the same broker) until Ctrl-C.")] = False,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path (its universe, emulator file and fee tables).")] = "sim",
     replay: Annotated[Optional[Path], typer.Option("--replay", help="Market data: a quote file in the replay format.")] = None,
@@ -56,6 +57,9 @@ def gateway(
         quotes = quote_source(compiled, options)
     except TradeError as exc:
         fail(str(exc))
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)      # SIGTERM ends it like Ctrl-C
     from ..gateway.emulated import emulated_gateway, emulated_live_gateway
     from ..gateway.serve import serve_one
 
@@ -68,13 +72,21 @@ def gateway(
         served = emulated_gateway(compiled, quotes.path, seed_used, quotes.describe())
         if port_file is not None:
             port_file.write_text(str(bound), encoding="utf-8")
-        ok = serve_one(listener, secret, served.handle)
+        ok = False
+        try:
+            while True:
+                ok = serve_one(listener, secret, served.handle)
+                if not keep_serving:
+                    break
+        except KeyboardInterrupt:
+            ok = True
         listener.close()
         _say_holdings(served.control)
         raise typer.Exit(0 if ok else 1)
     if speed <= 0:
         fail(f"--speed must be positive, got {speed}")
-    live, emulated = emulated_live_gateway(compiled, quotes.path, seed_used, quotes.describe(), speed)
+    live, emulated = emulated_live_gateway(compiled, quotes.path, seed_used, quotes.describe(), speed,
+                                           parse_hms(start) if start else None)
     live.serve(listener, secret, once=not keep_serving)
     if port_file is not None:
         port_file.write_text(str(bound), encoding="utf-8")
@@ -91,5 +103,9 @@ def _say_holdings(emulator) -> None:
     """The emulated broker's account at exit: what an operator would check at the real one."""
     import json
 
-    held = {c: h.qty for c, h in sorted(emulator.server.account.holdings.items()) if h.qty}
+    server = emulator.server
+    held = {c: h.qty for c, h in sorted(server.account.holdings.items()) if h.qty}
+    names = [o.rqname for o in server.orders.values()]
     typer.echo(f"gateway: the broker's account holds {json.dumps(held)}")
+    typer.echo(f"gateway: {len(names)} orders taken under {len(set(names))} request names, "
+               f"{len(server.fills)} fills")

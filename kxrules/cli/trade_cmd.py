@@ -30,6 +30,7 @@ def trade(
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Take over from the data directory's last run, which died: its orders, its belief and the day's account baseline; the broker's account decides before arming.")] = False,
     gateway: Annotated[Optional[str], typer.Option("--gateway", help="HOST:PORT of a running `kxrules gateway` that serves the broker (secret in $KXRULES_GATEWAY_SECRET).")] = None,
 ) -> None:
     """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge, end flat, and record everything in DuckDB.
@@ -94,7 +95,7 @@ def trade(
 
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
-                           record_quotes=record_quotes, gateway=gateway)
+                           record_quotes=record_quotes, gateway=gateway, resume=resume)
     from ..broker.kiwoom.control import BrokerUnavailable
 
     try:

@@ -64,7 +64,8 @@ class QueryThrottle:
 class BrokerTruth:
     def __init__(self, ex: "Execution", clock, recorder, *, settle_ms: int,
                  queries: QueryThrottle, timeout_ms: int,
-                 alert: Callable[[str, str], None], on_known: Callable[[], None] = lambda: None):
+                 alert: Callable[[str, str], None], on_known: Callable[[], None] = lambda: None,
+                 on_refuse: Callable[[str], None] = lambda why: None):
         self.ex = ex
         self.clock = clock
         self.recorder = recorder
@@ -76,6 +77,7 @@ class BrokerTruth:
         self.timeout_ms = timeout_ms
         self.alert = alert
         self.on_known = on_known
+        self.on_refuse = on_refuse              # the run must not arm (engine.kill)
         self.known = False                     # a complete holdings reply has come
         self.baseline = [0] * n                # held when the run started
         self.held = [0] * n                    # broker's 보유수량, latest
@@ -96,9 +98,16 @@ class BrokerTruth:
         self._started_ns = 0
         self._timer = None                     # pacing or timeout timer
         self.asked_ns: int | None = None       # when the last completed reconciliation started asking
+        self._preset_baseline: list[int] | None = None   # trade --resume: the day's, from the recording
+        self.resuming = False                  # the first reconciliation of a resumed run is ahead
         self.counters = {"queries": 0, "refused": 0, "timeouts": 0, "reconciliations": 0,
                          "adjustments": 0, "unknown_open_orders": 0}
         self._alerted_foreign: set[str] = set()
+
+    def resume(self, baseline: dict[str, int]) -> None:
+        """An engine restarted mid-day: the account's start is the day's, not what it holds now."""
+        self._preset_baseline = [int(baseline.get(c, 0)) for c in self.codes]
+        self.resuming = True
 
     # -- what the broker holds, relative to the start --------------------------------------
     def broker_position(self, sym: int) -> int:
@@ -277,16 +286,17 @@ class BrokerTruth:
                 self.avg_price[sym] = row.avg_price or self.avg_price[sym]
         if not self.known:
             self.known = True
-            self.baseline = list(held)
+            self.baseline = list(held) if self._preset_baseline is None else list(self._preset_baseline)
             self.recorder.position_event(now, "account_baseline", None, {
-                "holdings": {self.codes[i]: q for i, q in enumerate(held) if q}})
+                "holdings": {self.codes[i]: q for i, q in enumerate(self.baseline) if q},
+                "resumed": self._preset_baseline is not None})
             self.on_known()
         for sym in range(len(self.codes)):
             if self.known and self._balance_ns[sym] > self._holdings_ns:
                 held[sym], orderable[sym] = self.held[sym], self.orderable[sym]   # a newer balance
         self.held, self.orderable = held, orderable
         self._settle_orders(open_orders)
-        adjusted = {}
+        adjusted = self._resumed(open_orders) if self.resuming else {}
         for sym in range(len(self.codes)):
             if not self.differs(sym):
                 self.watch(sym)
@@ -302,7 +312,7 @@ class BrokerTruth:
             "open_orders": len(open_orders),
             "broker": {self.codes[i]: self.broker_position(i) for i in range(len(self.codes))
                        if self.broker_position(i)}})
-        if self._open_breaks and any(s not in adjusted for s in map(self.index.get, self.open_breaks)):
+        if self._open_breaks:
             self.request("break")                    # orders still in flight: look again, paced
         elif self._reasons:
             self.request(next(iter(self._reasons)))  # asked for while this round was under way
@@ -322,7 +332,31 @@ class BrokerTruth:
         horizon = self._started_ns - self.settle_ns
         self.ex.settle_unaccounted(open_ids, horizon)
 
-    def adopt(self, sym: int) -> int:
+    def _resumed(self, open_orders: list[OpenOrderRow]) -> dict[str, int]:
+        """The first answer after ``--resume``: what the dead engine's records cannot explain
+        stops the run from arming; differences it can (fills that came while no engine was
+        there) are adopted at once; its orders still open are cancelled."""
+        self.resuming = False
+        short = [c for i, c in enumerate(self.codes) if self.held[i] < self.baseline[i]]
+        foreign = sorted({row.code for row in open_orders if row.client_id is None and row.code in self.index})
+        for i, c in enumerate(self.codes):
+            if c in short:
+                self.baseline[i] = self.held[i]     # not ours to buy back: the run will not arm
+                self.freeze(i, "resume: the account holds less than the day began with")
+        if short or foreign:
+            why = "; ".join(filter(None, [
+                short and f"the account holds less than the day began with in {', '.join(short)}",
+                foreign and f"open orders that are not ours in {', '.join(foreign)}"]))
+            self.recorder.position_event(self.clock.now_ns(), "resume_refused", None, {"why": why})
+            self.on_refuse(f"resume refused: {why}")
+        adjusted = {}
+        for sym in range(len(self.codes)):
+            if self.differs(sym) and not self.ex.orders_in_flight(sym):
+                adjusted[self.codes[sym]] = self.adopt(sym, "while no engine was running")
+        self.ex.cancel_adopted()
+        return adjusted
+
+    def adopt(self, sym: int, reason: str = "position break") -> int:
         """The broker's number becomes the engine's: record the adjustment, flatten by it. The
         fills we never received are valued (an estimate): shares that appeared at the broker's
         average price, shares that vanished at our last fill price."""
@@ -335,7 +369,7 @@ class BrokerTruth:
         self.adjusted_krw += cash
         self.recorder.position_event(self.clock.now_ns(), "position_adjusted", self.codes[sym],
                                      {"engine": ours, "broker": theirs, "mark_price": mark,
-                                      "estimated_cash_krw": cash})
+                                      "estimated_cash_krw": cash, "reason": reason})
         self.ex.adopt_position(sym, theirs, cash)
         self.watch(sym)
         return theirs - ours

@@ -67,9 +67,27 @@ class Engine:
         self.truth = BrokerTruth(self.execution, self.clock, self.recorder,
                                  settle_ms=self.profile.risk.position_settle_ms,
                                  queries=QueryThrottle.from_config(queries), timeout_ms=queries.timeout_ms,
-                                 alert=self._alert, on_known=self._account_known)
+                                 alert=self._alert, on_known=self._account_known, on_refuse=self.kill)
         self.execution.truth = self.truth
         return self.execution
+
+    def resume(self, point) -> None:
+        """Take over from an engine that died (``trade --resume``; storage/resume.py): its belief,
+        its unfinished orders and the day's account baseline. The first answer from the broker's
+        account then adopts what came while no engine ran, or refuses to arm."""
+        ex = self.execution
+        codes = self.profile.codes
+        ex.position = [int(point.positions.get(c, 0)) for c in codes]
+        ex.last_price = [int(point.last_price.get(c, 0)) for c in codes]
+        ex._seq = max(ex._seq, point.last_seq)
+        ex.adopt_orders(point.orders)
+        self.truth.resume(point.baseline)
+        self.recorder.position_event(self.clock.now_ns(), "resumed", None, {
+            "from_run": point.run_id, "status": point.status, "positions": point.positions,
+            "baseline": point.baseline, "orders": [o.client_id for o in point.orders]})
+        self._alert("resumed", f"resuming after run {point.run_id} ({point.status}): "
+                               f"{len(point.orders)} unfinished order(s), positions "
+                               f"{point.positions or 'none'}; the broker's account decides before arming")
 
     def _account_known(self) -> None:
         self.guard.account_known = True

@@ -68,6 +68,7 @@ class Execution:
         self.position = [0] * len(profile.codes)     # shares bought minus sold, per symbol
         self.flattening: dict[int, str] = {}         # sym -> client id of a live flatten order
         self.cancels_of: dict[str, list[str]] = {}   # order client id -> its cancel orders' ids
+        self.adopted: list[str] = []                     # orders a dead engine left (trade --resume)
         self.pending_urgent: list[OrderRecord] = []      # cancels/hedges waiting for a slot or a login
         self.connected = False
         self._pending_timer = None
@@ -600,6 +601,30 @@ class Execution:
             else:
                 self._finish(rec, DONE_CANCELLED, "no longer open at the broker (open-orders TR)")
                 self._route_done(rec)
+
+    def adopt_orders(self, orders: list) -> None:
+        """Orders a dead engine left unfinished (``trade --resume``, storage/resume.py): tracked
+        again, outside any pair, so that their Chejan applies, the broker's open orders settle
+        them and ``cancel_adopted`` can cancel what still rests."""
+        index = {c: i for i, c in enumerate(self.profile.codes)}
+        for u in orders:
+            sym = index.get(u.code)
+            if sym is None:
+                continue
+            rec = OrderRecord(u.client_id, u.role, sym, u.code, u.venue, u.side, u.qty, u.style, u.price)
+            rec.sent_ns, rec.filled = u.sent_ns, u.filled
+            rec.order_no = u.order_no or None
+            rec.ack_ns = u.sent_ns if u.order_no else None
+            rec.status = LIVE if u.order_no else TIMEOUT
+            self.orders[rec.client_id] = rec
+            self.unfinished[sym][rec.client_id] = rec
+            self.adopted.append(rec.client_id)
+            self.adapter.adopt_order(u.client_id, u.code, u.venue, u.side, u.qty, u.order_no, u.filled)
+            self.recorder.order_sent(rec)
+
+    def cancel_adopted(self) -> None:
+        """Cancel the dead engine's orders that still rest at the broker."""
+        self.cancel_live(None, [c for c in self.adopted if self._rests(self.orders[c])])
 
     def adopt_position(self, sym: int, qty: int, cash_krw: int) -> None:
         """The broker's number replaces ours; ``cash_krw`` estimates the fills we never received."""

@@ -19,20 +19,26 @@ def emulated_gateway(profile: Any, quotes: Path, seed: int | None, source: str) 
     emulator = emulator_for(profile, clock, seed)
     feeder = QuoteFeeder(iter_quote_batches(quotes, codes=profile.codes), emulator.feed_quote)
     info = {"mode": "emulator-lockstep", "start_ns": clock.now_ns(), "source": source, "seed": seed,
+            "run_date": profile.run_date.isoformat(),
             "codes": list(profile.codes), "config_hash": profile.config_hash}
     return LockstepGateway(emulator, clock, feeder, info)
 
 
-def emulated_live_gateway(profile: Any, quotes: Path, seed: int | None, source: str, speed: float):
-    """The emulator on a sped-up wall clock from the session's start: the engine reads the same
-    origin and speed, so both agree on the market's time (``kxrules gateway --emulator --speed N``)."""
+def emulated_live_gateway(profile: Any, quotes: Path, seed: int | None, source: str, speed: float,
+                          start_s: int | None = None):
+    """The emulator on a sped-up wall clock from the session's start (or ``start_s``, seconds of
+    the Seoul day): the engine reads the same origin and speed, so both agree on the market's
+    time (``kxrules gateway --emulator --speed N [--start HH:MM:SS]``)."""
+    from .. import seoul
     from ..clock import WallClock
     from .live import EmulatorThread, LiveGateway
 
-    clock = WallClock(session_start_ns(profile), speed=speed)
+    origin = session_start_ns(profile) if start_s is None else seoul.epoch_ns(profile.run_date, start_s)
+    clock = WallClock(origin, speed=speed)
     emulator = emulator_for(profile, clock, seed)
     feeder = QuoteFeeder(iter_quote_batches(quotes, codes=profile.codes), emulator.feed_quote)
     info = {"mode": "emulator-live", "origin_ns": clock.origin_ns, "wall_origin_ns": clock.wall_origin_ns,
             "speed": speed, "source": source, "seed": seed, "codes": list(profile.codes),
+            "run_date": profile.run_date.isoformat(),
             "config_hash": profile.config_hash}
     return LiveGateway(emulator, EmulatorThread(clock, feeder), info), emulator

@@ -151,7 +151,7 @@ class GatewayHost:
 
     broker = "sim"
     mode = "simulation"
-    durable = False
+    durable = True                                # an engine beside a gateway may die: --resume reads it
     record_quotes: bool | None = False           # the gateway's replay file is the quote record
 
     def __init__(self, profile: Any, options: TradeOptions, address: str) -> None:
@@ -174,6 +174,11 @@ class GatewayHost:
             conn.close()
             raise TradeError(f"the gateway at {host}:{port} serves {self.gateway_mode!r}, which this "
                              f"engine does not know")
+        day = info.get("run_date")
+        if day is not None and day != self.profile.run_date.isoformat():
+            conn.close()
+            raise TradeError(f"the gateway at {host}:{port} serves the trading day {day}; this engine was "
+                             f"compiled for {self.profile.run_date} (run with --date {day})")
         if list(info.get("codes", ())) != list(self.profile.codes):
             conn.close()
             raise TradeError(f"the gateway at {host}:{port} serves another universe "
@@ -181,7 +186,7 @@ class GatewayHost:
         self.source = self.summary_source = f"gateway {host}:{port}: {info.get('source')}"
         self.seed = info.get("seed")
         if self.gateway_mode == "emulator-lockstep":
-            return VirtualClock(info["start_ns"]), RemoteControl(conn)
+            return VirtualClock(info["now"]), RemoteControl(conn)   # where the gateway's day stands
         # wall time: both processes read the same origin and speed, so they agree on the time
         self.mode, self.durable, self.record_quotes = "live", True, None
         if self.gateway_mode == "live":

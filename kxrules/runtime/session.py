@@ -55,6 +55,7 @@ class TradeOptions:
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
     alerts: Callable[[str, str], None] | None = None
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
+    resume: bool = False                # take over from the data directory's last run (it died)
 
 
 @dataclass
@@ -168,11 +169,24 @@ class Session:
             self.engine.record_quotes = host.record_quotes
         self.adapter = host.make_adapter(control, clock, self.engine)
         self.engine.attach(self.adapter)
+        resume_point = self._resume_point() if self.options.resume else None
         self.run_id = start_recording(self.recorder, profile=profile.name, broker=host.broker, mode=host.mode,
                                       seed=host.seed, source=host.source, run_date=profile.run_date,
                                       config_hash=profile.config_hash, config=profile.snapshot)
+        if resume_point is not None:
+            self.engine.resume(resume_point)
         self.loop = host.make_loop(control, clock, self.engine, self.adapter)
         self.recorder.on_failure = self._on_recording_failure
+
+    def _resume_point(self):
+        from ..storage.resume import NothingToResume, load_resume_point
+
+        try:
+            return load_resume_point(self.recorder.con, self.recorder.run_id)
+        except NothingToResume as exc:
+            self.recorder.close()
+            self.adapter.close()
+            raise TradeError(f"--resume: {exc}") from None
 
     # -- run -------------------------------------------------------------------------------------
     def trade(self) -> None:

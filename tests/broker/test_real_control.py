@@ -44,7 +44,7 @@ class FakeWidget:
         self.calls.append((sig, args))
         if sig.startswith("GetLoginInfo"):
             return "8012345611;"
-        return 0 if sig.startswith(("SendOrder", "SetRealReg", "CommConnect")) else ""
+        return 0 if sig.startswith(("SendOrder", "SetRealReg", "CommConnect", "GetConnectState")) else ""
 
 
 def test_control_wrapper_uses_the_documented_call_signatures():
@@ -58,7 +58,8 @@ def test_control_wrapper_uses_the_documented_call_signatures():
     ad.subscribe_quotes()
     ad.send(OrderIntent("b", "005930", "NXT", "buy", 2, "limit", 70000))
     sigs = [c[0] for c in w.calls]
-    assert sigs[0] == "CommConnect()" and "GetLoginInfo(QString)" in sigs
+    # asks whether a login is already up (an engine restarted beside a running control), then logs in
+    assert sigs[:2] == ["GetConnectState()", "CommConnect()"] and "GetLoginInfo(QString)" in sigs
     assert ("SetRealReg(QString, QString, QString, QString)",
             ("5101", "005930", "21;41;51;61;71;20;10;15;27;28", "0")) in w.calls
     assert w.calls[-1] == (

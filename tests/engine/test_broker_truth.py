@@ -21,7 +21,7 @@ def events(con, kind: str) -> list[dict]:
 def test_the_account_is_read_before_arming_and_start_holdings_are_not_ours(tmp_path, monkeypatch):
     emulators = capture_emulators(monkeypatch)
     result, con = run(tmp_path, cross_once(), emulator={"holdings": {CODE: 7}})
-    assert events(con, "account_baseline") == [{"holdings": {CODE: 7}}]
+    assert events(con, "account_baseline") == [{"holdings": {CODE: 7}, "resumed": False}]
     (baseline_ns,), = rows(con, "SELECT ts_ns FROM events WHERE kind = 'account_baseline'")
     (first_signal_ns,), = rows(con, "SELECT min(ts_ns) FROM signals")
     assert baseline_ns < first_signal_ns

@@ -22,7 +22,8 @@ from ..engine.scenario import DAY, MS, Quotes, at
 from .test_split_session import SECRET, recorded, workspace
 from ..engine.test_broker_truth_property import UNIVERSE
 
-SPEED = 100
+SPEED = 25
+START = "08:59:40"
 
 
 def early_market(seed: int) -> Quotes:
@@ -42,7 +43,7 @@ def early_market(seed: int) -> Quotes:
 
 def start(root: Path, quotes: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
     port_file = tmp / "port"
-    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "--speed", str(SPEED),
+    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "--speed", str(SPEED), "--start", START,
                              "-w", str(root), "-p", "sim", "--replay", str(quotes), "--date", DAY.isoformat(),
                              "--port-file", str(port_file)],
                             env={**os.environ, "KXRULES_GATEWAY_SECRET": SECRET},
@@ -83,7 +84,7 @@ def test_the_engine_follows_a_wall_time_gateway_and_ends_flat(tmp_path, monkeypa
 
 def test_a_gateway_killed_mid_session_is_a_dropped_session_not_a_crash(tmp_path, monkeypatch):
     _, proc, trade = session(tmp_path, monkeypatch)
-    killer_at = time.monotonic() + (at("09:01:00") - at("08:50:00")) / 1e9 / SPEED
+    killer_at = time.monotonic() + (at("09:01:00") - at(START)) / 1e9 / SPEED
     import threading
 
     def kill_later() -> None:

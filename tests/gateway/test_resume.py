@@ -1,0 +1,106 @@
+"""An engine killed (SIGKILL) again and again and restarted with `trade --resume` against one
+gateway whose emulated broker lives on: every symbol ends flat by the broker's account, no order
+is taken twice, and what the recording says the engine held agrees with the broker."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ..engine.scenario import DAY
+from ..engine.test_broker_truth_property import gappy_market
+from .test_split_session import SECRET, workspace
+
+ENV = {**os.environ, "KXRULES_GATEWAY_SECRET": SECRET}
+
+
+def gateway(root: Path, quotes: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
+    port_file = tmp / "port"
+    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "--keep-serving",
+                             "-w", str(root), "-p", "sim", "--replay", str(quotes), "--date", DAY.isoformat(),
+                             "--port-file", str(port_file)],
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not port_file.exists() or not port_file.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the gateway did not start: {proc.communicate()}")
+        time.sleep(0.05)
+    return proc, int(port_file.read_text())
+
+
+def engine(root: Path, port: int, data: Path, *, resume: bool) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "kxrules", "trade", "-w", str(root), "-p", "sim", "--gateway", f"127.0.0.1:{port}",
+           "--data-dir", str(data), "--date", DAY.isoformat(), "--quiet"] + (["--resume"] if resume else [])
+    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_the_account(db: Path) -> bool:
+    """Did any run so far get as far as the broker's account (else there is nothing to resume)?"""
+    if not db.exists():
+        return False
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM events WHERE kind = 'account_baseline'").fetchone()[0])
+    finally:
+        con.close()
+
+
+def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
+    rng = random.Random(seed)
+    root = workspace(tmp, {"reject_rate": 0.02, "duplicate_chejan_rate": 0.05})
+    quotes = gappy_market(seed).write(tmp / "quotes.parquet")
+    gw, port = gateway(root, quotes, tmp)
+    data = tmp / "data"
+    traded_once = False
+    final = None
+    try:
+        for _ in range(kills):
+            proc = engine(root, port, data, resume=traded_once)
+            time.sleep(rng.uniform(2.0, 4.0))
+            if proc.poll() is not None:           # it finished the day before the kill
+                final = proc
+                break
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            traded_once = traded_once or read_the_account(data / "kxrules.duckdb")
+        if final is None:
+            final = engine(root, port, data, resume=traded_once)
+        out, err = final.communicate(timeout=300)
+        gw.send_signal(signal.SIGINT)
+        gw_out, gw_err = gw.communicate(timeout=60)
+    finally:
+        gw.kill()
+    assert final.returncode == 0, out + err
+    assert "flat on every symbol (the broker's account agrees)" in out
+    assert "gateway: the broker's account holds {}" in gw_out, gw_out + gw_err
+    taken, names, fills = (int(x) for x in re.search(r"(\d+) orders taken under (\d+) request names, (\d+) fills",
+                                                     gw_out).groups())
+    assert taken == names, "no order may be sent twice"
+    con = duckdb.connect(str(data / "kxrules.duckdb"), read_only=True)
+    runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    sent = con.execute("SELECT count(DISTINCT client_id) FROM orders WHERE role <> 'cancel' OR true").fetchone()[0]
+    recorded_fills = con.execute("SELECT count(DISTINCT exec_id) FROM fills").fetchone()[0]
+    con.close()
+    assert runs >= 2 and taken > 0
+    assert sent >= taken - 0, "every order the broker took was recorded as sent"
+    assert recorded_fills <= fills
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_engine_killed_three_times_resumes_and_ends_flat(tmp_path, seed):
+    kill_and_resume(tmp_path, 3, seed)
+
+
+@pytest.mark.slow
+def test_an_engine_killed_twenty_times_resumes_and_ends_flat(tmp_path):
+    kill_and_resume(tmp_path, 20, 3)
