@@ -42,7 +42,7 @@ CASES = [(seed, sorted(MIXES)[seed % len(MIXES)]) for seed in range(1, 251)]
 START, END = "09:05:00", "09:11:00"
 
 
-def gappy_market(seed: int) -> Quotes:
+def gappy_market(seed: int, start: str = START, end: str = END) -> Quotes:
     """Steady quotes on three symbols and, every few seconds, a gap on one of them: the rich
     venue's bid 4 ticks over the cheap venue's ask for 30-400 ms, in either direction; after a
     third of them the rich venue's bid vanishes for a while (the hedge finds nothing to hit)."""
@@ -50,9 +50,9 @@ def gappy_market(seed: int) -> Quotes:
     q = Quotes()
     for code, _, _, ref in UNIVERSE:
         tick = tick_size(ref)
-        q.steady(code, ref - tick, ref, start="09:00:00", end=END, every_ms=1000)
-    t = at(START)
-    while t < at(END) - 20_000 * MS:
+        q.steady(code, ref - tick, ref, start="09:00:00", end=end, every_ms=1000)
+    t = at(start)
+    while t < at(end) - 20_000 * MS:
         code, _, _, ref = UNIVERSE[rng.integers(len(UNIVERSE))]
         tick = tick_size(ref)
         rich, cheap = ("NXT", "KRX") if rng.random() < 0.5 else ("KRX", "NXT")
