@@ -45,7 +45,7 @@ def gateway_process(port_q, n: int, rate: float | None) -> None:
     from kxrules.gateway.capture import ControlCapture
     from kxrules.gateway.outbox import Outbox
     from kxrules.gateway.live import LiveGateway
-    from kxrules.gateway.wire import Connection, handshake_server, listen, pack
+    from kxrules.gateway.wire import Connection, handshake_server, listen
     import threading
 
     from kxrules.gateway.live import tune_thread_switching

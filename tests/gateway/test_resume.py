@@ -18,24 +18,13 @@ import pytest
 
 from ..engine.scenario import DAY
 from ..engine.test_broker_truth_property import gappy_market
-from .test_split_session import SECRET, workspace
+from .test_split_session import SECRET, start_gateway, workspace
 
 ENV = {**os.environ, "KXRULES_GATEWAY_SECRET": SECRET}
 
 
 def gateway(root: Path, quotes: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
-    port_file = tmp / "port"
-    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "--keep-serving",
-                             "-w", str(root), "-p", "sim", "--replay", str(quotes), "--date", DAY.isoformat(),
-                             "--port-file", str(port_file)],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the gateway did not start: {proc.communicate()}")
-        time.sleep(0.05)
-    return proc, int(port_file.read_text())
+    return start_gateway(root, quotes, tmp, "--keep-serving")
 
 
 def engine(root: Path, port: int, data: Path, *, resume: bool) -> subprocess.Popen:

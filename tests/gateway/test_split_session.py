@@ -2,7 +2,6 @@
 engine here. The same seed and market data give the same orders and fills as in one process."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -49,11 +48,13 @@ def recorded(db: Path) -> tuple[list, list]:
         con.close()
 
 
-def start_gateway(root: Path, quotes: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
+def start_gateway(root: Path, quotes: Path, tmp: Path, *options: str) -> tuple[subprocess.Popen, int]:
+    """`kxrules gateway --emulator OPTIONS` serving ``quotes``; returns the process and its port."""
     port_file = tmp / "port"
     env = {**os.environ, "KXRULES_GATEWAY_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "-w", str(root), "-p", "sim",
-                             "--replay", str(quotes), "--date", DAY.isoformat(), "--port-file", str(port_file)],
+    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", *options, "-w", str(root),
+                             "-p", "sim", "--replay", str(quotes), "--date", DAY.isoformat(),
+                             "--port-file", str(port_file)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not port_file.exists() or not port_file.read_text():

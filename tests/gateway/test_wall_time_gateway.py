@@ -3,23 +3,19 @@ sped up: the engine follows the gateway's clock, trades, ends flat by the broker
 gateway killed mid-session is a dropped session, never a crash, and never a claim of flat."""
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from kxrules.config.compile import compile_profile
 from kxrules.money.ticks import tick_size
 from kxrules.runtime.trade import TradeOptions, run_simulation
 
 from ..engine.scenario import DAY, MS, Quotes, at
-from .test_split_session import SECRET, recorded, workspace
+from .test_split_session import SECRET, start_gateway, recorded, workspace
 from ..engine.test_broker_truth_property import UNIVERSE
 
 SPEED = 25
@@ -42,19 +38,7 @@ def early_market(seed: int) -> Quotes:
 
 
 def start(root: Path, quotes: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
-    port_file = tmp / "port"
-    proc = subprocess.Popen([sys.executable, "-m", "kxrules", "gateway", "--emulator", "--speed", str(SPEED), "--start", START,
-                             "-w", str(root), "-p", "sim", "--replay", str(quotes), "--date", DAY.isoformat(),
-                             "--port-file", str(port_file)],
-                            env={**os.environ, "KXRULES_GATEWAY_SECRET": SECRET},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the gateway did not start: {proc.communicate()}")
-        time.sleep(0.05)
-    return proc, int(port_file.read_text())
+    return start_gateway(root, quotes, tmp, "--speed", str(SPEED), "--start", START)
 
 
 def session(tmp: Path, monkeypatch, *, until: str = "09:02:10"):

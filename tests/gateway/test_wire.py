@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from kxrules.broker.ocx import Signal
 from kxrules.gateway.remote import RemoteControl
 from kxrules.gateway.serve import serve_one
 from kxrules.gateway.wire import Connection, WireError, connect, listen, pack
