@@ -64,6 +64,9 @@ class ProfileFile(Strict):
     description: str = ""
     extends: str | None = None
     broker: Literal["kiwoom", "sim"] = "kiwoom"
+    # which Kiwoom server the profile means: paper (모의투자) or real (실거래); sim = the emulator.
+    # No default: a live broker's profile must say it (checks/server.py).
+    server: Literal["paper", "real", "sim"] | None = None
     files: ProfileFiles
     account: Account = Account()
     data_dir: str = "data"
