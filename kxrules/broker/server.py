@@ -11,11 +11,10 @@ which is neither, and its answer is then not checked.
 """
 from __future__ import annotations
 
-from typing import Literal
+from ..config.schema.profile import LIVE_SERVERS, SIM_SERVER, Server  # noqa: F401 - the names, once
 
-PAPER, REAL, SIM = "paper", "real", "sim"
-Server = Literal["paper", "real", "sim"]
-LIVE_SERVERS = (PAPER, REAL)
+PAPER, REAL = LIVE_SERVERS
+SIM = SIM_SERVER
 KOREAN = {PAPER: "모의투자", REAL: "실거래", SIM: "emulator"}
 GUBUN_PAPER = "1"
 

@@ -26,7 +26,7 @@ def doctor(
     Exit codes: 0 every check passed (or does not apply here), 1 something to fix, 2 bad usage."""
     from ..config.diagnostics import Diagnostics
     from ..config.load import load_workspace
-    from ..doctor import Machine, exit_code, run_checks
+    from ..runtime.doctor import Machine, exit_code, run_checks
 
     if gateway is not None:
         host, sep, port = gateway.rpartition(":")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from kxrules.cli.app import app
 from kxrules.config.schema.profile import Account, Alerts
-from kxrules.doctor import (CONTROL, ENGINE, FIX, NOT_WINDOWS, OK, SKIP, Machine, exit_code, gateway_of,
+from kxrules.runtime.doctor import (CONTROL, ENGINE, FIX, NOT_WINDOWS, OK, SKIP, Machine, exit_code, gateway_of,
                             run_checks)
 
 SECRET = "s3cret-value-that-must-never-print"

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .broker.kiwoom.control import PROG_ID
-from .broker.kiwoom.imports import CONTROL_MODULES, Importer, import_problem
-from .broker.server import LIVE_SERVERS, describe
+from ..broker.kiwoom.control import PROG_ID
+from ..broker.kiwoom.imports import CONTROL_MODULES, Importer, import_problem
+from ..broker.server import LIVE_SERVERS, describe
 
 OK, FIX, SKIP = "OK", "FIX", "SKIP"
 CONTROL, ENGINE = "control", "engine"
