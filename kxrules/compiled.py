@@ -9,6 +9,21 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import Callable
+
+
+def jitable(fn: Callable) -> Callable:
+    """``fn`` unchanged for numpy code and, where numba is installed, also callable from the
+    compiled kernels (numba's ``register_jitable`` returns the plain function and compiles it
+    into each kernel that calls it). A kernel's cache does not track the file of ``fn``: a
+    changed ``fn`` needs the kernels' ``__pycache__`` cleared, as with any global they read.
+    Registered even under KXRULES_NO_JIT (it changes nothing for numpy callers), so a kernels
+    module loaded later in the same process still finds ``fn`` compilable."""
+    try:
+        from numba.extending import register_jitable
+    except ImportError:
+        return fn
+    return register_jitable(fn)
 
 
 def load(module: str) -> ModuleType | None:

@@ -105,6 +105,20 @@ REAL_TYPE_TRIGGERS: dict[str, frozenset[int]] = {
     RT_SESSION: frozenset({215, 214}),
     RT_VI: frozenset({9068, 1221, 1224, 1225, 9069}),
 }
+#: The FIDs the adapter reads of each real type: all a gateway needs to ship for the engine.
+ADAPTER_REAL_READS: dict[str, tuple[int, ...]] = {
+    RT_HOGA: (ASK1, BID1, ASK1_QTY, BID1_QTY),
+    RT_TRADE: (LAST_PRICE, TRADE_QTY),
+    RT_SESSION: (SESSION_CODE, TRADE_TIME, SESSION_REMAIN),
+    RT_VI: (CODE, VI_GUBUN, VI_TRIGGER_PRICE, VI_KIND, VI_RELEASE_TIME),
+}
+#: What the adapter reads of each TR reply (row items; the order TRs' single item): all a
+#: gateway needs to ship. Item names as the control's GetCommData takes them.
+TR_ROW_ITEMS: dict[str, tuple[str, ...]] = {
+    "opw00018": ("종목번호", "보유수량", "매매가능수량", "매입가"),
+    "opt10075": ("주문번호", "종목코드", "주문구분", "주문수량", "주문가격", "미체결수량"),
+}
+ORDER_TR_ITEMS: tuple[str, ...] = ("주문번호",)
 #: Real types delivered market-wide (not per code): a registration with an empty code list.
 MARKET_WIDE_TYPES = frozenset({RT_SESSION, RT_VI})
 

@@ -8,6 +8,7 @@ import typer
 
 from .. import __version__
 from .doctor_cmd import doctor
+from .gateway_cmd import gateway
 from .init_cmd import init
 from .report_cmd import report
 from .simdata_cmd import simdata
@@ -44,6 +45,7 @@ app.command("trade")(trade)
 app.command("report")(report)
 app.command("simdata")(simdata)
 app.command("init")(init)
+app.command("gateway")(gateway)
 app.command("doctor")(doctor)
 
 

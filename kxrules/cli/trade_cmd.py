@@ -30,6 +30,7 @@ def trade(
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
+    gateway: Annotated[Optional[str], typer.Option("--gateway", help="HOST:PORT of a running `kxrules gateway` that serves the broker (secret in $KXRULES_GATEWAY_SECRET).")] = None,
 ) -> None:
     """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge, end flat, and record everything in DuckDB.
 
@@ -76,6 +77,8 @@ def trade(
             typer.echo(d.format(), err=True)
         fail(f"profile {profile} has {len(exc.diagnostics.errors)} error(s); run `kxrules validate -p {profile}`")
     chosen = (broker.value if broker else compiled.broker)
+    if gateway is not None and (replay is not None or synthetic):
+        fail("with --gateway the gateway serves the market data: give --replay/--synthetic to `kxrules gateway`")
     if chosen == "sim" and replay is None and not synthetic:
         synthetic = True
 
@@ -91,7 +94,7 @@ def trade(
 
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
-                           record_quotes=record_quotes)
+                           record_quotes=record_quotes, gateway=gateway)
     from ..broker.kiwoom.control import BrokerUnavailable
 
     try:

@@ -10,18 +10,25 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..machine.spec import machine_kwargs
-from ..money.fees import MARKETS, CostModel
+from ..market import MARKETS
+from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr
 from .checks import CheckResult, run_checks
 from .checks.economics import Economics
 from .diagnostics import ConfigError, Diagnostics
 from .load import LoadedWorkspace, load_workspace
 from .params import parameter_arrays
+from .schema.emulator import EmulatorConfig
+from .schema.machine import MachineFile
+from .schema.market import SyntheticMarketConfig
+from .schema.profile import ProfileFile
+from .schema.sessions import CalendarFile, SessionsFile
+from .schema.strategy import EdgeFile, RiskFile, ThrottleFile
+from .schema.venues import VenueMapConfig
 from .universe import Symbol
 
 
@@ -40,17 +47,17 @@ class CompiledProfile:
     cost: CostModel
     rules: tuple[CompiledExpr, ...]
     rule_names: tuple[str, ...]
-    machine: Any                           # schema.machine.MachineFile
+    machine: MachineFile
     machine_kwargs: dict
-    sessions: Any                          # schema.sessions.SessionsFile
-    calendar: Any                          # schema.sessions.CalendarFile
-    edge: Any                              # schema.strategy.EdgeFile
-    throttle: Any
-    risk: Any
-    venues: Any                            # broker.venues.VenueMapConfig
-    emulator: Any | None
-    market: Any | None
-    profile: Any                           # schema.profile.ProfileFile
+    sessions: SessionsFile
+    calendar: CalendarFile
+    edge: EdgeFile
+    throttle: ThrottleFile
+    risk: RiskFile
+    venues: VenueMapConfig
+    emulator: EmulatorConfig | None
+    market: SyntheticMarketConfig | None
+    profile: ProfileFile
     economics: Economics | None
     config_hash: str
     snapshot: dict = field(repr=False)     # every loaded file as plain data (for the run record)

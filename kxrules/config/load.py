@@ -6,7 +6,6 @@ the immutable CompiledProfile the engine runs on.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,20 @@ from pydantic import BaseModel
 
 from .diagnostics import Diagnostics
 from .profiles import DocLocator, MergedProfile, load_profile
+from .schema.emulator import EmulatorConfig
 from .schema.machine import MachineFile
+from .schema.market import SyntheticMarketConfig
 from .schema.money import FeesFile, TaxFile
 from .schema.profile import ProfileFile
 from .schema.sessions import CalendarFile, SessionsFile
 from .schema.strategy import EdgeFile, OverridesFile, RiskFile, ThrottleFile
+from .schema.venues import VenueMapConfig
 from .universe import Symbol, load_universe
 from .validate_model import validate_model
 from .yaml_loader import YamlDoc, load_yaml
 
-# profile `files:` key -> model (a class, or "module:Class" for models owned by other packages)
-FILE_MODELS: dict[str, type[BaseModel] | str] = {
+# profile `files:` key -> model (every workspace file's schema lives in config/schema)
+FILE_MODELS: dict[str, type[BaseModel]] = {
     "sessions": SessionsFile,
     "calendar": CalendarFile,
     "fees": FeesFile,
@@ -35,18 +37,10 @@ FILE_MODELS: dict[str, type[BaseModel] | str] = {
     "risk": RiskFile,
     "machine": MachineFile,
     "overrides": OverridesFile,
-    "venues": "kxrules.broker.venues:VenueMapConfig",
-    "emulator": "kxrules.broker.emulator.config:EmulatorConfig",
-    "market": "kxrules.marketdata.sim_config:SyntheticMarketConfig",
+    "venues": VenueMapConfig,
+    "emulator": EmulatorConfig,
+    "market": SyntheticMarketConfig,
 }
-
-
-def _model_for(key: str) -> type[BaseModel]:
-    spec = FILE_MODELS[key]
-    if isinstance(spec, str):
-        module, _, name = spec.partition(":")
-        return getattr(importlib.import_module(module), name)
-    return spec
 
 
 @dataclass(slots=True)
@@ -97,7 +91,7 @@ def load_workspace(root: Path, profile_name: str, diags: Diagnostics,
         if doc is None:
             continue
         ws.docs[key] = doc
-        model = validate_model(_model_for(key), doc.data if doc.data is not None else {},
+        model = validate_model(FILE_MODELS[key], doc.data if doc.data is not None else {},
                                DocLocator(doc), diags, what=key)
         if model is not None:
             ws.models[key] = model

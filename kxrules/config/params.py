@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema.parameters import INT_PARAMETERS
 from .schema.strategy import PARAMETER_NAMES, Parameters
-
-INT_PARAMETERS = {"slice_qty", "min_visible_qty", "t_hedge_ms", "max_outstanding_pairs"}
 
 
 def parameter_arrays(defaults: Parameters, overrides: dict[str, dict[str, float]],

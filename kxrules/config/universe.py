@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..market import MARKETS
 from ..money.ticks import on_grid, tick_size
 from .diagnostics import Diagnostics, Position
 
 COLUMNS = ("code", "name", "market", "ref_price")
-MARKETS = ("KOSPI", "KOSDAQ")
 _CODE = re.compile(r"^[0-9A-Z]{6}$")
 MAX_REF_PRICE_KRW = 10_000_000   # no KRX/NXT share has traded near it; above it is a typo
 

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from ..rules import program as P
+from .crossing import direction_crossed, symbol_crossed
 
 # market variables per candidate (rules.variables.MARKET_VARIABLES order); parameter slots follow
 N_MARKET = 10
@@ -151,15 +152,13 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
         bid1 = top[0, 1, s]
         ask0 = top[1, 0, s]
         ask1 = top[1, 1, s]
-        if bid0 <= 0 or bid1 <= 0 or ask0 <= 0 or ask1 <= 0:
-            continue
-        if bid1 <= ask0 and bid0 <= ask1:
+        if not symbol_crossed(bid0, ask0, bid1, ask1):
             continue
         slice_qty = np.int64(param_vals[s, 0])
         for d in range(2):
-            buy_ask = ask0 if d == 0 else ask1
-            sell_bid = bid1 if d == 0 else bid0
-            if sell_bid <= buy_ask:
+            buy_bid, buy_ask = (bid0, ask0) if d == 0 else (bid1, ask1)
+            sell_bid, sell_ask = (bid1, ask1) if d == 0 else (bid0, ask0)
+            if not direction_crossed(buy_bid, buy_ask, sell_bid, sell_ask):
                 continue
             buy_not = buy_ask * slice_qty
             sell_not = sell_bid * slice_qty

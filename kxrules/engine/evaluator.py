@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import compiled
+from ..market import VENUES as VENUE_NAMES  # noqa: F401  (execution names a signal's venues by it)
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
 from ..rules.program import compile_programs
 from ..rules.variables import CostTables, ParameterTable, rule_variables, variable_slots
 from ..seoul import NS_PER_MS
+from .crossing import direction_crossed
 from .quotebook import QuoteBook
-
-VENUE_NAMES = ("KRX", "NXT")
 
 
 @dataclass(slots=True)
@@ -144,9 +144,7 @@ class RuleEvaluator:
         book.dirty[:] = False
         book.any_dirty = False
         bid, ask = book.bid, book.ask
-        # both venues two-sided, and the other venue's bid above this venue's ask
-        quoted = (bid[0] > 0) & (bid[1] > 0) & (ask[0] > 0) & (ask[1] > 0) & look
-        crossed = (bid[::-1] > ask) & quoted
+        crossed = direction_crossed(bid, ask, bid[::-1], ask[::-1]) & look     # (direction, symbol)
         direction, sym = np.nonzero(crossed)
         if sym.size == 0:
             return None

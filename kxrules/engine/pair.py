@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from transitions import Machine
 
 from ..machine.spec import ABANDONED, ACTIONS, CONDITIONS
-from .clock import NS_PER_MS
+from ..clock import NS_PER_MS
 
 if TYPE_CHECKING:
     from .evaluator import Signal

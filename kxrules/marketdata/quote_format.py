@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..market import VENUES  # noqa: F401  (venue_idx 0 and 1; re-exported for the writer)
 from ..money.ticks import tick_sizes
 
 QUOTE_COLUMNS: tuple[str, ...] = (
@@ -37,7 +38,6 @@ QUOTE_SCHEMA = pa.schema([
     pa.field("bid1_qty", pa.int64(), nullable=False),
     pa.field("ask1_qty", pa.int64(), nullable=False),
 ])
-VENUES: tuple[str, ...] = ("KRX", "NXT")  # venue_idx 0 and 1
 CODES_METADATA_KEY = b"kxrules.codes"  # JSON list of the codes a writer put in the file
 
 # Bounds of a sane quote. The replay book packs a price and a size into 32 bits each, and the

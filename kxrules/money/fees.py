@@ -11,12 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-
 from ..config.schema.common import RATE_SCALE, Rounding
 from ..config.schema.money import FeesFile, TaxFile
+from ..market import MARKETS, VENUES
 
-VENUES = ("KRX", "NXT")
-MARKETS = ("KOSPI", "KOSDAQ")
 LIQUIDITY = ("taker", "maker")
 
 

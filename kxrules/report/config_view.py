@@ -181,7 +181,7 @@ def economics(run: RunInfo, view: ConfigView, codes: list[str]) -> tuple[list[di
     from ..config.checks.economics import _probe
     from ..config.params import parameter_arrays
     from ..config.schema.strategy import EdgeFile, OverridesFile
-    from ..money.fees import MARKETS
+    from ..market import MARKETS
     from ..money.ticks import tick_sizes
     from ..rules.expr import compile_expr
     from ..rules.variables import known_names

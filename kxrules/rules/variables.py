@@ -12,14 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..config.schema.common import RATE_SCALE
+from ..config.schema.parameters import FLOAT_PARAMETERS, INT_PARAMETERS
 from ..config.schema.strategy import PARAMETER_NAMES
-from ..money.fees import MARKETS, CostModel
+from ..market import MARKETS, VENUES
+from ..money.fees import CostModel
 from ..money.ticks import tick_sizes
 
 NUM = "num"
-VENUES = ("KRX", "NXT")
-INT_PARAMETERS = ("slice_qty", "min_visible_qty", "t_hedge_ms", "max_outstanding_pairs")
-FLOAT_PARAMETERS = tuple(p for p in PARAMETER_NAMES if p not in INT_PARAMETERS)
 
 MARKET_VARIABLES: dict[str, str] = {
     "buy_ask": "best ask on the venue we buy on (KRW)",

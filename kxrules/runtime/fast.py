@@ -28,7 +28,8 @@ import numpy as np
 
 from .. import compiled
 from ..broker.emulator import fastpath
-from ..engine.clock import VirtualClock
+from ..clock import VirtualClock
+from ..engine.crossing import symbol_crossed
 from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
 from .simulation import DRAIN_LIMIT_NS, HostResult, drain
@@ -194,12 +195,9 @@ class FastReplay:
         prev_sz = np.where(same_ok, sz[same_prev], shadow_sz.reshape(-1)[flat_key])
         changed = np.empty(n, dtype=bool)
         changed[order] = (prev_px != px) | (prev_sz != sz)
-        # crossed: both venues two-sided and one venue's bid above the other's ask
         k_px, n_px = latest
-        kb, ka = k_px >> 32, k_px & LOW32
-        nb, na = n_px >> 32, n_px & LOW32
         crossed = np.empty(n, dtype=bool)
-        crossed[order] = (kb > 0) & (ka > 0) & (nb > 0) & (na > 0) & ((nb > ka) | (kb > na))
+        crossed[order] = symbol_crossed(k_px >> 32, k_px & LOW32, n_px >> 32, n_px & LOW32)
         # the shadow keeps the last quote per (venue, symbol)
         ends = np.r_[starts[1:], n] - 1
         for vi in (0, 1):

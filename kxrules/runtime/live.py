@@ -20,7 +20,7 @@ from .. import seoul
 from ..broker.adapter import KiwoomAdapter
 from ..broker.kiwoom.control import open_kiwoom_control
 from ..broker.kiwoom.qtclock import QtClock
-from ..engine.clock import NS_PER_S, Clock
+from ..clock import NS_PER_S, Clock
 from ..engine.engine import Engine
 from .alerts import SlackNotifier
 from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, TradeResult, Wait, run_session

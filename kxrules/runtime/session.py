@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ..engine.clock import NS_PER_S, Clock
+from ..clock import NS_PER_S, Clock
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
@@ -54,6 +54,7 @@ class TradeOptions:
     record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
     alerts: Callable[[str, str], None] | None = None
+    gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
 
 
 @dataclass

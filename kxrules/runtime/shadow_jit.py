@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..engine.crossing import symbol_crossed
+
 LOW32 = (1 << 32) - 1
 
 
@@ -26,9 +28,5 @@ def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
         shadow_sz[v, s] = sz
         k = shadow_px[0, s]
         x = shadow_px[1, s]
-        kb = k >> 32
-        ka = k & LOW32
-        xb = x >> 32
-        xa = x & LOW32
-        crossed[i] = (kb > 0) & (ka > 0) & (xb > 0) & (xa > 0) & ((xb > ka) | (kb > xa))
+        crossed[i] = symbol_crossed(k >> 32, k & LOW32, x >> 32, x & LOW32)
     return changed, crossed

@@ -8,26 +8,14 @@ from typing import Callable
 
 from .. import seoul
 from ..broker.adapter import KiwoomAdapter
-from ..broker.emulator.config import FeeFn
-from ..engine.clock import VirtualClock
+from ..broker.emulator.build import emulator_for, fee_fn_for, session_start_ns  # noqa: F401 (fee_fn_for re-exported)
+from ..clock import VirtualClock
 from ..engine.engine import Engine
-from ..money.fees import CostModel, liquidity_of
 from .fast import FastReplay
 from .session import TradeOptions, Wait
 from .simulation import SimulationHost
 from .sources import QuoteSourceSpec
 from .status import progress_reporter
-
-SESSION_START_S = 8 * 3600 + 50 * 60     # the virtual clock starts before the login, as a live day does
-
-
-def fee_fn_for(cost: CostModel) -> FeeFn:
-    """The emulated broker charges exactly what the fee and tax tables say (FIDs 938/939), on the
-    schedule each order's style pays: a midpoint order rests (maker), all else takes."""
-    def fee_fn(venue: str, side: str, price: int, qty: int, market: str, style: str = "limit") -> tuple[int, int]:
-        return cost.fee(venue, side, price, qty, liquidity_of(style)), cost.tax(market, side, price, qty)
-    return fee_fn
-
 
 class ReplayLoop:
     """Either replay host as the session's event loop: replay the quotes, then carry out the
@@ -73,20 +61,8 @@ class EmulatorHost:
         self.record_quotes = options.record_quotes      # the replayed file already is the quote record
 
     def open_broker(self):
-        from ..broker.emulator.control import KiwoomEmulator
-
-        profile = self.profile
-        clock = VirtualClock(seoul.epoch_ns(profile.run_date, SESSION_START_S))
-        emulator = KiwoomEmulator(
-            profile.emulator, clock, list(profile.codes),
-            markets={s.code: s.market for s in profile.symbols},
-            names={s.code: s.name for s in profile.symbols},
-            ref_prices={s.code: s.ref_price for s in profile.symbols},
-            fee_fn=fee_fn_for(profile.cost), venues=profile.venues,
-            midnight_ns=seoul.midnight_ns(profile.run_date),
-            seed=self.seed if self.seed is not None else profile.emulator.seed,
-        )
-        return clock, emulator
+        clock = VirtualClock(session_start_ns(self.profile))
+        return clock, emulator_for(self.profile, clock, self.seed)
 
     def make_adapter(self, control, clock: VirtualClock, engine: Engine) -> KiwoomAdapter:
         return KiwoomAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes))

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..engine.clock import NS_PER_S, VirtualClock
+from ..clock import NS_PER_S, VirtualClock
 from ..marketdata.quote_format import iter_quote_batches
 
 DRAIN_LIMIT_NS = 120 * NS_PER_S      # after the data ends, let in-flight pairs finish for ≤ 2 min

@@ -36,6 +36,15 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
 
 
 def run_simulation(profile, options: TradeOptions) -> TradeResult:
+    if options.gateway is not None:
+        from .gateway_host import GatewayHost
+
+        return run_session(profile, options, GatewayHost(profile, options, options.gateway))
+    return run_session(profile, options, EmulatorHost(profile, options, quote_source(profile, options)))
+
+
+def quote_source(profile, options: TradeOptions) -> QuoteSourceSpec:
+    """The market data a simulated session replays: the checked replay file, or a synthetic day."""
     if profile.emulator is None:
         raise TradeError(f"profile {profile.name} names no emulator file (files.emulator)")
     data_dir = Path(options.data_dir or profile.data_dir)
@@ -43,8 +52,6 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
         from .replay_check import check_replay
 
         check_replay(options.replay, profile)     # before anything is recorded; names file, row, column
-        quotes = QuoteSourceSpec(options.replay, "replay")
-    else:
-        seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
-        quotes = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)
-    return run_session(profile, options, EmulatorHost(profile, options, quotes))
+        return QuoteSourceSpec(options.replay, "replay")
+    seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
+    return synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)

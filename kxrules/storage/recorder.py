@@ -32,11 +32,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..market import VENUES
 from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DB_NAME = "kxrules.duckdb"
 FLUSH_ROWS = 50_000
-VENUES = ("KRX", "NXT")
 
 DURABLE_TABLES = ("order_events", "fills", "alerts", "events")
 RECORDING_ERRORS = (duckdb.Error, OSError)

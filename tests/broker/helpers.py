@@ -10,7 +10,7 @@ from kxrules.broker.emulator import EmulatorConfig, KiwoomEmulator
 from kxrules.broker.events import (BalanceUpdate, ConnectionEvent, OrderAccepted, OrderAck,
                                    OrderCancelled, OrderFilled, OrderRejected, SessionEvent,
                                    ViEvent)
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 
 KST = dt.timezone(dt.timedelta(hours=9))
 DAY = dt.datetime(2026, 8, 12, tzinfo=KST)

@@ -6,7 +6,7 @@ import pytest
 from kxrules.broker import KiwoomAdapter
 from kxrules.broker.events import CancelIntent, OrderIntent
 from kxrules.broker.venues import VenueMapConfig
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 
 from .fakes import ScriptedOcx
 from .helpers import MS, VENUES, Recorder, kst

@@ -357,3 +357,32 @@ def test_chejan_fid_lists_are_the_recorded_ones():
     for g, n, fl in lists:
         fids = tuple(int(f) for f in fl.split(";"))
         assert fids == (CHEJAN_ORDER_FIDS if g == "0" else CHEJAN_BALANCE_FIDS) and n == len(fids)
+
+
+def test_which_styles_go_with_price_zero_is_the_venue_maps_word():
+    """The emulated broker refuses a price where the venue map says price 0 and asks for one where
+    it does not: the map's price_zero, not a list in the emulator, decides."""
+    from kxrules.broker.emulator import KiwoomEmulator
+    from kxrules.broker.emulator import formats as fm
+    from kxrules.broker.venues import load_venue_map_file
+
+    shipped = load_venue_map_file()
+    # a map in which KRX's IOC market order is sent with a price (as if the broker wanted one)
+    krx = shipped.venues["KRX"].model_copy(update={"price_zero": ("market",)})
+    priced_ioc = shipped.model_copy(update={"venues": {**shipped.venues, "KRX": krx}})
+    outcomes = {}
+    for name, venues in (("shipped", shipped), ("priced_ioc", priced_ioc)):
+        rig = make_rig()
+        emu = KiwoomEmulator(make_config(), rig.clock, ["005930"], {"005930": "KOSPI"}, venues=venues,
+                             ref_prices={"005930": 70_000})
+        messages: list[str] = []
+        emu.OnReceiveMsg.connect(lambda screen, rqname, trcode, msg: messages.append(msg))
+        emu.CommConnect()
+        rig.run_ms(1_000)
+        for price in (0, 70_000):
+            assert emu.SendOrder("probe", "5000", "8012345611", venues.order_type("KRX", "buy"), "005930",
+                                 1, price, venues.hoga("KRX", "ioc_market"), "") == E.OP_ERR_NONE
+            rig.run_ms(1_000)
+        outcomes[name] = messages
+    assert fm.MSG_PRICE_NOT_ALLOWED in outcomes["shipped"] and fm.MSG_NO_PRICE not in outcomes["shipped"]
+    assert fm.MSG_NO_PRICE in outcomes["priced_ioc"] and fm.MSG_PRICE_NOT_ALLOWED not in outcomes["priced_ioc"]

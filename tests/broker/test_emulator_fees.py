@@ -8,7 +8,7 @@ from kxrules.broker.events import OrderFilled, OrderIntent
 from kxrules.config.diagnostics import Diagnostics
 from kxrules.config.schema.money import FeesFile, TaxFile
 from kxrules.config.yaml_loader import load_yaml
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 from kxrules.money.fees import CostModel
 from kxrules.runtime.sim_host import fee_fn_for
 

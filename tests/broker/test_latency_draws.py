@@ -20,3 +20,20 @@ def test_array_draws_equal_scalar_draws(spec):
     got = at_once.ns_many(500).tolist() + at_once.ns_many(7).tolist()
     assert got == expected
     assert min(got) >= 1_000                          # a cause always precedes its effect
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.dist)
+def test_the_real_data_queue_delivers_a_run_as_it_delivers_its_records_one_by_one(spec):
+    """The fast path's batch form of the delivery rule is the faithful path's, record by record
+    (FIFO across runs included: a run never overtakes the one before it)."""
+    from kxrules.broker.emulator.delivery import RealDataQueue
+
+    rng = np.random.default_rng(9)
+    runs = [np.sort(rng.integers(0, 50_000_000, size=k)) + i * 50_000_000 for i, k in enumerate((40, 1, 0, 25))]
+    one_by_one = RealDataQueue(LatencySampler(spec, np.random.default_rng(5)))
+    at_once = RealDataQueue(LatencySampler(spec, np.random.default_rng(5)))
+    expected = [one_by_one.due(int(t)) for run in runs for t in run]
+    got = [t for run in runs for t in at_once.due_many(run).tolist()]
+    assert got == expected
+    assert got == sorted(got)
+    assert at_once.last_ns == one_by_one.last_ns

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from kxrules.broker import KiwoomAdapter
 from kxrules.broker.parsing import (hhmmss, norm_order_no, parse_chejan_order,
                                     parse_price, parse_qty, session_venue, strip_code)
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 from kxrules.seoul import parse_hms
 
 from .fakes import ScriptedOcx

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from kxrules.broker import KiwoomAdapter
 from kxrules.broker.events import (CancelIntent, OrderCancelled, OrderFilled, OrderIntent,
                                    OrderRejected)
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 
 from .fakes import ScriptedOcx
 from .helpers import MS, VENUES, Recorder, kst, make_config, make_rig

@@ -11,7 +11,7 @@ from kxrules.broker.events import OrderIntent
 from kxrules.broker.kiwoom import (KiwoomControl, check_available, open_kiwoom_control,
                                    require_real_control)
 from kxrules.broker.ocx import OcxLike, Signal
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 
 from .helpers import VENUES, Recorder, kst
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from kxrules.broker import KiwoomAdapter
 from kxrules.broker.events import (OrderAccepted, OrderAck, OrderFilled, OrderIntent)
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 
 from .fakes import ScriptedOcx
 from .fixtures.captures import (CHEJAN_227100, HOGA_000020_KRX, HOGA_005380_NX,

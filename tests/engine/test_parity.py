@@ -10,7 +10,7 @@ import numpy as np
 
 from kxrules import seoul
 from kxrules.config.compile import compile_profile
-from kxrules.engine.clock import NS_PER_MS, NS_PER_S
+from kxrules.clock import NS_PER_MS, NS_PER_S
 from kxrules.marketdata.quote_format import iter_quote_batches
 from kxrules.marketdata.synthetic import generate_day, select_universe
 from kxrules.runtime.fast import FastReplay

@@ -159,7 +159,8 @@ prices = st.integers(min_value=1, max_value=3_000_000).map(round_to_tick)
 @settings(max_examples=200, deadline=None)
 def test_cost_tables_equal_the_ledger_round_trip_cost(fees, tax, trades, sell_liquidity, day):
     """The rule evaluator's vectorised cost is, candidate by candidate, what the ledger books."""
-    from kxrules.rules.variables import VENUES, CostTables
+    from kxrules.market import VENUES
+    from kxrules.rules.variables import CostTables
 
     m = CostModel(fees, tax, day)
     market_idx = np.array([MARKETS.index(t[3]) for t in trades], dtype=np.int64)

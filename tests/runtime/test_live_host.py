@@ -11,7 +11,7 @@ import pytest
 from kxrules.broker import errors as E
 from kxrules.broker.emulator.control import KiwoomEmulator
 from kxrules.config.compile import compile_profile
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 from kxrules.seoul import epoch_ns, midnight_ns
 from kxrules.marketdata.quote_format import iter_quote_batches
 from kxrules.marketdata.synthetic import generate_day, select_universe

@@ -13,7 +13,7 @@ from kxrules.broker import KiwoomAdapter
 from kxrules.broker.server import (PAPER, REAL, SIM, ServerUndeclared, describe, expected_server,
                                    server_of_gubun)
 from kxrules.cli.app import app
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 from kxrules.report.source import RunInfo
 from kxrules.storage.recorder import connect
 

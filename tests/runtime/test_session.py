@@ -15,7 +15,7 @@ import pytest
 import kxrules.runtime as runtime_pkg
 from kxrules.config.compile import compile_profile
 from kxrules.broker.events import AccountPage
-from kxrules.engine.clock import VirtualClock
+from kxrules.clock import VirtualClock
 from kxrules.runtime import session as session_mod
 from kxrules.runtime.fast import FastReplay
 from kxrules.runtime.live import FIRST_WAIT_NS, HOUSEKEEPING_MS, QtLoop

@@ -29,6 +29,7 @@ from ..ocx import Signal, split_list
 from ..venues import VenueMapConfig, load_venue_map_file
 from . import formats as fm
 from .config import EmulatorConfig, FeeFn
+from .delivery import RealDataQueue
 from .server import EmulatedServer
 
 MAX_CODES = 100
@@ -61,7 +62,7 @@ class KiwoomEmulator:
             config = config.model_copy(update=update)
         self.server = server or EmulatedServer(config, clock, codes, markets,
                                                ref_prices=ref_prices, fee_fn=fee_fn,
-                                               midnight_ns=midnight_ns)
+                                               midnight_ns=midnight_ns, venues=self.venues)
         self.server.attach(self)
         self.clock = clock
         self.OnEventConnect = Signal()
@@ -78,7 +79,7 @@ class KiwoomEmulator:
         self._cur_chejan: dict[int, str] | None = None
         self._cur_tr: tuple[str, str, dict[str, str], list[dict[str, str]]] | None = None
         self._inputs: dict[str, str] = {}
-        self._last_real_ns = 0
+        self._real_data = RealDataQueue(self.server.lat.real_data)
         codes = self.server.codes
         self._keys = {spec.index: [c + spec.real_suffix for c in codes]
                       for spec in self.venues.venues.values() if spec.index in (0, 1)}
@@ -318,9 +319,7 @@ class KiwoomEmulator:
         self._emit_real(key, rtype, rec)
 
     def _schedule_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
-        t = max(self.clock.now_ns() + self.server.lat.real_data.ns(), self._last_real_ns)
-        self._last_real_ns = t
-        self.clock.call_at(t, self._deliver_real, key, rtype, rec)
+        self.clock.call_at(self._real_data.due(self.clock.now_ns()), self._deliver_real, key, rtype, rec)
 
     def publish_session(self, code215: str) -> None:
         if self.connected and self.registered("", F.RT_SESSION):
@@ -353,3 +352,24 @@ class KiwoomEmulator:
         self.server.exchange.push_batch(np.asarray(sym, dtype=np.int64), venue, bid, ask,
                                         bid_qty, ask_qty, ts_ns)
 
+    # --- what the fast replay needs to stand in for per-quote real data ---
+    def streams_every_quote(self) -> bool:
+        """Connected, and every code's quote key registered on both venues: each quote fed now
+        would be delivered (nothing to gate per row)."""
+        return self.connected and all(self.registered(key, F.RT_HOGA)
+                                      for keys in self._keys.values() for key in keys)
+
+    def quote_delivery_times(self, ts_ns: np.ndarray) -> np.ndarray:
+        """When quotes fed at ``ts_ns`` (ascending) reach the client, as :meth:`feed_quote` would
+        deliver them one by one; advances the real-data FIFO. Valid only while
+        :meth:`streams_every_quote` and between :meth:`own_real_data_times`."""
+        return self._real_data.due_many(ts_ns)
+
+    def own_real_data_times(self) -> np.ndarray:
+        """Sorted times at which the control publishes real data of its own (FID 215 signals, VI
+        on/off): their latency draws interleave with the quotes', so batches must split there."""
+        return np.unique(np.asarray(self.server.publish_times, dtype=np.int64))
+
+    def schedules_disconnect(self) -> bool:
+        """The fault schedule drops the session (quotes are then gated per row)."""
+        return self.server.cfg.faults.disconnect_at is not None

@@ -29,10 +29,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ...market import IOC_STYLES
 from .config import FillOdds
 
-IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
-MARKET_STYLES = frozenset({"market", "ioc_market"})
+# exchange semantics: these take the top whatever its price (a midpoint order is priced by
+# _mid_draw; whether a style is *sent* with price 0 is the venue map's price_zero)
+TAKES_ANY_PRICE = frozenset({"market", "ioc_market"})
 
 
 @dataclass(slots=True, eq=False)
@@ -259,7 +261,7 @@ class Exchange:
                     continue
             elif top <= 0 or avail <= 0:
                 continue
-            elif o.style in MARKET_STYLES:
+            elif o.style in TAKES_ANY_PRICE:
                 px = top
             elif (buy and top <= o.price) or (not buy and top >= o.price):
                 px = o.price
@@ -303,7 +305,7 @@ class Exchange:
         avail = int(self.ask_avail[k] if buy else self.bid_avail[k])
         if top <= 0 or avail <= 0:
             return
-        if o.style not in MARKET_STYLES and ((buy and top > o.price) or
+        if o.style not in TAKES_ANY_PRICE and ((buy and top > o.price) or
                                              (not buy and top < o.price)):
             return
         m = min(o.leaves, avail)

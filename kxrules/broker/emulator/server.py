@@ -20,24 +20,27 @@ from typing import Any
 from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
+from ..venues import VenueMapConfig, load_venue_map_file
 from ... import seoul
+from ...market import VENUE_INDEX
 from ...seoul import NS_PER_MS, NS_PER_S
 from . import formats as fm
 from .accounts import Account
 from .config import EmulatorConfig, FeeFn, default_fee_fn
 from .faults import FaultDice, Latencies, Rngs
-from .matching import MARKET_STYLES, EmuOrder, Exchange
+from .matching import EmuOrder, Exchange
 
 GAP_NS = 1_000  # 1 µs between events of one burst
 ORDERS_PER_S = 5
-VENUE_IDX = {"KRX": 0, "NXT": 1}
 
 
 class EmulatedServer:
     def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
                  markets: dict[str, str], *, ref_prices: dict[str, int] | None = None,
-                 fee_fn: FeeFn | None = None, midnight_ns: int | None = None):
+                 fee_fn: FeeFn | None = None, midnight_ns: int | None = None,
+                 venues: VenueMapConfig | None = None):
         self.cfg = config
+        self.venues = venues or load_venue_map_file()       # which styles go with price 0
         self.clock = clock
         self.codes = list(codes)
         self.sym_of = {c: i for i, c in enumerate(self.codes)}
@@ -88,7 +91,7 @@ class EmulatedServer:
     def _schedule_day(self) -> None:
         now = self.clock.now_ns()
         for venue, steps in self.cfg.sessions.items():
-            vidx = VENUE_IDX[venue]
+            vidx = VENUE_INDEX[venue]
             for step in steps:
                 t = self.at_time(step.at)
                 if t <= now:
@@ -168,14 +171,14 @@ class EmulatedServer:
         """(reject message or None, estimated price for the cash reservation)."""
         if self.dice.hit(self.cfg.faults.reject_rate):
             return fm.MSG_FAULT_REJECT, 0
-        vidx = VENUE_IDX.get(venue)
+        vidx = VENUE_INDEX.get(venue)
         if vidx is None or (style == "mid" and venue != "NXT"):
             return fm.MSG_VENUE_UNSUPPORTED, 0
         if not self.exchange.open[vidx]:
             first_open = min((self.at_time(s.at) for s in self.cfg.sessions.get(venue, ())
                               if s.matching), default=now + 1)
             return (fm.MSG_BEFORE_OPEN if now < first_open else fm.MSG_CLOSED), 0
-        priced = style not in MARKET_STYLES and style != "mid"
+        priced = not self.venues.needs_zero_price(venue, style)
         if priced and price <= 0:
             return fm.MSG_NO_PRICE, 0
         if not priced and price != 0:
@@ -222,7 +225,7 @@ class EmulatedServer:
         if reason is not None:
             self._tr_reply(now + self.lat.tr_ack.ns(), rqname, screen, trcode, "", reason)
             return
-        o = EmuOrder(self._new_no(), rqname, screen, venue, VENUE_IDX[venue], self.sym_of[code],
+        o = EmuOrder(self._new_no(), rqname, screen, venue, VENUE_INDEX[venue], self.sym_of[code],
                      code, side, qty, price, style, qty, created_ns=now, est_price=est)
         self.orders[o.order_no] = o
         if side == "sell":

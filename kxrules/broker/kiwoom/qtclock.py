@@ -8,7 +8,7 @@ import itertools
 import time
 from typing import Any, Callable
 
-from kxrules.engine.clock import NS_PER_MS, TimerHandle
+from kxrules.clock import NS_PER_MS, TimerHandle
 
 
 class QtClock:

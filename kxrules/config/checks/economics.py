@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ...money.fees import MARKETS, CostModel, CoverageError
+from ...market import MARKETS
+from ...money.fees import CostModel, CoverageError
 from ...money.ticks import tick_sizes
 from ...rules.expr import CompiledExpr
 from ...rules.variables import CostTables, ParameterTable, rule_variables

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ...market import VENUES
 from ...money.fees import is_broker_commission
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-
-VENUES = ("KRX", "NXT")
 
 
 def _overlaps(a, b) -> bool:

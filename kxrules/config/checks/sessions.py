@@ -5,6 +5,7 @@ import datetime as dt
 
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
+from ...market import VENUES
 from ...seoul import fmt_hms
 
 
@@ -29,7 +30,7 @@ def _check_sessions(ws: LoadedWorkspace, s, diags: Diagnostics) -> None:
                           f"{venue} {sess.name} starts at {fmt_hms(sess.start)}, before the previous session ends "
                           f"({fmt_hms(prev_end)})")
             prev_end = sess.end
-    for venue in ("KRX", "NXT"):
+    for venue in VENUES:
         if venue not in s.venues:
             diags.add(*ws.locate("sessions", ("venues",)), "KX102", f"venues.{venue} is missing")
             continue
@@ -58,7 +59,7 @@ def _check_sessions(ws: LoadedWorkspace, s, diags: Diagnostics) -> None:
                       f"guard ends at {fmt_hms(g.end)}, after {venue} {name} closes at {fmt_hms(sess.end)}")
     seen: dict[str, int] = {}
     for i, code in enumerate(s.fid_215):
-        if code.venue not in ("KRX", "NXT"):
+        if code.venue not in VENUES:
             diags.add(*ws.locate("sessions", ("fid_215", i, "venue")), "KX303",
                       f"FID 215 code '{code.code}' names venue '{code.venue}': the venues are KRX and NXT")
         if code.code in seen:
@@ -66,7 +67,7 @@ def _check_sessions(ws: LoadedWorkspace, s, diags: Diagnostics) -> None:
                       f"FID 215 code '{code.code}' mapped twice (first at item {seen[code.code] + 1})")
         seen.setdefault(code.code, i)
     if s.guard.use_fid_215:
-        for venue in ("KRX", "NXT"):
+        for venue in VENUES:
             effects = {c.effect for c in s.fid_215 if c.venue == venue}
             for needed in ("open", "close"):
                 if needed not in effects:

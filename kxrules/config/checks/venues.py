@@ -2,17 +2,16 @@
 hoga code (sHogaGb) on each of them for every order style the machine's legs use."""
 from __future__ import annotations
 
+from ...market import VENUES
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-
-TRADED_VENUES = ("KRX", "NXT")
 
 
 def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
     venues, machine = ws.models.get("venues"), ws.models.get("machine")
     if venues is None:
         return
-    for name in TRADED_VENUES:
+    for name in VENUES:
         spec = venues.venues.get(name)
         if spec is None:
             diags.add(*ws.locate("venues", ("venues",), key_pos=True), "KX505",

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from ...market import Market, Venue  # noqa: F401  (the schema's names for them)
 from ...seoul import parse_hms
 
 RATE_SCALE = 10**10  # integer rates are fractions in units of 1e-10 (0.015% -> 1_500_000)
@@ -143,9 +144,7 @@ def _plain_number(value: object) -> int | float:
 PlainNumber = Annotated[int | float, BeforeValidator(_plain_number)]
 """An int or float that is not a bool, a string, NaN or astronomically large (per-symbol overrides)."""
 
-Venue = Literal["KRX", "NXT"]
 Side = Literal["buy", "sell"]
-Market = Literal["KOSPI", "KOSDAQ"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 

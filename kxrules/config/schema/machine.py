@@ -1,13 +1,10 @@
 """rules/pair_machine.yaml: the declared pair execution state machine."""
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, StrictInt
 
+from ...market import OrderStyle
 from .common import Side, Strict
-
-OrderStyle = Literal["limit", "market", "ioc_limit", "ioc_market", "mid"]
 
 
 class Timer(Strict):

@@ -12,8 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from ..seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
-
+from .seoul import NS_PER_MS, NS_PER_S  # noqa: F401  (re-exported: the clock's units)
 
 
 @dataclass(slots=True)
@@ -65,6 +64,14 @@ class VirtualClock:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
+    def skip_to(self, when_ns: int) -> None:
+        """Move time forward to ``when_ns`` without firing anything due then (a lockstep peer says
+        nothing happened before it); timers due earlier would be a caller's bug."""
+        due = self.next_due_ns()
+        if due is not None and due < when_ns:
+            raise RuntimeError(f"skip_to({when_ns}) would jump over a timer due at {due}")
+        self._now = max(self._now, when_ns)
+
     def run_until(self, until_ns: int) -> int:
         """Fire every timer due at or before ``until_ns`` in order; leave now at ``until_ns``.
 
@@ -83,3 +90,38 @@ class VirtualClock:
             self._now = until_ns
         return fired
 
+
+class WallClock(VirtualClock):
+    """Wall time for a host loop that is not Qt's (the engine beside a gateway, the gateway
+    itself): the same timer heap as :class:`VirtualClock`, with ``now`` read from the system
+    clock, optionally sped up from a shared origin so that two processes replaying one market
+    day agree on its time: ``now = origin_ns + (time.time_ns() - wall_origin_ns) * speed``.
+    The host loop sleeps until ``next_due_ns()`` and then calls ``run_due()``."""
+
+    def __init__(self, origin_ns: int | None = None, *, wall_origin_ns: int | None = None,
+                 speed: float = 1.0):
+        import time
+
+        self._time_ns = time.time_ns
+        self.wall_origin_ns = self._time_ns() if wall_origin_ns is None else wall_origin_ns
+        self.origin_ns = self.wall_origin_ns if origin_ns is None else origin_ns
+        self.speed = speed
+        super().__init__(self.now_ns())
+
+    def now_ns(self) -> int:
+        return self.origin_ns + int((self._time_ns() - self.wall_origin_ns) * self.speed)
+
+    def call_at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        self._now = self.now_ns()
+        return super().call_at(when_ns, fn, *args)
+
+    def call_later(self, delay_ms: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        return self.call_at(self.now_ns() + int(delay_ms * NS_PER_MS), fn, *args)
+
+    def run_due(self) -> int:
+        """Fire every timer due by now (``now_ns()`` stays the system's while they run)."""
+        return self.run_until(self.now_ns())
+
+    def wall_delay_s(self, when_ns: int) -> float:
+        """Seconds of wall time until ``when_ns`` (0 if past)."""
+        return max(0.0, (when_ns - self.now_ns()) / self.speed / NS_PER_S)
