@@ -166,3 +166,34 @@ def test_status_line_shows_the_server():
     assert " disarmed REAL  quotes 0 " in status_line(engine, kst("09:00:00"))
     engine.server = None
     assert " disarmed ?     quotes 0 " in status_line(engine, kst("09:00:00"))
+
+
+# -- the split session: the engine asks the gateway's emulator over the wire --------------------------
+def test_declared_real_against_the_gateways_paper_emulator_never_arms(tmp_path, monkeypatch):
+    from kxrules.config.compile import compile_profile
+    from kxrules.runtime.trade import TradeOptions, run_simulation
+
+    from ..engine.scenario import DAY
+    from ..engine.test_broker_truth_property import gappy_market
+    from ..gateway.test_split_session import SECRET, start_gateway, workspace
+
+    root = workspace(tmp_path, {})
+    pilot = root / "config/profiles/pilot.yaml"
+    pilot.write_text(pilot.read_text(encoding="utf-8").replace("\nserver: paper", "\nserver: real"), encoding="utf-8")
+    quotes = gappy_market(11).write(tmp_path / "quotes.parquet")
+    profile = compile_profile(root, "sim", DAY)       # sim extends pilot: declares real
+    proc, port = start_gateway(root, quotes, tmp_path)
+    monkeypatch.setenv("KXRULES_GATEWAY_SECRET", SECRET)
+    try:
+        result = run_simulation(profile, TradeOptions(broker="sim", gateway=f"127.0.0.1:{port}",
+                                                      data_dir=tmp_path / "split"))
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert result.exit_code == 1
+    assert result.summary.killed.startswith("server mismatch: the profile declares real (실거래) but the broker "
+                                            "logged in to paper (모의투자)")
+    assert result.summary.server == PAPER and result.summary.fills == 0
+    con = duckdb.connect(str(result.db_path), read_only=True)
+    assert con.execute("SELECT server FROM runs").fetchall() == [(PAPER,)]
+    assert con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
