@@ -21,6 +21,7 @@ from .orders import OrderTracker
 from .parsing import (norm_order_no, parse_chejan_balance, parse_chejan_order, parse_int_or,
                       session_venue, strip_code)
 from .screens import plan_quote_registrations, plan_session_registrations
+from .server import server_of_gubun
 from .venues import VenueMapConfig
 
 #: account TRs: kind -> (sRQName, TR code, inputs besides 계좌번호)
@@ -118,9 +119,14 @@ class KiwoomAdapter:
             self.ocx.KOA_Functions("ShowAccountWindow", "")
         if self._subscribed:
             self._register_all()
+        gubun = self._server_gubun()
         self.listener.on_connection(ConnectionEvent(True, 0, now, {
-            "accounts": ";".join(accounts),
-            "server_gubun": self.ocx.KOA_Functions("GetServerGubun", "")}))
+            "accounts": ";".join(accounts), "server_gubun": gubun}, server=server_of_gubun(gubun)))
+
+    def _server_gubun(self) -> str:
+        """GetServerGubun as KOA Studio documents it (GetLoginInfo), else as koapy asks it
+        (KOA_Functions): some set-ups answer only one of them."""
+        return (self.ocx.GetLoginInfo("GetServerGubun") or self.ocx.KOA_Functions("GetServerGubun", "")).strip()
 
     def check_connection(self) -> bool:
         """Poll ``GetConnectState`` (the real control may drop without an event): a drop is

@@ -165,6 +165,7 @@ class ConnectionEvent:
     err_code: int
     ts_ns: int = 0
     raw: dict[str, str] = field(default_factory=dict)
+    server: str | None = None   # on a login: "paper" | "real", from GetServerGubun (broker/server.py)
 
 
 class BrokerListener(Protocol):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .doctor_cmd import doctor
 from .gateway_cmd import gateway
 from .init_cmd import init
 from .report_cmd import report
@@ -45,6 +46,7 @@ app.command("report")(report)
 app.command("simdata")(simdata)
 app.command("init")(init)
 app.command("gateway")(gateway)
+app.command("doctor")(doctor)
 
 
 def main() -> None:

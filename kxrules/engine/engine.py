@@ -12,6 +12,7 @@ import numpy as np
 
 from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent,
                              ViEvent)
+from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .broker_truth import BrokerTruth, QueryThrottle
@@ -57,6 +58,11 @@ class Engine:
         self._reconnect_timer = None
         self.reconnect_ms = 5_000
         self.stopping = False
+        # paper or real: what the profile declares (None: the emulator, not checked) and where this
+        # run trades: the broker's login answer, or "sim" for an emulator nothing was declared for
+        declared = profile.profile.server
+        self.expected_server: str | None = declared if declared in LIVE_SERVERS else None
+        self.server: str | None = None
         self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
 
     def attach(self, adapter) -> Execution:
@@ -223,6 +229,8 @@ class Engine:
         was = self.guard.connected
         self.guard.connected = ev.connected
         self.recorder.connection_event(ev)
+        if ev.connected:
+            self._check_server(ev)
         ex = self.execution
         if ex is not None:
             ex.set_connected(ev.connected)
@@ -238,6 +246,22 @@ class Engine:
         elif ex is not None:
             for sym in range(len(self.profile.codes)):
                 ex.check_flat(sym)
+
+    def _check_server(self, ev: ConnectionEvent) -> None:
+        """Arm only on the server the profile declares: a mismatch disarms for the whole run (the
+        kill switch makes the exit 1) and says why, once."""
+        server = ev.server if self.expected_server is not None else SIM
+        if server is not None and server != self.server:
+            self.server = server
+            self.recorder.run_server(server)
+        if self.expected_server is None or ev.server == self.expected_server:
+            self.guard.server_ok = True
+            return
+        self.guard.server_ok = False
+        if self.guard.killed is None:
+            reason = mismatch(self.expected_server, ev.server, ev.raw.get("server_gubun"))
+            self._alert("server_mismatch", reason)
+            self.kill(reason)
 
     def _reconnect(self) -> None:
         self._reconnect_timer = None

@@ -152,7 +152,7 @@ def text_summary(d: ReportData) -> str:
     broker = "Kiwoom emulator" if r.broker == "sim" else r.broker
     lines = [
         f"kxrules report: run {r.run_id}, {r.run_date}, profile {r.profile}, {broker}"
-        + (f" (seed {r.sim_seed})" if r.sim_seed is not None else "") + f", {state}",
+        + (f" (seed {r.sim_seed})" if r.sim_seed is not None else "") + f", server {r.server_text}, {state}",
         f"  signals {t['signals']:,} ({t['refused']:,} refused); pairs started {t['pairs_started']:,}, "
         f"completed {t['pairs_done']:,}, open at end {t['pairs_open']:,}; "
         f"entry fill rate {pct(t['fill_rate'])}",

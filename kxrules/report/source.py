@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..broker.server import describe
 from ..storage.recorder import DB_NAME
 from ..storage.schema import TABLES
 
@@ -38,6 +39,12 @@ class RunInfo:
     config: dict[str, Any] = field(repr=False)
     summary: dict[str, Any] | None = field(repr=False)
     all_runs: list[int] = field(default_factory=list)
+    server: str | None = None           # runs.server; recordings before it have none
+
+    @property
+    def server_text(self) -> str:
+        """'paper (모의투자)', 'real (실거래)', 'sim (emulator)', or why it is not known."""
+        return "not recorded" if self.server is None else describe(self.server)
 
     @property
     def files(self) -> dict[str, Any]:
@@ -160,7 +167,7 @@ class Recording:
             mode=row.get("mode"), sim_seed=row.get("sim_seed"), source=row.get("source"),
             run_date=run_date, started_at=row.get("started_at"), ended_at=row.get("ended_at"),
             config_hash=row.get("config_hash"), status=row.get("status"), exit_code=row.get("exit_code"),
-            config=config, summary=_json(row.get("summary_json")), all_runs=ids,
+            config=config, summary=_json(row.get("summary_json")), all_runs=ids, server=row.get("server"),
         )
 
 

@@ -12,7 +12,8 @@ def status_line(engine: Engine, ts_ns: int) -> str:
     done = ex.pairs_done if ex else []
     net = ex.realised_krw if ex else 0            # what the daily-loss limit watches
     armed = "ARMED" if engine.guard.armed(ts_ns) else "disarmed"
-    return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} quotes {engine.stats['quotes']:,} "
+    server = (engine.server or "?").upper()     # PAPER / REAL / SIM: never trade real by accident
+    return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} {server:<5} quotes {engine.stats['quotes']:,} "
             f"signals {engine.stats['signals']:,} pairs {len(done):,} net ₩{net:,} "
             f"max orders/s {engine.throttle.max_in_window}")
 

@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from ..broker.server import describe
 from ..seoul import NS_PER_MS
 
 WINDOW_NS = 1_000 * NS_PER_MS
@@ -51,6 +53,7 @@ class RunSummary:
     unresolved_breaks: list = field(default_factory=list)
     pairs_abandoned: int = 0
     adjusted_krw: int = 0              # estimated cash of fills we never received (in net_krw)
+    server: str | None = None          # paper | real | sim (the emulator, unchecked); None: no login
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,7 +77,8 @@ class RunSummary:
         if self.pairs_abandoned:
             flat += f"; {self.pairs_abandoned} pair(s) abandoned to the safety net"
         refused = sum(self.refused.values())
-        return (f"Run {self.run_id} ({self.profile}, {self.source}): {self.quotes:,} quotes, "
+        return (f"Run {self.run_id} ({self.profile}, {self.source}, server {describe(self.server)}): "
+                f"{self.quotes:,} quotes, "
                 f"{self.signals:,} signals ({refused:,} refused), {self.pairs:,} pairs "
                 f"({states or 'none'}), {self.fills:,} fills. Net PnL ₩{self.net_krw:,} = gross "
                 f"₩{self.gross_krw:,} - fees ₩{self.fees_krw:,} - tax ₩{self.tax_krw:,}"
@@ -117,4 +121,5 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
         flat=confirmed and not left and not open_breaks, ended_normally=not risk_kill and live == 0,
         broker_confirmed=confirmed, adjusted_krw=truth.adjusted_krw, position_breaks=[b["code"] for b in truth.breaks],
         unresolved_breaks=open_breaks, pairs_abandoned=ex.counters["abandoned"],
+        server=engine.server,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..broker.server import ServerUndeclared, expected_server
 from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeError, TradeOptions, TradeResult, run_session
 from .sim_host import EmulatorHost, fee_fn_for
 from .sources import QuoteSourceSpec, synthetic_day
@@ -21,6 +22,10 @@ __all__ = ["EXIT_ABNORMAL", "EXIT_OK", "EXIT_USAGE", "TradeError", "TradeOptions
 
 
 def run_trade(profile, options: TradeOptions) -> TradeResult:
+    try:        # a live broker needs the profile to say paper or real; nothing has started yet
+        expected_server(profile.profile.server, options.broker)
+    except ServerUndeclared as exc:
+        raise TradeError(str(exc)) from None
     if options.broker == "kiwoom":
         from ..broker.kiwoom.control import require_real_control
 

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..market import VENUES
-from .schema import SCHEMA_VERSION, TABLES
+from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DB_NAME = "kxrules.duckdb"
 FLUSH_ROWS = 50_000
@@ -54,6 +54,8 @@ def connect(data_dir: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     if not read_only:
         for name, cols in TABLES.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+        for statement in MIGRATIONS:            # a recording from an older version
+            con.execute(statement)
     return con
 
 
@@ -166,6 +168,12 @@ class Recorder:
         except RECORDING_ERRORS as exc:
             raise RecordingUnavailable(open_problem(self.data_dir, exc)) from exc
         return self.run_id
+
+    def run_server(self, server: str) -> None:
+        """The Kiwoom server the broker logged in to ("paper" | "real"): written at once, so a
+        run that dies still says where it traded."""
+        self._try("recording the server", self.con.execute,
+                  "UPDATE runs SET server = ? WHERE run_id = ?", [server, self.run_id])
 
     def finish_run(self, status: str, exit_code: int, summary: dict) -> bool:
         """Write every pending row, the orders' final state and the run's row in one transaction

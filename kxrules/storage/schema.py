@@ -1,13 +1,18 @@
 """The recording's tables. Every row carries ``run_id``; times are epoch nanoseconds (UTC)."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2     # 2: runs.server
+
+#: what brings a recording written by an older version up to this one (idempotent)
+MIGRATIONS = (
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS server VARCHAR",
+)
 
 TABLES = {
     "runs": """
         run_id INTEGER PRIMARY KEY, profile VARCHAR, broker VARCHAR, mode VARCHAR,
         sim_seed BIGINT, source VARCHAR, run_date DATE, started_at TIMESTAMP, ended_at TIMESTAMP,
         config_hash VARCHAR, config_json VARCHAR, status VARCHAR, exit_code INTEGER,
-        summary_json VARCHAR, schema_version INTEGER""",
+        summary_json VARCHAR, schema_version INTEGER, server VARCHAR""",
     "signals": """
         run_id INTEGER, ts_ns BIGINT, quote_ts_ns BIGINT, code VARCHAR, buy_venue VARCHAR,
         sell_venue VARCHAR, buy_price BIGINT, sell_price BIGINT, buy_qty_visible BIGINT,

@@ -69,3 +69,69 @@ def test_control_wrapper_uses_the_documented_call_signatures():
     ctl.GetCommRealData("005930_NX", 41)
     assert w.calls[-2:] == [("GetChejanData(int)", (9203,)),
                             ("GetCommRealData(QString, int)", ("005930_NX", 41))]
+
+
+# -- require_real_control: the platform, the bitness, and that the control's packages import ----
+def _importer(failures: dict[str, BaseException]):
+    def load(name: str):
+        if name in failures:
+            raise failures[name]
+        return object()
+    return load
+
+
+def test_require_real_control_passes_when_everything_imports():
+    require_real_control("win32", pointer_bytes=4, importer=_importer({}))
+
+
+def test_numpy_2_under_pandas_2_0_3_names_the_numpy_pin():
+    err = ValueError("numpy.dtype size changed, may indicate binary incompatibility. "
+                     "Expected 96 from C header, got 88 from PyObject")
+    with pytest.raises(BrokerUnavailable) as e:
+        require_real_control("win32", pointer_bytes=4, importer=_importer({"pykiwoom": err}))
+    msg = str(e.value)
+    assert "pykiwoom does not import (ValueError: numpy.dtype size changed" in msg
+    assert "pip install 'numpy<2'" in msg and "--broker sim" in msg and e.value.exit_code == 2
+
+
+def test_missing_pykiwoom_names_the_gateway_extra():
+    with pytest.raises(BrokerUnavailable, match=r'pip install "kxrules\[gateway\]"'):
+        require_real_control("win32", pointer_bytes=4,
+                             importer=_importer({"pykiwoom": ModuleNotFoundError("No module named 'pykiwoom'")}))
+
+
+def test_a_dll_of_the_wrong_bitness_names_a_reinstall():
+    err = ImportError("DLL load failed while importing QtCore: %1 is not a valid Win32 application.")
+    with pytest.raises(BrokerUnavailable) as e:
+        require_real_control("win32", pointer_bytes=4, importer=_importer({"PyQt5.QAxContainer": err}))
+    assert "PyQt5.QAxContainer does not import" in str(e.value) and "--force-reinstall" in str(e.value)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), OSError("access denied"), AttributeError("x")])
+def test_any_import_failure_is_reported_with_a_fix(exc):
+    with pytest.raises(BrokerUnavailable) as e:
+        require_real_control("win32", pointer_bytes=4, importer=_importer({"pykiwoom": exc}))
+    assert f"{type(exc).__name__}: {exc}" in str(e.value) and "fix:" in str(e.value)
+
+
+def test_bitness_is_checked_before_imports():
+    calls = []
+    with pytest.raises(BrokerUnavailable, match="32-bit"):
+        require_real_control("win32", pointer_bytes=8, importer=lambda name: calls.append(name))
+    assert calls == []
+
+
+def test_monkeypatched_import_of_pykiwoom_is_caught(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *a, **k):
+        if name == "pykiwoom":
+            raise ValueError("numpy.dtype size changed")
+        if name == "PyQt5.QAxContainer":
+            return object()
+        return real(name, *a, **k)
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(BrokerUnavailable, match="numpy<2"):
+        require_real_control("win32", pointer_bytes=4)

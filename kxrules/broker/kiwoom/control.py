@@ -6,9 +6,11 @@ Login flow (driven by :class:`~kxrules.broker.adapter.KiwoomAdapter`): ``CommCon
 the login window or auto-logs-in -> ``OnEventConnect(0)`` -> ``GetLoginInfo("ACCNO")`` -> if the
 venue map says so, ``KOA_Functions("ShowAccountWindow", "")`` for the account password.
 
-pykiwoom / PyQt5 are imported only inside :func:`open_kiwoom_control`; on any other system it
-raises :class:`BrokerUnavailable` naming the emulator (``--broker sim``). :class:`KiwoomControl`
-itself only wraps an object with ``dynamicCall`` and signals, so it is tested with a fake.
+pykiwoom / PyQt5 are imported only by :func:`require_real_control` and
+:func:`open_kiwoom_control`; on any other system, or when they do not import (for any reason:
+numpy 2 under pandas 2.0.3 raises ValueError), it raises :class:`BrokerUnavailable` naming the
+fix or the emulator (``--broker sim``). :class:`KiwoomControl` itself only wraps an object with
+``dynamicCall`` and signals, so it is tested with a fake.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import sys
 from typing import Any
 
 from ..errors import BrokerUnavailable
+from .imports import Importer, control_import_problems
 
 PROG_ID = "KHOPENAPI.KHOpenAPICtrl.1"
 UNAVAILABLE_HINT = ("Run the Kiwoom emulator instead: --broker sim (same adapter and order "
@@ -37,21 +40,24 @@ def check_available(platform: str | None = None, pointer_bytes: int | None = Non
             f"{bits}-bit. {UNAVAILABLE_HINT}")
 
 
-#: the name the runtime uses: raises BrokerUnavailable unless the real control can exist here
-require_real_control = check_available
+def require_real_control(platform: str | None = None, pointer_bytes: int | None = None,
+                         importer: Importer | None = None) -> None:
+    """Raise :class:`BrokerUnavailable` unless the real control can be created here: a 32-bit
+    Windows Python in which pykiwoom and PyQt5's QAxContainer import. Any import failure counts,
+    not only ImportError, and the message names its fix."""
+    check_available(platform, pointer_bytes)
+    problems = control_import_problems(importer)
+    if problems:
+        raise BrokerUnavailable(
+            "--broker kiwoom cannot create the OpenAPI+ control: "
+            + "; ".join(p.sentence() for p in problems) + f". {UNAVAILABLE_HINT}")
 
 
 def open_kiwoom_control() -> "KiwoomControl":
     """Create the control inside the Qt application (creating the application if needed)."""
-    check_available()
-    try:
-        import pykiwoom  # noqa: F401  - the [kiwoom] extra; brings PyQt5 and pywin32
-        from PyQt5.QAxContainer import QAxWidget
-        from PyQt5.QtWidgets import QApplication
-    except ImportError as exc:  # pragma: no cover - Windows only
-        raise BrokerUnavailable(
-            f"the [kiwoom] extra is not installed ({exc}); pip install \"kxrules[kiwoom]\". "
-            f"{UNAVAILABLE_HINT}") from exc
+    require_real_control()
+    from PyQt5.QAxContainer import QAxWidget  # pragma: no cover - Windows only
+    from PyQt5.QtWidgets import QApplication  # pragma: no cover
     app = QApplication.instance() or QApplication(sys.argv)  # pragma: no cover
     widget = QAxWidget(PROG_ID)  # pragma: no cover
     return KiwoomControl(widget, app)  # pragma: no cover

@@ -8,7 +8,7 @@ from ...rules.expr import CompiledExpr
 
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-from . import (economics, machine, money, risk, rules, screens, secrets, sessions, throttle,
+from . import (economics, machine, money, risk, rules, screens, secrets, server, sessions, throttle,
                universe, venues)
 
 
@@ -30,4 +30,5 @@ def run_checks(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> Ch
     machine.check(ws, diags)
     risk.check(ws, diags)
     secrets.check(ws, diags)
+    server.check(ws, diags)
     return CheckResult(kernels, economics.check(ws, diags, run_date, kernels))

@@ -186,7 +186,7 @@ class EmulatorConfig(Strict):
     seed: int = Field(0, ge=0)
     account: str = Field("8000000011", pattern=r"^\d{8,11}$")
     user_id: str = "emulator"
-    server_gubun: str = Field("1", description='GetServerGubun: "1" 모의투자')
+    server_gubun: str = Field("1", description='GetServerGubun: "1" 모의투자 (paper), anything else 실거래 (real)')
     require_account_password: bool = Field(
         False, description="SendOrder returns -301 until ShowAccountWindow was called")
     cash_krw: int = Field(100_000_000, ge=0)

@@ -7,6 +7,11 @@ from pydantic import Field
 
 from .common import Strict
 
+#: which Kiwoom server a profile means: paper (모의투자), real (실거래), or sim (the emulator)
+Server = Literal["paper", "real", "sim"]
+LIVE_SERVERS = ("paper", "real")
+SIM_SERVER = "sim"
+
 SLACK_EVENTS = Literal["buy_fill", "sell_fill", "pair_done", "auto_pause_on", "auto_pause_off",
                        "hedge_timeout", "reject_spike", "kill_switch", "run_end"]
 
@@ -64,6 +69,9 @@ class ProfileFile(Strict):
     description: str = ""
     extends: str | None = None
     broker: Literal["kiwoom", "sim"] = "kiwoom"
+    # which Kiwoom server the profile means: paper (모의투자) or real (실거래); sim = the emulator.
+    # No default: a live broker's profile must say it (checks/server.py).
+    server: Server | None = None
     files: ProfileFiles
     account: Account = Account()
     data_dir: str = "data"
