@@ -1,6 +1,6 @@
 """Broker port: the OpenAPI+ control surface, the shared adapter, venue mapping, the emulator.
 
-See DESIGN §2. ``KiwoomAdapter`` turns control strings into typed events for both controls: the
+See docs/architecture.md. ``KiwoomAdapter`` turns control strings into typed events for both controls: the
 real one (``kxrules.broker.kiwoom``, Windows only) and ``KiwoomEmulator``. Exports load lazily so
 that `kxrules validate` (which needs only the venue model) stays quick to start.
 """

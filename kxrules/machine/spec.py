@@ -1,7 +1,7 @@
 """The pair machine as declared data: registry of names, graph proofs, and `transitions` kwargs.
 
 The YAML may only name actions and conditions that exist here; the engine implements each of
-them (engine/pair_actions.py). Graph analysis proves, before any run, that every state is
+them (the methods of ``engine/pair.py``'s ``Pair``). Graph analysis proves, before any run, that every state is
 reachable, every non-final state can leave on an event and has a timer, every state can reach a
 final state, and no final state can be reached while a position is open.
 """

@@ -1,4 +1,4 @@
-"""``KiwoomEmulator``: an ``OcxLike`` that behaves like the OpenAPI+ control (DESIGN §2.1).
+"""``KiwoomEmulator``: an ``OcxLike`` that behaves like the OpenAPI+ control (docs/architecture.md).
 
 What it reproduces: login first (every call before ``OnEventConnect(0)`` fails with -106 or
 ``""``); ``GetLoginInfo("ACCNO")`` with a trailing ``;``; ``SetRealReg`` limits (≤100 codes, ≤100
