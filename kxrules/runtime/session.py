@@ -44,7 +44,7 @@ class TradeError(Exception):
 
 @dataclass
 class TradeOptions:
-    broker: str                         # "sim" | "kiwoom"
+    broker: str                         # "sim" | "kiwoom" | "kiwoom_rest"
     replay: Path | None = None
     synthetic_seed: int | None = None
     speed: float | None = None          # None = as fast as possible
@@ -54,6 +54,7 @@ class TradeOptions:
     record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
     alerts: Callable[[str, str], None] | None = None
+    emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
 
 
 @dataclass

@@ -80,6 +80,7 @@ class KiwoomRestAdapter:
         self._next_key: dict[str, str] = {}
         self._subscribed = False
         self._closing = False
+        self._closed = False
         self._close_loop = close_loop
         self._ws: Any = None
         self._ws_task: asyncio.Task | None = None
@@ -467,6 +468,9 @@ class KiwoomRestAdapter:
 
     # --- the end ----------------------------------------------------------------------------
     async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._closing = True
         if self._renew_timer is not None:
             self._renew_timer.cancel()

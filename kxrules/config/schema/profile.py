@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from .common import Strict
+from .rest import RestBroker
 
 SLACK_EVENTS = Literal["buy_fill", "sell_fill", "pair_done", "auto_pause_on", "auto_pause_off",
                        "hedge_timeout", "reject_spike", "kill_switch", "run_end"]
@@ -63,10 +64,11 @@ class ProfileFile(Strict):
     name: str = Field(min_length=1)
     description: str = ""
     extends: str | None = None
-    broker: Literal["kiwoom", "sim"] = "kiwoom"
+    broker: Literal["kiwoom", "sim", "kiwoom_rest"] = "kiwoom"
     files: ProfileFiles
     account: Account = Account()
     data_dir: str = "data"
     alerts: Alerts = Alerts()
     telemetry: Telemetry = Telemetry()
     recording: Recording = Recording()
+    rest: RestBroker = RestBroker()

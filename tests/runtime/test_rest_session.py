@@ -1,0 +1,47 @@
+"""`kxrules trade --broker kiwoom_rest --emulator`: a seeded session through the REST emulator over
+real sockets ends flat with its orders, fills and balances recorded, and the appkey and secretkey
+appear nowhere: not in the data directory, not in the output."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from typer.testing import CliRunner
+
+from kxrules.cli.app import app as kxrules_app
+
+from ..engine.scenario import DAY, REPO
+from .test_run_end import _small_universe
+
+APPKEY = "KnownAppKey-REST-session-7f3a9c1e5b2d4f6a8c0e"
+SECRET = "KnownSecretKey-REST-session-0e8c6a4f2d1b3c5e"
+
+
+def _args(uni: Path, data: Path, *, until: str = "09:05:00", speed: str = "40") -> list[str]:
+    return ["trade", "--profile", "pilot", "--broker", "kiwoom_rest", "--emulator", "--seed", "7",
+            "--speed", speed, "--date", str(DAY), "--until", until, "--universe", str(uni),
+            "--data-dir", str(data), "--workspace", str(REPO), "--quiet"]
+
+
+def test_a_seeded_rest_emulator_session_ends_flat_recorded_and_leaks_no_secret(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("KXRULES_KIWOOM_APPKEY", APPKEY)
+    monkeypatch.setenv("KXRULES_KIWOOM_SECRETKEY", SECRET)
+    data = tmp_path / "d"
+    result = CliRunner().invoke(kxrules_app, _args(_small_universe(tmp_path, 10), data))
+    assert result.exit_code == 0, result.output
+    assert "flat on every symbol" in result.output
+    con = duckdb.connect(str(data / "kxrules.duckdb"), read_only=True)
+    try:
+        broker, mode, status = con.execute("SELECT broker, mode, status FROM runs").fetchone()
+        assert (broker, mode, status) == ("kiwoom_rest", "simulation", "ok")
+        assert con.execute("SELECT count(*) FROM orders").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM fills").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM events WHERE kind = 'balance'").fetchone()[0] > 0
+    finally:
+        con.close()
+    captured = capfd.readouterr()
+    for secret in (APPKEY, SECRET):
+        assert secret not in result.output and secret not in captured.out and secret not in captured.err
+        for f in data.rglob("*"):
+            if f.is_file():
+                assert secret.encode() not in f.read_bytes(), f
