@@ -1,7 +1,7 @@
 """The REST adapter against the REST emulator over real HTTP and WebSocket on loopback."""
 from __future__ import annotations
 
-from kxrules.broker.events import (AccountPage, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
+from kxrules.broker.events import (AccountPage, OrderAccepted, OrderAck, OrderCancelled, OrderFilled, OrderRejected,
                                    OrderIntent, CancelIntent)
 
 from kxrules.broker.emulator.config import EmulatorConfig, FillOdds
@@ -65,3 +65,90 @@ def test_nxt_midpoint_rests_on_nxt_and_is_cancelled_by_kt10003():
         if isinstance(ev, OrderCancelled):
             assert ev.client_id == "m1" and ev.cancelled_qty == 1
         assert isinstance(lis.events[0], OrderAck)
+
+
+def _up(r):
+    a = r.adapter
+    a.connect()
+    a.subscribe_quotes()
+    assert r.run_until(lambda: a.connected)
+    assert r.run_until(lambda: r.emu.bridge.counters["reg"] >= 1)
+
+
+def test_the_token_is_renewed_before_it_expires_mid_session_and_the_socket_stays_up():
+    with rig(config=ALWAYS_FILLS, token_lifetime_s=1.5, renew_before_s=1) as r:
+        _up(r)
+        a = r.adapter
+        first = a.tokens.issued
+        assert r.run_until(lambda: a.tokens.issued >= first + 2, timeout_s=5)
+        assert a.counters["token_renewed_ahead"] >= 2 and a.connected
+        assert [e.connected for e in r.listener.conn] == [True]
+        r.quote(0, 0, 69900, 70000)
+        a.send(OrderIntent("b1", "005930", "KRX", "buy", 1, "ioc_limit", 70000))
+        assert r.run_until(lambda: any(isinstance(e, OrderFilled) for e in r.listener.events))
+
+
+def test_an_expired_token_is_8005_and_the_adapter_renews_and_repeats_the_call():
+    with rig() as r:
+        _up(r)
+        a = r.adapter
+        issued = a.tokens.issued
+        r.emu.call(r.emu.auth.expire_all)            # the server forgets every token it issued
+        a.request_account("holdings")
+        assert r.run_until(lambda: bool(r.listener.accounts))
+        assert r.listener.accounts[0].rc == 0
+        assert a.counters["token_refused"] == 1 and a.tokens.issued == issued + 1
+
+
+def test_1700_rate_limit_replies_for_orders_and_queries():
+    with rig() as r:
+        _up(r)
+        a, lis = r.adapter, r.listener
+        r.quote(0, 0, 69900, 70000)
+        for i in range(6):                            # 5 orders a second: the sixth is refused
+            a.send(OrderIntent(f"o{i}", "005930", "KRX", "buy", 1, "limit", 60000))
+        assert r.run_until(lambda: sum(isinstance(e, (OrderAck, OrderRejected)) for e in lis.events) >= 6)
+        rejected = [e for e in lis.events if isinstance(e, OrderRejected)]
+        assert [(e.stage, e.code) for e in rejected] == [("send", 1700)]
+        r.emu.app.state.faults.rate_limit_next = 1
+        a.request_account("open_orders")
+        assert r.run_until(lambda: bool(lis.accounts))
+        assert lis.accounts[0].rc == 1700 and lis.accounts[0].rows == []
+
+
+def test_a_websocket_drop_is_reported_then_the_adapter_logs_in_again_and_registers_again():
+    with rig() as r:
+        _up(r)
+        a, lis = r.adapter, r.listener
+        r.emu.call(r.emu.bridge.drop_connection)
+        assert r.run_until(lambda: len(lis.conn) >= 3 and lis.conn[-1].connected)
+        assert [e.connected for e in lis.conn] == [True, False, True]
+        assert r.run_until(lambda: r.emu.bridge.counters["reg"] >= 2)
+        r.quote(1, 1, 179900, 180000)
+        assert r.run_until(lambda: any(q[:2] == (1, 1) for q in lis.quotes))
+
+
+def test_an_order_accepted_with_the_socket_down_is_learned_filled_from_the_account_trs():
+    with rig(config=ALWAYS_FILLS) as r:
+        _up(r)
+        a, lis = r.adapter, r.listener
+        r.quote(0, 0, 69800, 70000)
+        # the socket goes and logins are refused: no order events, no balances from here on
+        r.emu.call(lambda: setattr(r.emu.server, "reconnect_ns", None))
+        r.emu.call(r.emu.bridge.drop_connection)
+        assert r.run_until(lambda: not a.connected)
+        a.send(OrderIntent("b1", "005930", "KRX", "buy", 1, "limit", 69900))
+        assert r.run_until(lambda: any(isinstance(e, OrderAck) for e in lis.events))
+        a.request_account("open_orders")
+        assert r.run_until(lambda: len(lis.accounts) == 1)
+        assert [(o.client_id, o.leaves) for o in lis.accounts[0].rows] == [("b1", 1)]
+        r.quote(0, 0, 69800, 69900)                  # the ask comes down to the resting bid: filled
+        assert r.run_until(lambda: r.emu.call(lambda: len(r.emu.server.fills)) == 1)
+        a.request_account("open_orders")
+        a.request_account("holdings")
+        assert r.run_until(lambda: len(lis.accounts) == 3)
+        pages = {p.kind: p for p in lis.accounts[1:]}
+        assert pages["open_orders"].rows == []
+        assert [(h.code, h.qty, h.avg_price) for h in pages["holdings"].rows] == [("005930", 1, 69900)]
+        assert not any(isinstance(e, OrderFilled) for e in lis.events) and not lis.balances
+        assert r.emu.bridge.counters["undelivered_00"] >= 1
