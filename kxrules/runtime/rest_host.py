@@ -120,7 +120,9 @@ class RestHost:
         self.mode = "simulation" if emulator else "live"
         self.durable = not emulator
         self.record_quotes = options.record_quotes if emulator else None
-        self.seed = quotes.seed if quotes is not None else None
+        # --seed seeds the emulator even for a replay (the same broker draws as an OCX run)
+        self.seed = options.synthetic_seed if options.synthetic_seed is not None else (
+            quotes.seed if quotes is not None else None)
         self.source = self.summary_source = (
             f"Kiwoom REST emulator, {quotes.describe()}" if emulator and quotes is not None
             else f"Kiwoom REST API ({profile.profile.rest.server})")
