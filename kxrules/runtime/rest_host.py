@@ -136,6 +136,17 @@ class RestHost:
         except (OSError, ValueError) as exc:
             raise TradeError(f"REST venue map {path}: {exc}") from None
 
+    def _check_budgets(self, rest_venues) -> None:
+        """The engine's throttle (rules/throttle.yaml) must stay inside the REST limits the venue
+        map declares, or the server would answer 1700 to orders the engine thinks it may send."""
+        throttle, limits = self.profile.throttle, rest_venues.limits
+        for name, ours, theirs in (("orders", throttle.orders, limits.orders),
+                                   ("queries", throttle.queries, limits.queries)):
+            if ours.capacity * theirs.window_ms > theirs.capacity * ours.window_ms:
+                raise TradeError(f"throttle {name}: {ours.capacity} per {ours.window_ms} ms is more than the "
+                                 f"Kiwoom REST limit of {theirs.capacity} per {theirs.window_ms} ms "
+                                 f"({self.profile.profile.rest.venues})")
+
     def _credentials(self):
         from ..broker.rest.credentials import Credentials, MissingCredentials
 
@@ -152,6 +163,7 @@ class RestHost:
 
         profile = self.profile
         rest_venues = self._rest_venues()
+        self._check_budgets(rest_venues)
         credentials = self._credentials()
         loop = asyncio.new_event_loop()
         if not self.emulator:

@@ -105,6 +105,8 @@ def test_an_order_is_acked_by_the_http_reply_and_sent_with_the_venue_and_trde_tp
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
+        if request.url.path == P.PATH_REVOKE:
+            return httpx.Response(200, json={"return_code": 0})
         seen.append((request.url.path, request.headers.get("api-id"), body))
         if request.url.path == P.PATH_TOKEN:
             return httpx.Response(200, json=token_reply(a.clock.now_ns() + 3600 * 10**9))

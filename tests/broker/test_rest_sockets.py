@@ -152,3 +152,28 @@ def test_an_order_accepted_with_the_socket_down_is_learned_filled_from_the_accou
         assert [(h.code, h.qty, h.avg_price) for h in pages["holdings"].rows] == [("005930", 1, 69900)]
         assert not any(isinstance(e, OrderFilled) for e in lis.events) and not lis.balances
         assert r.emu.bridge.counters["undelivered_00"] >= 1
+
+
+def test_vi_and_session_frames_and_server_pings_are_answered():
+    with rig() as r:
+        r.emu.app.state.faults.ping_s = 0.05
+        _up(r)
+        a, lis = r.adapter, r.listener
+        r.emu.call(r.emu.bridge.publish_vi, "000660", True)
+        r.emu.call(r.emu.bridge.publish_session, "R")
+        assert r.run_until(lambda: len(lis.sessions) == 2)
+        vi, session = lis.sessions
+        assert (vi.code, vi.active) == ("000660", True)
+        assert (session.venue, session.code215) == ("NXT", "R")
+        assert r.run_until(lambda: r.emu.bridge.counters["ping_echoed"] >= 2)
+        assert a.counters["ping"] >= 2
+
+
+def test_the_end_of_a_session_unregisters_and_revokes_the_token():
+    with rig() as r:
+        _up(r)
+        a = r.adapter
+        assert r.emu.call(lambda: len(r.emu.auth.tokens)) == 1
+        r.loop.run_until_complete(a.aclose())
+        assert a.counters["token_revoked"] == 1
+        assert r.emu.call(lambda: len(r.emu.auth.tokens)) == 0

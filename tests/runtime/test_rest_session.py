@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
+from kxrules.broker.rest.emulator import app as emulator_app
 from kxrules.cli.app import app as kxrules_app
 
 from ..engine.scenario import DAY, REPO
@@ -26,6 +27,14 @@ def _args(uni: Path, data: Path, *, until: str = "09:02:10", speed: str = "20") 
 def test_a_seeded_rest_emulator_session_ends_flat_recorded_and_leaks_no_secret(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("KXRULES_KIWOOM_APPKEY", APPKEY)
     monkeypatch.setenv("KXRULES_KIWOOM_SECRETKEY", SECRET)
+    tokens: list[str] = []
+    issue = emulator_app.EmulatorAuth.issue
+
+    def remember(self, now_ns):                  # every token the emulator hands out, to look for
+        token, expires = issue(self, now_ns)
+        tokens.append(token)
+        return token, expires
+    monkeypatch.setattr(emulator_app.EmulatorAuth, "issue", remember)
     data = tmp_path / "d"
     result = CliRunner().invoke(kxrules_app, _args(_small_universe(tmp_path, 10), data))
     assert result.exit_code == 0, result.output
@@ -40,8 +49,21 @@ def test_a_seeded_rest_emulator_session_ends_flat_recorded_and_leaks_no_secret(t
     finally:
         con.close()
     captured = capfd.readouterr()
-    for secret in (APPKEY, SECRET):
+    assert tokens
+    for secret in (APPKEY, SECRET, *tokens):
         assert secret not in result.output and secret not in captured.out and secret not in captured.err
         for f in data.rglob("*"):
             if f.is_file():
                 assert secret.encode() not in f.read_bytes(), f
+
+
+def test_a_throttle_above_the_rest_limits_is_refused_before_trading(ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("KXRULES_KIWOOM_APPKEY", APPKEY)
+    monkeypatch.setenv("KXRULES_KIWOOM_SECRETKEY", SECRET)
+    ws.replace("config/venues/kiwoom_rest.yaml", "orders: {capacity: 5, window_ms: 1000}",
+               "orders: {capacity: 4, window_ms: 1000}")
+    args = _args(_small_universe(tmp_path, 3), tmp_path / "d")
+    args[args.index("--workspace") + 1] = str(ws.root)
+    result = CliRunner().invoke(kxrules_app, args)
+    assert result.exit_code == 2
+    assert "throttle orders: 5 per 1000 ms is more than the Kiwoom REST limit of 4 per 1000 ms" in result.output

@@ -474,11 +474,21 @@ class KiwoomRestAdapter:
         self._closing = True
         if self._renew_timer is not None:
             self._renew_timer.cancel()
+        ws = self._ws
+        if ws is not None and self._subscribed:
+            try:        # unregister politely; the socket closes right after either way
+                await asyncio.wait_for(ws.send(json.dumps({
+                    "trnm": "REMOVE", "grp_no": self.rest_venues.websocket.group,
+                    "data": self.registrations()})), 1.0)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
         tasks = [t for t in (self._ws_task, *self._tasks) if t is not None and not t.done()]
         for t in tasks:
             t.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if await self.tokens.revoke():
+            self.counters["token_revoked"] += 1
         await self.http.aclose()
         self.connected = False
 

@@ -55,6 +55,19 @@ class TokenKeeper:
                 await self._fetch()
             return self._token  # type: ignore[return-value]
 
+    async def revoke(self) -> bool:
+        """``/oauth2/revoke`` the current token (at the end of a session): a token that leaked
+        after the run is worth nothing."""
+        token, self._token = self._token, None
+        if token is None:
+            return False
+        body = {"appkey": self._cred.appkey, "secretkey": self._cred.secretkey, "token": token}
+        try:
+            r = await self._http.post(P.PATH_REVOKE, json=body, headers={"api-id": "au10002"}, timeout=2.0)
+            return int(r.json().get("return_code", -1)) == P.RC_OK
+        except Exception:  # noqa: BLE001 - best effort at the end of a session
+            return False
+
     async def _fetch(self) -> None:
         body = {"grant_type": "client_credentials", "appkey": self._cred.appkey,
                 "secretkey": self._cred.secretkey}

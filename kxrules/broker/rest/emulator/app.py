@@ -4,7 +4,8 @@
   (session time); anything else 8001. ``/oauth2/revoke`` ends a token.
 - ``POST /api/dostk/ordr`` (kt10000 buy, kt10001 sell, kt10003 cancel) and ``/api/dostk/acnt``
   (kt00018 holdings, ka10075 open orders, pages by ``cont-yn``/``next-key``): a token the server
-  does not know or that expired is 8005; over the order or query budget 1700 (HTTP 429).
+  does not know or that expired is 8005; over the order or query budget that the REST venue map
+  declares (``limits``) 1700 (HTTP 429).
 - ``/api/dostk/websocket``: ``LOGIN`` first, then ``REG``/``REMOVE``; the server sends ``PING``
   every ``ping_s`` and counts echoes; ``REAL`` frames come from the bridge.
 
@@ -17,7 +18,7 @@ import asyncio
 import itertools
 import json
 import secrets as pysecrets
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,24 @@ class EmulatorAuth:
         self.tokens.clear()
 
 
+class SlidingWindow:
+    """At most ``capacity`` calls in any ``window_ms`` (the REST venue map's declared limits);
+    a refused call does not count."""
+
+    def __init__(self, capacity: int, window_ms: int) -> None:
+        self.capacity = capacity
+        self.window_ns = window_ms * 1_000_000
+        self.sent: deque[int] = deque()
+
+    def take(self, now_ns: int) -> bool:
+        while self.sent and now_ns - self.sent[0] >= self.window_ns:
+            self.sent.popleft()
+        if len(self.sent) >= self.capacity:
+            return False
+        self.sent.append(now_ns)
+        return True
+
+
 @dataclass
 class Faults:
     """Switches tests flip from outside (through ``RestEmulator.call``)."""
@@ -72,6 +91,8 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
     counters: Counter[str] = bridge.counters
     faults = Faults()
     seq = itertools.count(1)
+    order_budget = SlidingWindow(rest_venues.limits.orders.capacity, rest_venues.limits.orders.window_ms)
+    query_budget = SlidingWindow(rest_venues.limits.queries.capacity, rest_venues.limits.queries.window_ms)
     styles = {(v, tp): style for v, spec in rest_venues.venues.items() for style, tp in spec.trde_tp.items()}
 
     def reply(code: int, msg: str, status: int = 200, headers: dict | None = None, **body: Any) -> JSONResponse:
@@ -124,7 +145,7 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
             return reply(1901, "종목코드가 올바르지 않습니다")
         if venue not in rest_venues.venues:
             return reply(RC_REFUSED, fm.MSG_VENUE_UNSUPPORTED)
-        if rate_limited() or not server.rate_ok(now):
+        if rate_limited() or not order_budget.take(now):
             counters["orders_rate_limited"] += 1
             return reply(P.RC_RATE_LIMIT, MSG_RATE, 429)
         rqname = f"rest:{next(seq)}"
@@ -165,7 +186,7 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         trcode = {P.API_HOLDINGS: fm.TR_HOLDINGS, P.API_OPEN_ORDERS: fm.TR_OPEN_ORDERS}.get(api)
         if trcode is None:
             return reply(1501, f"api-id {api!r}는 지원하지 않습니다")
-        if rate_limited() or not server.query_rate_ok(clock.now_ns()):
+        if rate_limited() or not query_budget.take(clock.now_ns()):
             counters["queries_rate_limited"] += 1
             return reply(P.RC_RATE_LIMIT, MSG_RATE, 429)
         more = request.headers.get("cont-yn", "N") == "Y"
