@@ -230,4 +230,21 @@ def run_rest(profile, options: TradeOptions) -> TradeResult:
             seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
             data_dir = Path(options.data_dir or profile.data_dir)
             quotes = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)
-    return run_session(profile, options, RestHost(profile, options, emulator=options.emulator, quotes=quotes))
+    host = RestHost(profile, options, emulator=options.emulator, quotes=quotes)
+    if options.emulator:
+        return run_session(profile, options, host)
+    from .alerts import SlackNotifier       # live: Slack gets the alerts and the end-of-run paragraph
+
+    notifier = SlackNotifier.from_profile(profile)
+    if notifier is not None and options.alerts is None:
+        options.alerts = notifier
+    try:
+        result = run_session(profile, options, host)
+    except BaseException:
+        if notifier is not None:
+            notifier.close()
+        raise
+    if notifier is not None:
+        notifier("run_end", result.summary.paragraph() + "".join(f"\n{e}" for e in result.errors[:2]))
+        notifier.close()
+    return result
