@@ -3,6 +3,7 @@ real sockets ends flat with its orders, fills and balances recorded, and the app
 appear nowhere: not in the data directory, not in the output."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -67,3 +68,25 @@ def test_a_throttle_above_the_rest_limits_is_refused_before_trading(ws, tmp_path
     result = CliRunner().invoke(kxrules_app, args)
     assert result.exit_code == 2
     assert "throttle orders: 5 per 1000 ms is more than the Kiwoom REST limit of 4 per 1000 ms" in result.output
+
+
+def test_a_scheduled_drop_disarms_then_the_session_logs_in_again_registers_and_ends_flat(ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("KXRULES_KIWOOM_APPKEY", APPKEY)
+    monkeypatch.setenv("KXRULES_KIWOOM_SECRETKEY", SECRET)
+    ws.replace("config/sim/default.yaml", "disconnect_at: null", 'disconnect_at: "09:01:20"')
+    ws.replace("config/sim/default.yaml", "reconnect_after_s: null", "reconnect_after_s: 10")
+    data = tmp_path / "d"
+    args = _args(_small_universe(tmp_path, 10), data)
+    args[args.index("--workspace") + 1] = str(ws.root)
+    result = CliRunner().invoke(kxrules_app, args)
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(data / "kxrules.duckdb"), read_only=True)
+    try:
+        ups = [json.loads(d)["connected"] for d, in con.execute(
+            "SELECT detail FROM events WHERE kind = 'connection' ORDER BY ts_ns").fetchall()]
+        reasons = [json.loads(d)["reasons"] for d, in con.execute(
+            "SELECT detail FROM events WHERE kind = 'reconciled' ORDER BY ts_ns").fetchall()]
+    finally:
+        con.close()
+    assert ups[0] is True and False in ups and ups[-1] is True    # down (refused until 09:01:30), up again
+    assert sum("login" in r for r in reasons) >= 2                 # the account asked again after it
