@@ -38,6 +38,7 @@ FILE_MODELS: dict[str, type[BaseModel] | str] = {
     "venues": "kxrules.broker.venues:VenueMapConfig",
     "emulator": "kxrules.broker.emulator.config:EmulatorConfig",
     "market": "kxrules.marketdata.sim_config:SyntheticMarketConfig",
+    "rest_venues": "kxrules.broker.rest.venues:RestVenueMap",
 }
 
 

@@ -128,13 +128,14 @@ class RestHost:
             else f"Kiwoom REST API ({profile.profile.rest.server})")
 
     def _rest_venues(self):
-        from ..broker.rest.venues import load_rest_venue_map
+        """``files.rest_venues``, as validated when the profile was compiled."""
+        from ..broker.rest.venues import RestVenueMap
 
-        path = self.profile.workspace / self.profile.profile.rest.venues
-        try:
-            return load_rest_venue_map(path)
-        except (OSError, ValueError) as exc:
-            raise TradeError(f"REST venue map {path}: {exc}") from None
+        data = self.profile.snapshot["files"].get("rest_venues")
+        if data is None:
+            raise TradeError(f"profile {self.profile.name} names no REST venue map "
+                             "(files.rest_venues: config/venues/kiwoom_rest.yaml)")
+        return RestVenueMap.model_validate(data)
 
     def _check_budgets(self, rest_venues) -> None:
         """The engine's throttle (rules/throttle.yaml) must stay inside the REST limits the venue
@@ -145,7 +146,7 @@ class RestHost:
             if ours.capacity * theirs.window_ms > theirs.capacity * ours.window_ms:
                 raise TradeError(f"throttle {name}: {ours.capacity} per {ours.window_ms} ms is more than the "
                                  f"Kiwoom REST limit of {theirs.capacity} per {theirs.window_ms} ms "
-                                 f"({self.profile.profile.rest.venues})")
+                                 "(files.rest_venues)")
 
     def _credentials(self):
         from ..broker.rest.credentials import Credentials, MissingCredentials

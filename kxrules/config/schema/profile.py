@@ -26,6 +26,7 @@ class ProfileFiles(Strict):
     overrides: str | None = None
     emulator: str | None = None
     market: str | None = None
+    rest_venues: str | None = None     # broker kiwoom_rest: dmst_stex_tp / trde_tp, REST limits
 
 
 class Account(Strict):
