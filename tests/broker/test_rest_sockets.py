@@ -177,3 +177,18 @@ def test_the_end_of_a_session_unregisters_and_revokes_the_token():
         r.loop.run_until_complete(a.aclose())
         assert a.counters["token_revoked"] == 1
         assert r.emu.call(lambda: len(r.emu.auth.tokens)) == 0
+
+
+def test_debug_logging_shows_no_token_or_key(caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        with rig() as r:
+            _up(r)
+            r.adapter.request_account("holdings")
+            assert r.run_until(lambda: bool(r.listener.accounts))
+            tokens = list(r.emu.call(lambda: list(r.emu.auth.tokens)))
+    text = "\n".join(rec.getMessage() for rec in caplog.records)
+    from .rest_sockets import APPKEY, SECRET
+    for secret in (APPKEY, SECRET, *tokens):
+        assert secret not in text

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import Counter
 from typing import Any
 
@@ -43,6 +44,9 @@ from .token import TokenKeeper, TokenRefused
 from .venues import RestVenueMap
 
 ITEMS_PER_REG = 100          # codes per REG data entry
+# websockets logs every frame at DEBUG, the LOGIN frame (the token) included: never below INFO
+_WS_LOG = logging.getLogger("kxrules.broker.rest.websocket")
+_WS_LOG.setLevel(logging.INFO)
 LOGIN_TIMEOUT_S = 10.0
 
 
@@ -156,7 +160,7 @@ class KiwoomRestAdapter:
             code, why = P.RC_TRANSPORT, "closed"
             try:
                 token = await self.tokens.get()
-                async with websockets.connect(self.ws_url, ping_interval=None,
+                async with websockets.connect(self.ws_url, ping_interval=None, logger=_WS_LOG,
                                               max_size=2 ** 22, open_timeout=LOGIN_TIMEOUT_S) as ws:
                     await ws.send(json.dumps({"trnm": "LOGIN", "token": token}))
                     reply = FR.decode(await asyncio.wait_for(ws.recv(), LOGIN_TIMEOUT_S))
