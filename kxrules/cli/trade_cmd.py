@@ -29,7 +29,7 @@ def trade(
     record_quotes: Annotated[bool, typer.Option("--record-quotes", help="Also record every top-of-book change of a simulated run (live runs follow the profile's recording.quotes).", rich_help_panel="Simulation")] = False,
     path: Annotated[str, typer.Option("--path", help="Replay path: 'fast' (columnar quotes into the book; same orders and fills) or 'faithful' (every quote as a real-data string through the adapter). --speed N always uses faithful.", rich_help_panel="Simulation")] = "fast",
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
-    emulator: Annotated[bool, typer.Option("--emulator", help="With --broker kiwoom_rest: trade against the REST emulator on loopback (real HTTP and WebSocket), fed by --replay or a synthetic day; --speed N runs its clock N x wall time ('max' = 20).", rich_help_panel="Simulation")] = False,
+    emulator: Annotated[bool, typer.Option("--emulator", help="With --broker kiwoom_rest: trade against the REST emulator on loopback (real HTTP and WebSocket), fed by --replay or a synthetic day; --speed N runs its clock N x wall time ('max' = 10).", rich_help_panel="Simulation")] = False,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
 ) -> None:
