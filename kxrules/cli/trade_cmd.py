@@ -13,11 +13,12 @@ from .common import fail, is_tty, today_in_seoul, workspace_root
 class Broker(str, Enum):
     sim = "sim"
     kiwoom = "kiwoom"
+    kiwoom_rest = "kiwoom_rest"
 
 
 def trade(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path.")] = "pilot",
-    broker: Annotated[Optional[Broker], typer.Option("--broker", help="sim (the built-in Kiwoom emulator) or kiwoom (the real OpenAPI+ control, Windows). Default: the profile's.")] = None,
+    broker: Annotated[Optional[Broker], typer.Option("--broker", help="sim (the built-in Kiwoom emulator), kiwoom (the real OpenAPI+ control, Windows) or kiwoom_rest (Kiwoom's REST API, any OS). Default: the profile's.")] = None,
     replay: Annotated[Optional[Path], typer.Option("--replay", help="Replay a quote file (Parquet, or FILE.duckdb::TABLE; the replay format) into the emulator. It is checked whole first: exit 2 naming file, row and column.", rich_help_panel="Simulation")] = None,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="Generate a synthetic trading day and trade it.", rich_help_panel="Simulation")] = False,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the synthetic day and the emulator.", rich_help_panel="Simulation")] = None,
@@ -28,6 +29,7 @@ def trade(
     record_quotes: Annotated[bool, typer.Option("--record-quotes", help="Also record every top-of-book change of a simulated run (live runs follow the profile's recording.quotes).", rich_help_panel="Simulation")] = False,
     path: Annotated[str, typer.Option("--path", help="Replay path: 'fast' (columnar quotes into the book; same orders and fills) or 'faithful' (every quote as a real-data string through the adapter). --speed N always uses faithful.", rich_help_panel="Simulation")] = "fast",
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
+    emulator: Annotated[bool, typer.Option("--emulator", help="With --broker kiwoom_rest: trade against the REST emulator on loopback (real HTTP and WebSocket), fed by --replay or a synthetic day; --speed N runs its clock N x wall time ('max' = 10).", rich_help_panel="Simulation")] = False,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Take over from the data directory's last run, which died: its orders, its belief and the day's account baseline; the broker's account decides before arming.")] = False,
@@ -82,6 +84,8 @@ def trade(
         fail("with --gateway the gateway serves the market data: give --replay/--synthetic to `kxrules gateway`")
     if chosen == "sim" and replay is None and not synthetic:
         synthetic = True
+    if emulator and chosen != "kiwoom_rest":
+        fail("--emulator goes with --broker kiwoom_rest (the sim broker always is an emulator)")
 
     status = None
     if is_tty() and not quiet:
@@ -95,7 +99,7 @@ def trade(
 
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
-                           record_quotes=record_quotes, gateway=gateway, resume=resume)
+                           record_quotes=record_quotes, gateway=gateway, resume=resume, emulator=emulator)
     from ..broker.kiwoom.control import BrokerUnavailable
 
     try:

@@ -19,6 +19,7 @@ from .schema.machine import MachineFile
 from .schema.market import SyntheticMarketConfig
 from .schema.money import FeesFile, TaxFile
 from .schema.profile import ProfileFile
+from .schema.rest_venues import RestVenueMap
 from .schema.sessions import CalendarFile, SessionsFile
 from .schema.strategy import EdgeFile, OverridesFile, RiskFile, ThrottleFile
 from .schema.venues import VenueMapConfig
@@ -40,6 +41,7 @@ FILE_MODELS: dict[str, type[BaseModel]] = {
     "venues": VenueMapConfig,
     "emulator": EmulatorConfig,
     "market": SyntheticMarketConfig,
+    "rest_venues": RestVenueMap,
 }
 
 

@@ -44,7 +44,7 @@ class TradeError(Exception):
 
 @dataclass
 class TradeOptions:
-    broker: str                         # "sim" | "kiwoom"
+    broker: str                         # "sim" | "kiwoom" | "kiwoom_rest"
     replay: Path | None = None
     synthetic_seed: int | None = None
     speed: float | None = None          # None = as fast as possible
@@ -56,6 +56,7 @@ class TradeOptions:
     alerts: Callable[[str, str], None] | None = None
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
     resume: bool = False                # take over from the data directory's last run (it died)
+    emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
 
 
 @dataclass

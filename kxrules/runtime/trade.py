@@ -4,6 +4,8 @@ The same Engine runs in both worlds; only the clock, the control and the event l
 (``session.SessionHost``):
 - ``sim``: VirtualClock + the Kiwoom emulator fed by a replay file or a synthetic day
   (``sim_host``);
+- ``kiwoom_rest``: Kiwoom's REST API (or, with ``emulator``, the REST emulator on loopback) on an
+  asyncio loop (``rest_host``);
 - ``kiwoom``: the real OpenAPI+ control inside pykiwoom's Qt loop (Windows only, ``live``). Asking
   for it elsewhere fails with a clear message; it never falls back to the emulator.
 """
@@ -26,6 +28,9 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
         expected_server(profile.profile.server, options.broker)
     except ServerUndeclared as exc:
         raise TradeError(str(exc)) from None
+    if options.broker == "kiwoom_rest":
+        from .rest_host import run_rest     # the REST API (or its emulator): any OS, 64-bit
+        return run_rest(profile, options)
     if options.broker == "kiwoom":
         from ..broker.kiwoom.control import require_real_control
 

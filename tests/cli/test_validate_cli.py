@@ -53,7 +53,7 @@ def test_no_profile_reports_an_error_in_any_profile(ws):
     line, col = ws.find("config/profiles/sim.yaml", "simulator")
     r = validate(ws)
     assert r.exit_code == 1
-    assert f"config/profiles/sim.yaml:{line}:{col}: error KX104 broker: Input should be 'kiwoom' or 'sim'" in r.stdout
+    assert f"config/profiles/sim.yaml:{line}:{col}: error KX104 broker: Input should be 'kiwoom', 'sim' or 'kiwoom_rest'" in r.stdout
     assert r.stdout.splitlines()[-1] == f"FAILED: pilot, sim on {DATE}: 1 error(s), 0 warning(s)"
 
 

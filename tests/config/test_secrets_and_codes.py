@@ -72,3 +72,22 @@ def test_every_diagnostic_code_is_documented_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [code for code in CODES if code not in readme]
     assert not missing, f"README.md does not document {', '.join(missing)}"
+
+
+def test_a_kiwoom_rest_appkey_written_where_its_variable_belongs_is_KX951(ws):
+    ws.append(P, "rest:\n  appkey_env: Xq9Lk2Vb8Nw3Rt7Yp1Zs6Mh4Jd0Fc5Ga2Ue8Wi\n")
+    line, col = ws.find(P, "Xq9Lk2Vb8Nw3Rt7Yp1Zs6Mh4Jd0Fc5Ga2Ue8Wi")
+    assert ws.check() == {(P, line, col, "KX951")}
+
+
+def test_an_upper_case_secretkey_written_where_its_variable_belongs_is_KX951(ws):
+    ws.append(P, "rest:\n  secretkey_env: Q9LK2VB8NW3RT7YP1ZS6MH4JD0FC5GA2UE8WI3\n")
+    line, col = ws.find(P, "Q9LK2VB8NW3RT7YP1ZS6MH4JD0FC5GA2UE8WI3")
+    assert ws.check() == {(P, line, col, "KX951")}
+
+
+def test_the_rest_section_names_variables_and_a_key_itself_is_unknown(ws):
+    ws.append(P, "rest:\n  appkey_env: KXRULES_KIWOOM_APPKEY\n  server: mock\n")
+    assert ws.check() == set()
+    ws.append(P, "  appkey: not-here\n")
+    assert {c for *_, c in ws.check()} == {"KX101"}

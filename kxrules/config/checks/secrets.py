@@ -9,6 +9,8 @@ from ..load import LoadedWorkspace
 
 SECRET_KEYS = ("webhook", "token", "password", "secret", "url", "key")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# a Kiwoom appkey/secretkey or a token pasted where a variable's name belongs: long, no "_"
+KEY_LIKE = re.compile(r"^[A-Za-z0-9+/=\-.]{32,}$")
 SECRET_LIKE = re.compile(
     r"(https?://|hooks\.slack\.com|xox[abposr]-|\bBearer\s|-----BEGIN)", re.IGNORECASE)
 
@@ -34,7 +36,7 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
             diags.add(*src.locate(loc), "KX951",
                       f"{'.'.join(map(str, loc))} holds a URL or secret: put it in an environment "
                       f"variable and name the variable here (e.g. webhook_env: KXRULES_SLACK_WEBHOOK)")
-        elif name.endswith("_env") and not ENV_NAME.match(value):
+        elif name.endswith("_env") and (not ENV_NAME.match(value) or ("_" not in value and KEY_LIKE.match(value))):
             diags.add(*src.locate(loc), "KX951",
                       f"{'.'.join(map(str, loc))} must name an environment variable (A-Z, 0-9, _), got '{value}'")
     for doc in ws.docs.values():

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from .common import Strict
+from .rest import RestBroker
 
 #: which Kiwoom server a profile means: paper (모의투자), real (실거래), or sim (the emulator)
 Server = Literal["paper", "real", "sim"]
@@ -30,6 +31,7 @@ class ProfileFiles(Strict):
     overrides: str | None = None
     emulator: str | None = None
     market: str | None = None
+    rest_venues: str | None = None     # broker kiwoom_rest: dmst_stex_tp / trde_tp, REST limits
 
 
 class Account(Strict):
@@ -68,7 +70,7 @@ class ProfileFile(Strict):
     name: str = Field(min_length=1)
     description: str = ""
     extends: str | None = None
-    broker: Literal["kiwoom", "sim"] = "kiwoom"
+    broker: Literal["kiwoom", "sim", "kiwoom_rest"] = "kiwoom"
     # which Kiwoom server the profile means: paper (모의투자) or real (실거래); sim = the emulator.
     # No default: a live broker's profile must say it (checks/server.py).
     server: Server | None = None
@@ -78,3 +80,4 @@ class ProfileFile(Strict):
     alerts: Alerts = Alerts()
     telemetry: Telemetry = Telemetry()
     recording: Recording = Recording()
+    rest: RestBroker = RestBroker()
