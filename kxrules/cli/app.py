@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .days_cmd import days_app
 from .init_cmd import init
 from .report_cmd import report
 from .simdata_cmd import simdata
@@ -43,6 +44,7 @@ app.command("trade")(trade)
 app.command("report")(report)
 app.command("simdata")(simdata)
 app.command("init")(init)
+app.add_typer(days_app, name="days")
 
 
 def main() -> None:

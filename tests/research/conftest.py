@@ -1,0 +1,46 @@
+"""Two short recorded days of a small universe, and their exported day library (built once)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kxrules.config.compile import compile_profile
+from kxrules.marketdata.synthetic import generate_day, select_universe
+from kxrules.research.days import export_days
+from kxrules.runtime.trade import TradeOptions, run_simulation
+
+REPO = Path(__file__).resolve().parents[2]
+DAYS = (dt.date(2026, 11, 23), dt.date(2026, 11, 24))
+
+
+@dataclass
+class Recorded:
+    universe: Path
+    data_dir: Path          # a recording holding both days' quotes
+    library: Path           # its export: date=YYYY-MM-DD/quotes.parquet
+    sources: list[Path]     # the generated days that were replayed and recorded
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory) -> Recorded:
+    tmp = tmp_path_factory.mktemp("research")
+    universe = select_universe("pilot", 6, workspace=REPO)
+    uni = tmp / "universe.csv"
+    uni.write_text("code,name,market,ref_price\n" + "".join(
+        f"{c},{n},{m},{p}\n" for c, n, m, p in zip(universe.codes, universe.names, universe.markets,
+                                                    universe.ref_prices)), encoding="utf-8")
+    data_dir, sources = tmp / "data", []
+    for i, day in enumerate(DAYS):
+        src = tmp / f"source_{day}.parquet"
+        # three busy minutes: enough crossings for pairs under every setting of the test grid
+        generate_day(src, universe=universe, date=day, seed=20 + i, start="09:00:00", minutes=3,
+                     rate_multiplier=3.0, workspace=REPO)
+        profile = compile_profile(REPO, "sim", day, file_overrides={"universe": uni})
+        run_simulation(profile, TradeOptions(broker="sim", replay=src, data_dir=data_dir, record_quotes=True))
+        sources.append(src)
+    library = tmp / "days"
+    assert all(not r.problems for r in export_days(data_dir, library))
+    return Recorded(uni, data_dir, library, sources)
