@@ -11,6 +11,7 @@ from .days_cmd import days_app
 from .init_cmd import init
 from .report_cmd import report
 from .simdata_cmd import simdata
+from .sweep_cmd import sweep
 from .trade_cmd import trade
 from .validate_cmd import validate
 
@@ -45,6 +46,7 @@ app.command("report")(report)
 app.command("simdata")(simdata)
 app.command("init")(init)
 app.add_typer(days_app, name="days")
+app.command("sweep")(sweep)
 
 
 def main() -> None:
