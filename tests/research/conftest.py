@@ -27,7 +27,7 @@ class Recorded:
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory) -> Recorded:
     tmp = tmp_path_factory.mktemp("research")
-    universe = select_universe("pilot", 6, workspace=REPO)
+    universe = select_universe("pilot", 10, workspace=REPO)
     uni = tmp / "universe.csv"
     uni.write_text("code,name,market,ref_price\n" + "".join(
         f"{c},{n},{m},{p}\n" for c, n, m, p in zip(universe.codes, universe.names, universe.markets,
@@ -35,8 +35,8 @@ def recorded(tmp_path_factory) -> Recorded:
     data_dir, sources = tmp / "data", []
     for i, day in enumerate(DAYS):
         src = tmp / f"source_{day}.parquet"
-        # three busy minutes: enough crossings for pairs under every setting of the test grid
-        generate_day(src, universe=universe, date=day, seed=20 + i, start="09:00:00", minutes=3,
+        # four busy minutes: enough crossings for pairs under every setting of the test grid
+        generate_day(src, universe=universe, date=day, seed=20 + i, start="09:00:00", minutes=4,
                      rate_multiplier=3.0, workspace=REPO)
         profile = compile_profile(REPO, "sim", day, file_overrides={"universe": uni})
         run_simulation(profile, TradeOptions(broker="sim", replay=src, data_dir=data_dir, record_quotes=True))

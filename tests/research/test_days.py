@@ -14,7 +14,7 @@ from .conftest import DAYS, REPO
 def test_recorded_days_are_listed_with_their_row_counts(recorded):
     days = recorded_days(recorded.data_dir)
     assert [d.run_date for d in days] == list(DAYS)
-    assert all(d.venues == 2 and d.codes == 6 and d.rows > 1_000 for d in days)
+    assert all(d.venues == 2 and d.codes == 10 and d.rows > 1_000 for d in days)
     r = CliRunner().invoke(app, ["days", "--data-dir", str(recorded.data_dir)])
     assert r.exit_code == 0, r.output
     assert "2026-11-23" in r.stdout and f"{days[0].rows:,}" in r.stdout
