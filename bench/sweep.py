@@ -132,6 +132,25 @@ def main() -> None:
              overhead_s=round(wall - max(busy.values()), 2))     # spawn, imports, compile, results
     emit(bench="sweep_scaling", workers=2, speedup=round(rates[2] / rates[1], 2),
          efficiency=round(rates[2] / rates[1] / 2, 2))
+
+    # 3. the same sweep on a local Ray instance (2 actors), when Ray is installed
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        emit(bench="sweep_ray", skipped="ray is not installed (pip install 'kxrules[ray]')")
+    else:
+        from kxrules.research.ray_backend import ray_backend
+
+        db = out / "results_ray.duckdb"
+        db.unlink(missing_ok=True)
+        store = SweepStore(db)
+        t0 = time.perf_counter()
+        outcome = run_sweep(plan, store, workers=2, backend=ray_backend("local", {"num_cpus": 2}))
+        wall = time.perf_counter() - t0
+        store.close()
+        assert not outcome.failed, outcome.failed
+        emit(bench="sweep_ray", workers=2, runs=len(plan.runs), wall_s=round(wall, 2), quotes_per_s=round(quotes / wall),
+             vs_local_pool=round(wall / (quotes / rates[2]), 2))     # > 1: Ray's start-up and transport cost
     shutil.rmtree(out / "scratch", ignore_errors=True)
 
 

@@ -14,6 +14,7 @@ def sweep(
     file: Annotated[Path, typer.Argument(help="A sweep file (sweeps/NAME.yaml), or its name.", show_default=False)],
     workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes (default: the CPUs, at most the runs).")] = 0,
     check: Annotated[bool, typer.Option("--check", help="Only check the file, its days and settings; run nothing.")] = False,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Run on Ray instead of the local pool: a cluster address (auto, ray://HOST:PORT) or 'local'. Needs pip install kxrules[ray].")] = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="Results file (default: the profile's data_dir/sweeps.duckdb).")] = None,
     top: Annotated[int, typer.Option("--top", help="Settings to show in the ranking.")] = 10,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
@@ -50,8 +51,17 @@ def sweep(
         return
     store = SweepStore(db or default_store_path(spec))
     tty = sys.stderr.isatty()
-    n = workers if workers > 0 else (os.cpu_count() or 1)
-    outcome = run_sweep(plan, store, workers=n, status=None if quiet else echo_err, tty=tty)
+    backend = None
+    if ray is not None:
+        try:
+            import ray as _ray  # noqa: F401 - only to say how to get it
+        except ImportError:
+            fail("--ray needs Ray: pip install 'kxrules[ray]'")
+        from ..research.ray_backend import ray_backend
+
+        backend = ray_backend(ray)
+    n = workers if workers > 0 else (0 if ray is not None else (os.cpu_count() or 1))   # Ray: the cluster's CPUs
+    outcome = run_sweep(plan, store, workers=n, status=None if quiet else echo_err, tty=tty, backend=backend)
     rows = store.rows(spec.name, plan.keys)
     store.close()
     metric = spec.model.objective.maximize or spec.model.objective.minimize

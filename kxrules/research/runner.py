@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Protocol
 
 from .settings import SettingError, apply_setting, run_key
 from .spec import Sweep
@@ -145,10 +145,56 @@ def _hms(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+class Backend(Protocol):
+    """Where runs execute. ``results`` yields (spec, row, None) or (spec, None, error) as runs
+    finish, in any order; ``stop`` ends everything at once (an interrupt), ``close`` after the
+    last result."""
+    workers: int
+
+    def results(self, todo: list[RunSpec]) -> Iterator[tuple[RunSpec, dict | None, str | None]]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalPool:
+    """A spawn-context ``ProcessPoolExecutor``; its initializer compiles once per worker."""
+
+    def __init__(self, sweep: Sweep, workers: int, warm_date: dt.date | None):
+        self.workers = workers
+        self.pool = cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+            initargs=(str(sweep.root), sweep.model.profile, str(sweep.universe) if sweep.universe else None,
+                      warm_date))
+
+    def results(self, todo):
+        futures = {self.pool.submit(run_in_worker, spec): spec for spec in todo}
+        for fut in cf.as_completed(futures):
+            try:
+                yield futures[fut], fut.result(), None
+            except Exception as exc:  # noqa: BLE001 - one failed run is reported, the rest go on
+                yield futures[fut], None, f"{type(exc).__name__}: {exc}"
+
+    def stop(self) -> None:
+        """Drop what is queued and end our own workers (a run cut short gives no row)."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for p in procs:
+            p.join(timeout=5)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
 def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callable[[str], None] | None = None,
-              tty: bool = False, on_row: Callable[[dict], None] | None = None) -> Outcome:
-    """Run what the store does not hold yet. ``on_row`` is called after each row is committed
-    (a test interrupts the sweep from it with KeyboardInterrupt)."""
+              tty: bool = False, on_row: Callable[[dict], None] | None = None,
+              backend: Callable[[Sweep, int, dt.date], Backend] | None = None) -> Outcome:
+    """Run what the store does not hold yet, on ``backend`` (default: the local pool). ``on_row``
+    is called after each row is committed (a test interrupts the sweep from it)."""
     sweep = plan.sweep
     store.begin(sweep.name, sweep.path, sweep.model.profile, sweep.model.model_dump(mode="json", by_alias=True))
     done = store.done_keys(sweep.name)
@@ -156,21 +202,14 @@ def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callab
     outcome = Outcome(planned=len(plan.runs), resumed=len(plan.runs) - len(todo))
     if not todo:
         return outcome
-    workers = max(1, min(workers, len(todo)))
-    progress = Progress(sweep.name, len(todo), outcome.resumed, workers, status, tty)
     t0 = time.perf_counter()
-    warm = todo[0].date
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
-        initargs=(str(sweep.root), sweep.model.profile, str(sweep.universe) if sweep.universe else None, warm))
-    futures = {pool.submit(run_in_worker, spec): spec for spec in todo}
+    n = min(workers, len(todo)) if workers > 0 else len(todo)      # 0: as many as the backend has cores
+    runner = (backend or LocalPool)(sweep, n, todo[0].date)
+    progress = Progress(sweep.name, len(todo), outcome.resumed, runner.workers, status, tty)
     try:
-        for fut in cf.as_completed(futures):
-            spec = futures[fut]
-            try:
-                row = fut.result()
-            except Exception as exc:  # noqa: BLE001 - one failed run is reported, the rest go on
-                outcome.failed[spec.key] = f"{type(exc).__name__}: {exc}"
+        for spec, row, error in runner.results(todo):
+            if row is None:
+                outcome.failed[spec.key] = error or "failed"
                 continue
             row.update(sweep_id=sweep.name, setting=spec.setting.label(), setting_json=_json(spec.setting.as_json()),
                        day=str(spec.day), day_date=spec.date, finished_at=dt.datetime.now(),
@@ -183,24 +222,13 @@ def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callab
                 on_row(row)
     except KeyboardInterrupt:
         outcome.interrupted = True
-        _stop(pool)
+        runner.stop()
     else:
-        pool.shutdown(wait=True)
+        runner.close()
     outcome.wall_s = time.perf_counter() - t0
     if status is not None and tty:
         status("\n")
     return outcome
-
-
-def _stop(pool: cf.ProcessPoolExecutor) -> None:
-    """Interrupted: drop what is queued and end our own workers (a run cut short gives no row)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-    for p in procs:
-        p.join(timeout=5)
 
 
 def _json(data: dict) -> str:

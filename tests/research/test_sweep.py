@@ -109,3 +109,21 @@ def test_sweep_cli_checks_and_ranks(swept, recorded, tmp_path):
     best = max(sum(x["net_krw"] for x in table if x["setting"] == s) for s in {row["setting"] for row in table})
     ranking = r.stdout.split("maximize net_krw", 1)[1].splitlines()
     assert ranking[2].split()[0] == "1" and f" {best:,} " in ranking[2]
+
+
+def test_the_same_sweep_on_ray_gives_identical_rows(swept, recorded, tmp_path):
+    """A local Ray instance (2 CPUs): actors, ActorPool, days through the object store."""
+    pytest.importorskip("ray")
+    import signal
+
+    from kxrules.research.ray_backend import ray_backend
+
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    plan, _, full, _ = swept
+    plan = _plan(recorded, tmp_path)
+    store = SweepStore(tmp_path / "ray.duckdb")
+    outcome = run_sweep(plan, store, workers=2, backend=ray_backend("local", {"num_cpus": 2}))
+    assert not outcome.failed and len(outcome.ran) == 8
+    assert _table(store, plan) == full
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before   # Ray's handlers gone
+    store.close()
