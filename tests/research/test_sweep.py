@@ -3,60 +3,16 @@ and an interrupted sweep resumes without doing any run twice."""
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from kxrules.cli.app import app
-from kxrules.config.diagnostics import Diagnostics
 from kxrules.research.metrics import METRIC_COLUMNS, recorded_metrics
-from kxrules.research.runner import plan_sweep, run_sweep
-from kxrules.research.spec import load_sweep
+from kxrules.research.runner import run_sweep
 from kxrules.research.store import SweepStore
 
-from .conftest import REPO
-
-GRID = """\
-name: parity
-profile: sim
-universe: {universe}
-days:
-  library: {library}
-grid:
-  edge_buffer_ticks: [0, 1]
-  t_hedge_ms: [100, 1000]
-objective:
-  maximize: net_krw
-  constraints:
-    unhedged_p95_ms: {{max: 1000}}
-"""
-VOLATILE = {"wall_s", "worker", "finished_at"}
-
-
-def _plan(recorded, tmp: Path):
-    path = tmp / "parity.yaml"
-    path.write_text(GRID.format(universe=recorded.universe, library=recorded.library), encoding="utf-8")
-    diags = Diagnostics(REPO)
-    sweep = load_sweep(path, REPO, diags, resolve_days=True)
-    assert sweep is not None, [d.format() for d in diags.items]
-    return plan_sweep(sweep)
-
-
-def _table(store: SweepStore, plan) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in store.rows(plan.sweep.name, plan.keys)]
-
-
-@pytest.fixture(scope="module")
-def swept(recorded, tmp_path_factory):
-    """The whole sweep, uninterrupted, on a local pool of two workers."""
-    tmp = tmp_path_factory.mktemp("sweep")
-    plan = _plan(recorded, tmp)
-    store = SweepStore(tmp / "results.duckdb")
-    outcome = run_sweep(plan, store, workers=2)
-    table = _table(store, plan)
-    store.close()
-    return plan, outcome, table, tmp / "results.duckdb"
+from .conftest import REPO, _plan, _table
 
 
 def test_every_row_equals_a_standalone_trade_replay(swept, tmp_path):
