@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import datetime as dt
 import multiprocessing
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -162,11 +163,14 @@ class LocalPool:
     """A spawn-context ``ProcessPoolExecutor``; its initializer compiles once per worker."""
 
     def __init__(self, sweep: Sweep, workers: int, warm_date: dt.date | None):
+        import tempfile
+
         self.workers = workers
+        self.scratch = Path(tempfile.mkdtemp(prefix="kxrules-sweep-"))     # the workers' scratch recordings
         self.pool = cf.ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
             initargs=(str(sweep.root), sweep.model.profile, str(sweep.universe) if sweep.universe else None,
-                      warm_date))
+                      warm_date, str(self.scratch)))
 
     def results(self, todo):
         futures = {self.pool.submit(run_in_worker, spec): spec for spec in todo}
@@ -185,9 +189,11 @@ class LocalPool:
                 p.kill()
         for p in procs:
             p.join(timeout=5)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callable[[str], None] | None = None,

@@ -86,19 +86,20 @@ def replay_without_check(profile, day: Path, data_dir: Path):
 _worker: SweepWorker | None = None
 
 
-def init_worker(root: str, profile: str, universe: str | None, warm_date: dt.date | None) -> None:
+def init_worker(root: str, profile: str, universe: str | None, warm_date: dt.date | None,
+                scratch: str | None = None) -> None:
     """ProcessPoolExecutor initializer: leave the terminal's process group (Ctrl-C is the
-    parent's), compile once, and load the engine's compiled kernels before the first run."""
+    parent's), compile once, and load the engine's compiled kernels before the first run.
+    ``scratch``: the parent's directory for this pool (it removes it: pool workers end with
+    os._exit, so a worker's own clean-up would not run)."""
     global _worker
     if hasattr(os, "setpgrp"):
         os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = SweepWorker(Path(root), profile, Path(universe) if universe else None)
+    own = Path(scratch) / f"worker-{os.getpid()}" if scratch else None
+    _worker = SweepWorker(Path(root), profile, Path(universe) if universe else None, own)
     if warm_date is not None:
         _worker.profile_for(warm_date)
-    import atexit
-
-    atexit.register(_worker.close)
 
 
 def run_in_worker(spec: RunSpec) -> dict[str, Any]:

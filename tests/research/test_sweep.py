@@ -3,6 +3,8 @@ and an interrupted sweep resumes without doing any run twice."""
 from __future__ import annotations
 
 import shlex
+import tempfile
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -51,6 +53,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_a_run(swept, recorded, tmp
     third = run_sweep(plan, store, workers=2)
     assert third.ran == [] and third.resumed == 8
     store.close()
+    assert not list(Path(tempfile.gettempdir()).glob("kxrules-sweep-*")), "scratch recordings left behind"
 
 
 def test_sweep_cli_checks_and_ranks(swept, recorded, tmp_path):
