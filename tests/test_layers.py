@@ -22,7 +22,9 @@ circle. The layers, lowest first, and why each sits where it does:
    wire, the remote control), which needs no engine.
 8. ``runtime`` (hosts that wire engine, broker, data and recorder) and ``report`` (reads what was
    recorded).
-9. ``cli``, and ``__main__`` which only runs it.
+9. ``research``: sweeps over recorded days, which run sessions (``runtime``) and read them back
+   with the report's queries.
+10. ``cli``, and ``__main__`` which only runs it.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kxrules.broker", "kxrules.marketdata", "kxrules.storage"),
     ("kxrules.engine", "kxrules.gateway"),
     ("kxrules.runtime", "kxrules.report"),
+    ("kxrules.research",),
     ("kxrules.cli",),
     ("kxrules.__main__",),
 )

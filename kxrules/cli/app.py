@@ -9,9 +9,11 @@ import typer
 from .. import __version__
 from .doctor_cmd import doctor
 from .gateway_cmd import gateway
+from .days_cmd import days_app
 from .init_cmd import init
 from .report_cmd import report
 from .simdata_cmd import simdata
+from .sweep_cmd import sweep
 from .trade_cmd import trade
 from .validate_cmd import validate
 
@@ -47,6 +49,8 @@ app.command("simdata")(simdata)
 app.command("init")(init)
 app.command("gateway")(gateway)
 app.command("doctor")(doctor)
+app.add_typer(days_app, name="days")
+app.command("sweep")(sweep)
 
 
 def main() -> None:

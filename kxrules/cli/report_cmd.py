@@ -18,6 +18,8 @@ def report(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile whose data_dir is the default.")] = "pilot",
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root (its reports/ holds the templates).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the text summary.")] = False,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="Report a sweep instead of a run: its id (the sweep file's name).", rich_help_panel="Sweeps")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="The sweep results file (default: sweeps/ID.yaml's profile's data_dir/sweeps.duckdb, else DATA_DIR/sweeps.duckdb).", rich_help_panel="Sweeps")] = None,
 ) -> None:
     """Render one self-contained HTML report (inline CSS and SVG, no network) from the DuckDB recording, and print the day's totals as plain text.
 
@@ -31,6 +33,9 @@ def report(
 
     started = time.perf_counter()
     root = find_workspace(workspace)
+    if sweep is not None:
+        _sweep_report(root, sweep, db, data_dir, profile, out, open_)
+        return
     wanted = None
     if pairs:
         try:
@@ -65,3 +70,43 @@ def _profile_data_dir(root: Path, profile: str) -> Path:
         fail(f"profile {profile} not found in {root}; pass --data-dir DIR")
     rel = (merged.data or {}).get("data_dir") or "data"
     return (root / rel).resolve()
+
+
+def _sweep_report(root: Path, sweep_id: str, db: Path | None, data_dir: Path | None, profile: str,
+                  out: Path | None, open_: bool) -> None:
+    from ..research.sweep_report import SweepReportError, load, render
+
+    if db is None:
+        db = _sweep_db(root, sweep_id) if data_dir is None else Path(data_dir) / "sweeps.duckdb"
+        if db is None:
+            db = _profile_data_dir(root, profile) / "sweeps.duckdb"
+    try:
+        rep = load(db, sweep_id)
+    except SweepReportError as exc:
+        fail(str(exc))
+        return
+    target = out or (Path(db).parent / f"sweep-{sweep_id}.html")
+    path = render(rep, target, root)
+    best = rep.ranked[0] if rep.ranked else None
+    if best is not None:
+        typer.echo(f"best: {best.setting} ({rep.metric} {best.value:,.0f}" if best.value is not None else
+                   f"best: {best.setting} (", nl=False)
+        typer.echo(f", {'constraints hold' if best.feasible else 'NO setting meets the constraints'})")
+    typer.echo(f"sweep report written to {path}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+def _sweep_db(root: Path, sweep_id: str) -> Path | None:
+    """The results file of the workspace's sweep file with this id, if there is one."""
+    from ..config.diagnostics import Diagnostics
+    from ..research.runner import default_store_path
+    from ..research.spec import load_sweep, sweep_files
+
+    for path in sweep_files(root):
+        spec = load_sweep(path, root, Diagnostics(root))
+        if spec is not None and spec.name == sweep_id:
+            return default_store_path(spec)
+    return None

@@ -30,6 +30,7 @@ def trade(
     path: Annotated[str, typer.Option("--path", help="Replay path: 'fast' (columnar quotes into the book; same orders and fills) or 'faithful' (every quote as a real-data string through the adapter). --speed N always uses faithful.", rich_help_panel="Simulation")] = "fast",
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD for synthetic days (default: today or the next trading day).", rich_help_panel="Simulation")] = None,
     emulator: Annotated[bool, typer.Option("--emulator", help="With --broker kiwoom_rest: trade against the REST emulator on loopback (real HTTP and WebSocket), fed by --replay or a synthetic day; --speed N runs its clock N x wall time ('max' = 10).", rich_help_panel="Simulation")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Trade with another value of a rules/edge.yaml parameter: NAME=VALUE (every symbol) or CODE.NAME=VALUE (one symbol); repeatable. Same bounds as the YAML; a sweep row's exact command uses it.")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Take over from the data directory's last run, which died: its orders, its belief and the day's account baseline; the broker's account decides before arming.")] = False,
@@ -79,6 +80,13 @@ def trade(
         for d in exc.diagnostics.errors:
             typer.echo(d.format(), err=True)
         fail(f"profile {profile} has {len(exc.diagnostics.errors)} error(s); run `kxrules validate -p {profile}`")
+    if set_:
+        from ..research.settings import SettingError, apply_setting, parse_set_options
+
+        try:
+            compiled = apply_setting(compiled, parse_set_options(set_))
+        except SettingError as exc:
+            fail(str(exc))
     chosen = (broker.value if broker else compiled.broker)
     if gateway is not None and (replay is not None or synthetic):
         fail("with --gateway the gateway serves the market data: give --replay/--synthetic to `kxrules gateway`")

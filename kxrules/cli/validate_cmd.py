@@ -51,6 +51,12 @@ def validate(
         if ws is not None and checked is not None and checked.economics is not None:
             tables[ws.profile.name] = checked.economics
 
+    if not (target or profile):          # the whole workspace: its sweep files too
+        from ..research.spec import load_sweep, sweep_files
+
+        for path in sweep_files(root):
+            load_sweep(path, root, diags)
+
     if output is OutputFormat.json:
         doc = json.loads(diags.to_json())
         doc["profiles"] = names

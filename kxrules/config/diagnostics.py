@@ -98,6 +98,8 @@ CODES: dict[str, Code] = _registry(
     Code("KX951", E, "literal URL or secret where an environment variable name belongs"),
     Code("KX952", W, "environment variable named for a secret is not set"),
     Code("KX953", E, "risk caps inconsistent"),
+    Code("KX961", E, "sweep: varies an unknown parameter"),
+    Code("KX962", E, "sweep: the days match no file"),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-WORKSPACE_DIRS = ("rules", "sessions", "config", "reports")
+WORKSPACE_DIRS = ("rules", "sessions", "config", "reports", "sweeps")
 
 
 def is_workspace(path: Path) -> bool:

@@ -21,8 +21,9 @@ from typing import Any, Callable
 
 from .. import seoul
 from ..broker.rest.clock import AsyncioClock, Timeline
-from ..engine.clock import NS_PER_S
+from ..clock import NS_PER_S
 from ..engine.engine import Engine
+from ..marketdata.quote_format import iter_quote_batches
 from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, TradeResult, Wait, run_session
 from .status import status_line
 
@@ -195,7 +196,8 @@ class RestHost:
                             ref_prices={s.code: s.ref_price for s in profile.symbols},
                             fee_fn=fee_fn_for(profile.cost), names={s.code: s.name for s in profile.symbols},
                             midnight_ns=seoul.midnight_ns(profile.run_date),
-                            quotes=self.quotes.path if self.quotes is not None else None).start()
+                            quotes=None if self.quotes is None else
+                            iter_quote_batches(self.quotes.path, codes=list(profile.codes))).start()
 
     def make_adapter(self, control: RestControl, clock: AsyncioClock, engine: Engine):
         from ..broker.rest import KiwoomRestAdapter

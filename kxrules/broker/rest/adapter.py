@@ -65,6 +65,10 @@ class KiwoomRestAdapter:
         self.codes = list(codes)
         self.account = account
         self.server = server
+        # what a login says about the account (the engine refuses to arm on a mismatch with the
+        # profile's server): the REST host names it; the emulator is a paper account, as the OCX
+        # emulator's GetServerGubun "1"
+        self.login_server = {"real": "real", "mock": "paper"}.get(server, "paper")
         self.connected = False               # logged in on the WebSocket
         self.counters: Counter[str] = Counter()
         self.redactor = Redactor(credentials.appkey, credentials.secretkey)
@@ -151,7 +155,8 @@ class KiwoomRestAdapter:
             return
         self.connected = up
         self.listener.on_connection(ConnectionEvent(up, code, self.clock.now_ns(),
-                                                    self.redactor.clean_dict(raw)))
+                                                    self.redactor.clean_dict(raw),
+                                                    server=self.login_server if up else None))
 
     async def _ws_main(self) -> None:
         backoff = self.rest_venues.websocket.reconnect_backoff_ms

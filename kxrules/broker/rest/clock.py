@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ...engine.clock import TimerHandle
+from ...clock import TimerHandle
 from ...seoul import NS_PER_MS
 
 

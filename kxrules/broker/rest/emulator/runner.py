@@ -17,8 +17,7 @@ import asyncio
 import concurrent.futures
 import socket
 import threading
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ...emulator.config import EmulatorConfig, FeeFn
 from ...emulator.server import EmulatedServer
@@ -37,7 +36,7 @@ class RestEmulator:
                  venues: VenueMapConfig, rest_venues: RestVenueMap,
                  ref_prices: dict[str, int] | None = None, fee_fn: FeeFn | None = None,
                  names: dict[str, str] | None = None, midnight_ns: int | None = None,
-                 quotes: Path | None = None, token_lifetime_s: float = 86_400.0,
+                 quotes: Iterable[Any] | None = None, token_lifetime_s: float = 86_400.0,
                  host: str = LOOPBACK, port: int = 0) -> None:
         if not appkey or not secretkey:
             raise ValueError("the REST emulator requires an appkey and a secretkey")
@@ -121,12 +120,10 @@ class RestEmulator:
 
     async def _feed(self, clock: AsyncioClock) -> None:
         """Replay the quote file at the session's time: each row when the clock reaches it."""
-        from ....marketdata.quote_format import iter_quote_batches
-
         bridge = self.bridge
         assert bridge is not None
         try:
-            for batch in iter_quote_batches(self.quotes, codes=self.codes):
+            for batch in self.quotes:       # QuoteBatch columns (the host reads the file: marketdata)
                 cols = (batch.ts_ns.tolist(), batch.code_idx.tolist(), batch.venue_idx.tolist(),
                         batch.bid.tolist(), batch.ask.tolist(), batch.bid_qty.tolist(), batch.ask_qty.tolist())
                 for ts, sym, venue, bid, ask, bq, aq in zip(*cols):

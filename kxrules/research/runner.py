@@ -1,0 +1,258 @@
+"""``kxrules sweep``: plan every (setting, day), skip what the results already hold, run the rest
+on long-lived workers and commit each row as it finishes.
+
+The parent compiles the profile once per trading date (for the run keys and to check each
+setting), checks every day file once the way ``trade --replay`` does, then hands runs to a
+``ProcessPoolExecutor`` whose initializer compiles once per worker. Only the parent writes the
+results file. A run's key hashes what decides its result: the setting, the day file (path,
+size), the profile's compiled config for that date (a rules edit means new runs) — so a
+resumed sweep redoes nothing finished and an edited one redoes only what changed.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import multiprocessing
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+from .settings import SettingError, apply_setting, run_key
+from .spec import Sweep
+from .store import SweepStore
+from .worker import RunSpec, init_worker, run_in_worker
+
+
+class SweepError(Exception):
+    """The sweep cannot start: a day is not a clean replay, a setting is out of bounds, ..."""
+
+
+@dataclass
+class Plan:
+    sweep: Sweep
+    runs: list[RunSpec]
+    quotes: dict[Path, int]                 # rows per day file
+    dates: dict[Path, dt.date]
+
+    @property
+    def keys(self) -> set[str]:
+        return {r.key for r in self.runs}
+
+
+@dataclass
+class Outcome:
+    planned: int
+    resumed: int                            # already in the results
+    ran: list[str] = field(default_factory=list)       # keys run now
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    wall_s: float = 0.0
+    quotes: int = 0                         # quotes replayed by the runs done now
+
+
+def plan_sweep(sweep: Sweep) -> Plan:
+    """Resolve days and settings; check each day once and each setting against each date's profile."""
+    import pyarrow.parquet as pq
+
+    from ..config.compile import compile_profile
+    from ..config.diagnostics import ConfigError
+    from ..runtime.replay_check import check_replay
+    from ..runtime.sources import replay_date
+    from ..runtime.session import TradeError
+
+    days = sweep.days()
+    if not days:
+        raise SweepError(f"{sweep.path}: the days match no file")
+    overrides = {"universe": sweep.universe} if sweep.universe else None
+    profiles: dict[dt.date, Any] = {}
+    dates: dict[Path, dt.date] = {}
+    quotes: dict[Path, int] = {}
+    for day in days:
+        date = replay_date(day)
+        if date is None:
+            raise SweepError(f"day {day}: not a readable quote file")
+        if date not in profiles:
+            try:
+                profiles[date] = compile_profile(sweep.root, sweep.model.profile, date, file_overrides=overrides)
+            except ConfigError as exc:
+                lines = "\n".join(d.format() for d in exc.diagnostics.errors)
+                raise SweepError(f"profile {sweep.model.profile} does not compile for {date}:\n{lines}") from None
+        try:
+            check_replay(day, profiles[date])
+        except TradeError as exc:
+            raise SweepError(str(exc)) from None
+        dates[day] = date
+        quotes[day] = pq.ParquetFile(day).metadata.num_rows if day.suffix == ".parquet" else 0
+    runs = []
+    for setting in sweep.settings:
+        for day in days:
+            date = dates[day]
+            try:
+                applied = apply_setting(profiles[date], setting)
+            except SettingError as exc:
+                raise SweepError(f"{sweep.path}: {exc}") from None
+            key = run_key(setting.as_json(), str(day), day.stat().st_size, applied.config_hash)
+            runs.append(RunSpec(key, setting, day, date))
+    return Plan(sweep, runs, quotes, dates)
+
+
+def trade_command(sweep: Sweep, spec: RunSpec) -> str:
+    """The ``kxrules trade`` command that records exactly this run."""
+    args = ["kxrules", "trade", "--profile", sweep.model.profile, "--broker", "sim", "--replay", str(spec.day)]
+    if sweep.universe:
+        args += ["--universe", str(sweep.universe)]
+    args += spec.setting.set_args() + ["--workspace", str(sweep.root)]
+    return shlex.join(args)
+
+
+class Progress:
+    """One status line: runs done, quotes/s, elapsed and the ETA (a terminal line, else a log
+    line at most every ``every_s``)."""
+
+    def __init__(self, name: str, total: int, resumed: int, workers: int, sink: Callable[[str], None] | None,
+                 tty: bool, every_s: float = 5.0):
+        self.name, self.total, self.resumed, self.workers = name, total, resumed, workers
+        self.sink, self.tty, self.every_s = sink, tty, every_s
+        self.t0 = time.monotonic()
+        self.last = 0.0
+        self.done = 0
+        self.quotes = 0
+
+    def update(self, quotes: int, *, final: bool = False) -> None:
+        self.done += 1 if not final else 0
+        self.quotes += quotes
+        if self.sink is None:
+            return
+        now = time.monotonic()
+        if not final and not self.tty and now - self.last < self.every_s and self.done < self.total:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        rate = self.quotes / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.done
+        eta = elapsed / self.done * left if self.done else None
+        line = (f"sweep {self.name}: {self.done + self.resumed}/{self.total + self.resumed} runs"
+                f"{f' ({self.resumed} resumed)' if self.resumed else ''}, {self.workers} worker(s), "
+                f"{rate / 1e6:,.2f} M quotes/s, elapsed {_hms(elapsed)}, ETA {_hms(eta) if eta is not None else '?'}")
+        self.sink(("\r" + line.ljust(118)) if self.tty else line)
+
+
+def _hms(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class Backend(Protocol):
+    """Where runs execute. ``results`` yields (spec, row, None) or (spec, None, error) as runs
+    finish, in any order; ``stop`` ends everything at once (an interrupt), ``close`` after the
+    last result."""
+    workers: int
+
+    def results(self, todo: list[RunSpec]) -> Iterator[tuple[RunSpec, dict | None, str | None]]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalPool:
+    """A spawn-context ``ProcessPoolExecutor``; its initializer compiles once per worker."""
+
+    def __init__(self, sweep: Sweep, workers: int, warm_date: dt.date | None):
+        import tempfile
+
+        self.workers = workers
+        self.scratch = Path(tempfile.mkdtemp(prefix="kxrules-sweep-"))     # the workers' scratch recordings
+        self.pool = cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+            initargs=(str(sweep.root), sweep.model.profile, str(sweep.universe) if sweep.universe else None,
+                      warm_date, str(self.scratch)))
+
+    def results(self, todo):
+        futures = {self.pool.submit(run_in_worker, spec): spec for spec in todo}
+        for fut in cf.as_completed(futures):
+            try:
+                yield futures[fut], fut.result(), None
+            except Exception as exc:  # noqa: BLE001 - one failed run is reported, the rest go on
+                yield futures[fut], None, f"{type(exc).__name__}: {exc}"
+
+    def stop(self) -> None:
+        """Drop what is queued and end our own workers (a run cut short gives no row)."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for p in procs:
+            p.join(timeout=5)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callable[[str], None] | None = None,
+              tty: bool = False, on_row: Callable[[dict], None] | None = None,
+              backend: Callable[[Sweep, int, dt.date], Backend] | None = None) -> Outcome:
+    """Run what the store does not hold yet, on ``backend`` (default: the local pool). ``on_row``
+    is called after each row is committed (a test interrupts the sweep from it)."""
+    sweep = plan.sweep
+    store.begin(sweep.name, sweep.path, sweep.model.profile, sweep.model.model_dump(mode="json", by_alias=True))
+    done = store.done_keys(sweep.name)
+    todo = [r for r in plan.runs if r.key not in done]
+    outcome = Outcome(planned=len(plan.runs), resumed=len(plan.runs) - len(todo))
+    if not todo:
+        return outcome
+    t0 = time.perf_counter()
+    n = min(workers, len(todo)) if workers > 0 else len(todo)      # 0: as many as the backend has cores
+    runner = (backend or LocalPool)(sweep, n, todo[0].date)
+    progress = Progress(sweep.name, len(todo), outcome.resumed, runner.workers, status, tty)
+    try:
+        for spec, row, error in runner.results(todo):
+            if row is None:
+                outcome.failed[spec.key] = error or "failed"
+                continue
+            row.update(sweep_id=sweep.name, setting=spec.setting.label(), setting_json=_json(spec.setting.as_json()),
+                       day=str(spec.day), day_date=spec.date, finished_at=dt.datetime.now(),
+                       command=trade_command(sweep, spec))
+            store.add(row)
+            outcome.ran.append(spec.key)
+            outcome.quotes += plan.quotes.get(spec.day, 0)
+            progress.update(plan.quotes.get(spec.day, 0))
+            if on_row is not None:
+                on_row(row)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        runner.stop()
+    else:
+        runner.close()
+    outcome.wall_s = time.perf_counter() - t0
+    if status is not None and tty:
+        status("\n")
+    return outcome
+
+
+def _json(data: dict) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True)
+
+
+def default_store_path(sweep: Sweep) -> Path:
+    """``<profile's data_dir>/sweeps.duckdb`` (without compiling: the profile's own YAML)."""
+    from ..config.diagnostics import Diagnostics
+    from ..config.profiles import load_profile
+
+    merged = load_profile(sweep.root, sweep.model.profile, Diagnostics(sweep.root))
+    data_dir = (merged.data.get("data_dir") if merged else None) or "data"
+    return sweep.root / data_dir / "sweeps.duckdb"
+
+
+def echo_err(line: str) -> None:
+    sys.stderr.write(line if line.startswith("\r") or line == "\n" else line + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,64 @@
+"""`kxrules report --sweep ID`: a self-contained page, and in headless Chromium no script error
+and no request beyond the file itself (skips without Chromium)."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from kxrules.cli.app import app
+from tests.report.cdp import Browser, CDPError, find_chromium
+
+from .conftest import REPO
+
+CHARTS_JS = """(() => [...document.querySelectorAll('svg.chart')].map(svg => {
+  const marks = svg.querySelectorAll('g.cells rect, g.dots circle');
+  let drawn = 0;
+  for (const m of marks) { const b = m.getBBox(); if (b.width > 0 || b.height > 0) drawn++; }
+  return {cls: svg.getAttribute('class'), drawn};
+}))()"""
+
+
+def _render(swept, tmp_path):
+    plan, _, table, db = swept
+    out = tmp_path / "sweep.html"
+    r = CliRunner().invoke(app, ["report", "--sweep", plan.sweep.name, "--db", str(db), "--out", str(out),
+                                 "--workspace", str(REPO)])
+    assert r.exit_code == 0, r.output
+    return out, table
+
+
+def test_the_sweep_report_ranks_settings_and_shows_every_command(swept, tmp_path):
+    out, table = _render(swept, tmp_path)
+    html = out.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html and "<script" not in html and "http://" not in html
+    assert html.count('<tr class="ok">') + html.count('<tr class="bad">') == 4      # one per setting
+    for row in table:
+        assert row["command"].replace("'", "&#39;") in html                         # every cell reproducible
+    assert 'class="chart heat"' in html and 'class="chart spread"' in html and 'class="chart scatter"' in html
+
+
+def test_an_unknown_sweep_is_a_usage_error(swept, tmp_path):
+    _, _, _, db = swept
+    r = CliRunner().invoke(app, ["report", "--sweep", "nope", "--db", str(db), "--workspace", str(REPO)])
+    assert r.exit_code == 2 and "no sweep 'nope'" in r.output and "parity" in r.output
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium on PATH")
+def test_the_sweep_report_in_headless_chromium(swept, tmp_path):
+    out, _ = _render(swept, tmp_path)
+    browser = Browser(find_chromium(), tmp_path / "profile")
+    try:
+        try:
+            browser.send("Browser.getVersion")
+        except (CDPError, OSError) as exc:
+            pytest.skip(f"chromium did not start: {exc}")
+        url = out.resolve().as_uri()
+        page = browser.open(url)
+        assert page.console_errors() == []
+        assert [u for u in page.requests() if u != url] == []
+        charts = page.evaluate(CHARTS_JS)
+        assert len(charts) == 3 and all(c["drawn"] > 0 for c in charts), charts
+    finally:
+        browser.close()
+        if browser.proc.stderr is not None:     # the harness leaves Chromium's stderr pipe open
+            browser.proc.stderr.close()
