@@ -81,7 +81,7 @@ def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
     finally:
         gw.kill()
     run_id, status, summary = last_run(data)
-    assert status == "ok" and summary["flat"] and summary["broker_confirmed"]
+    assert status == "ok" and summary["flat"] and summary["broker_confirmed"], (status, summary, gw_out)
     assert "gateway: the broker's account holds {}" in gw_out, gw_out + gw_err
     taken, names, fills = (int(x) for x in re.search(r"(\d+) orders taken under (\d+) request names, (\d+) fills",
                                                      gw_out).groups())
@@ -96,8 +96,13 @@ def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
     assert recorded_fills <= fills
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_an_engine_killed_three_times_resumes_and_ends_flat(tmp_path, seed):
+def test_an_engine_killed_three_times_resumes_and_ends_flat(tmp_path):
+    kill_and_resume(tmp_path, 3, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 4, 5, 6])
+def test_an_engine_killed_three_times_on_other_seeds(tmp_path, seed):
     kill_and_resume(tmp_path, 3, seed)
 
 
