@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent,
-                             ViEvent)
+from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderCancelled, OrderFilled,
+                             OrderRejected, SessionEvent, ViEvent)
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .broker_truth import BrokerTruth, QueryThrottle
 from .evaluator import RuleEvaluator, Signal, SignalBatch
 from .execution import Execution
 from .guard import SessionGuard
+from .limits import RiskLimits
 from .quotebook import QuoteBook
 from .throttle import OrderThrottle
 
@@ -52,6 +53,7 @@ class Engine:
         self.record_quotes = profile.profile.recording.quotes
         self.execution: Execution | None = None
         self.truth: BrokerTruth | None = None
+        self.limits: RiskLimits | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
         self._reconnect_timer = None
@@ -69,6 +71,9 @@ class Engine:
                                  queries=QueryThrottle.from_config(queries), timeout_ms=queries.timeout_ms,
                                  alert=self._alert, on_known=self._account_known)
         self.execution.truth = self.truth
+        self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
+                                 alert=self._alert, kill=self.kill)
+        self.execution.on_first_fill = self.limits.on_first_fill
         return self.execution
 
     def _account_known(self) -> None:
@@ -133,6 +138,9 @@ class Engine:
             return "max_active_symbols"
         if sig.sym in ex.flattening:
             return "flattening"
+        capped = self.limits.refusal(sig)
+        if capped is not None:
+            return capped
         if ex.legs.entry.side == "sell" and self.evaluator.sellable[sig.sell_venue, sig.sym] < sig.qty:
             return "sellable_qty"
         if not self.throttle.may_start_pair(now):        # re-evaluates the auto-pause first
@@ -151,6 +159,7 @@ class Engine:
             sig = Signal.from_row(row)
             reason = self.refusal(sig, now)
             if reason is None:
+                self.limits.started(sig)
                 pair_ids[i] = self.execution.start_pair(sig).pair_id
                 self.stats["admitted"] += 1
             else:
@@ -161,16 +170,22 @@ class Engine:
 
     # -- broker events -------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:
+        rec = self.execution.orders.get(ev.client_id)
         self.execution.on_order_event(ev)
         if isinstance(ev, OrderRejected) and ev.stage != "send":
             self._note_reject(self.clock.now_ns())     # broker refusals, not our own send errors
+        # per symbol: refusals of orders (a cancel refused because its order filled is no sign)
+        if rec is not None and rec.role != "cancel":
+            if isinstance(ev, OrderRejected) and ev.stage != "send":
+                self.limits.on_reject(rec.sym)
+            elif isinstance(ev, (OrderFilled, OrderCancelled)):
+                self.limits.on_order_went_through(rec.sym)
         self._check_loss()
 
     def _note_reject(self, now: int) -> None:
+        """The reject-storm kill switch: all symbols together (one symbol's spike: limits.py)."""
         self._reject_times = [t for t in self._reject_times if now - t < NS_PER_MIN] + [now]
         limit = self.profile.risk.max_rejects_per_minute
-        if len(self._reject_times) == limit // 2 + 1:
-            self._alert("reject_spike", f"{len(self._reject_times)} rejects within a minute (kill at {limit + 1})")
         if len(self._reject_times) > limit:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 

@@ -76,6 +76,7 @@ class Execution:
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
+        self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
         risk = profile.risk
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
@@ -446,6 +447,8 @@ class Execution:
                 pair.entry_filled += ev.qty
                 if pair.first_fill_ns is None:
                     pair.first_fill_ns = now
+                    if self.on_first_fill is not None:
+                        self.on_first_fill(pair)
             else:
                 pair.hedged += ev.qty
         if ev.leaves_qty == 0 or rec.filled >= rec.qty:

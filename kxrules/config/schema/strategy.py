@@ -82,6 +82,17 @@ class RiskFile(Strict):
     max_daily_loss_krw: int = Field(default=50_000, ge=1, le=10_000_000_000)
     max_rejects_per_minute: int = Field(default=10, ge=1, le=300)     # Kiwoom takes 300 orders a minute
     max_unhedged_ms: int = Field(default=3000, ge=1, le=600_000)
+    disarm_on_max_unhedged: bool = True          # past max_unhedged_ms: disarm (else only freeze the symbol)
+    # per symbol: rejects freeze it for a while; the spike alert comes first
+    reject_freeze_consecutive: int = Field(default=3, ge=1, le=100)
+    reject_freeze_count: int = Field(default=5, ge=1, le=300)
+    reject_freeze_window_ms: int = Field(default=60_000, ge=1_000, le=3_600_000)
+    reject_freeze_ms: int = Field(default=60_000, ge=1_000, le=3_600_000)
+    reject_spike_per_symbol: int = Field(default=3, ge=1, le=300)
+    # per day: trips (pairs started) per symbol and entry notional (integer KRW)
+    max_pairs_per_symbol_per_day: int = Field(default=20, ge=1, le=10_000)
+    max_notional_per_symbol_krw: int = Field(default=10_000_000, ge=1, le=1_000_000_000_000)
+    max_notional_per_day_krw: int = Field(default=100_000_000, ge=1, le=1_000_000_000_000)
     # broker truth: the broker's account decides what is held
     position_settle_ms: int = Field(default=2000, ge=100, le=60_000)
     max_orders_per_pair: int = Field(default=12, ge=2, le=100)
