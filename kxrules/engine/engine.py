@@ -57,7 +57,7 @@ class Engine:
         self._batch_timer = None
         self._reject_times: list[int] = []
         self._reconnect_timer = None
-        self.reconnect_ms = 5_000
+        self.reconnect_ms = profile.risk.timings.reconnect_ms
         self.stopping = False
         self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
 

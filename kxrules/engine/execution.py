@@ -41,6 +41,12 @@ class ExecutionTimeouts:
     flatten_retry_ms: int = 1000   # first safety-net retry; doubles per attempt up to 32 s
     ioc_outcome_ms: int = 1000     # an IOC ends at once; still working by then, its Chejan was lost
 
+    @classmethod
+    def from_config(cls, timings) -> "ExecutionTimeouts":
+        """From ``risk.timings`` (rules/risk.yaml)."""
+        return cls(ack_ms=timings.ack_ms, chejan_silence_ms=timings.chejan_silence_ms,
+                   flatten_retry_ms=timings.flatten_retry_ms, ioc_outcome_ms=timings.ioc_outcome_ms)
+
 
 class Execution:
     def __init__(self, profile, clock, adapter, throttle: OrderThrottle, recorder, telemetry,
@@ -52,7 +58,7 @@ class Execution:
         self.throttle = throttle
         self.recorder = recorder
         self.telemetry = telemetry
-        self.timeouts = timeouts or ExecutionTimeouts()
+        self.timeouts = timeouts or ExecutionTimeouts.from_config(profile.risk.timings)
         self._on_alert = on_alert
         self.cost = profile.cost
         self.markets = [s.market for s in profile.symbols]
@@ -81,6 +87,7 @@ class Execution:
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
         self.settle_ms = risk.position_settle_ms
+        self.flatten_venue = risk.flatten_venue
         n = len(profile.codes)
         self.flatten_attempts = [0] * n              # safety-net orders since the symbol was last flat
         self.flatten_retry: dict[int, object] = {}  # sym -> the back-off timer
@@ -565,7 +572,7 @@ class Execution:
         self.counters["flatten_orders"] += 1
         self.alert("flatten", f"{code}: {qty} share(s) not owned by a live pair; sending a {side} IOC "
                               f"to flatten (attempt {self.flatten_attempts[sym]} of {self.max_flatten_orders})")
-        rec = self._new_order("flatten", None, sym, "KRX", side, qty, "ioc_market", 0)
+        rec = self._new_order("flatten", None, sym, self.flatten_venue, side, qty, "ioc_market", 0)
         self.flattening[sym] = rec.client_id
         self._send(rec, urgent=True)
 

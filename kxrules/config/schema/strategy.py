@@ -75,6 +75,16 @@ class ThrottleFile(Strict):
     auto_pause: AutoPause = AutoPause()
 
 
+class EngineTimings(Strict):
+    """The engine's own timers (ms, on the engine clock), declared so a risk owner can change them."""
+
+    ack_ms: int = Field(default=200, ge=20, le=10_000)                  # no TR 주문번호 by then: rejected
+    chejan_silence_ms: int = Field(default=300, ge=20, le=60_000)       # accepted, no Chejan 접수: stuck
+    reconnect_ms: int = Field(default=5_000, ge=500, le=600_000)        # login retry after a disconnect
+    flatten_retry_ms: int = Field(default=1_000, ge=100, le=60_000)     # first safety-net pause (doubles)
+    ioc_outcome_ms: int = Field(default=1_000, ge=100, le=60_000)       # an IOC silent this long: ask the broker
+
+
 class RiskFile(Strict):
     max_active_symbols: int = Field(default=2, ge=1, le=1_000)
     max_outstanding_pairs_per_symbol: int = Field(default=1, ge=1, le=10)
@@ -97,6 +107,8 @@ class RiskFile(Strict):
     position_settle_ms: int = Field(default=2000, ge=100, le=60_000)
     max_orders_per_pair: int = Field(default=12, ge=2, le=100)
     max_flatten_orders: int = Field(default=6, ge=1, le=100)
+    flatten_venue: Literal["KRX", "NXT"] = "KRX"      # where the safety net sends its IOCs
+    timings: EngineTimings = EngineTimings()
 
 
 class OverridesFile(Strict):
