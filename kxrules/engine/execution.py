@@ -25,7 +25,7 @@ from .pair import Pair, build_machine
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
-from ..machine.spec import ABANDON
+from ..machine.spec import ABANDON, handled_events
 
 if TYPE_CHECKING:
     from .broker_truth import BrokerTruth
@@ -65,6 +65,8 @@ class Execution:
         self.legs = profile.machine.legs
         self.state_specs = {s.name: s for s in profile.machine.states}
         self.machine = build_machine(profile.machine_kwargs)
+        self.handled = handled_events(profile.machine)
+        self._ignored_kinds: set[tuple[str, str]] = set()     # (state, event) alerted once
         self.cooldown_ms = profile.edge.cooldown_ms
         self.reject_cooldown_ms = profile.edge.reject_cooldown_ms
         self.orders: dict[str, OrderRecord] = {}
@@ -100,7 +102,8 @@ class Execution:
         self._unrealised_cash = [0] * len(profile.codes)
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
-                         "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0}
+                         "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
+                         "ignored_events": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -127,6 +130,16 @@ class Execution:
 
     def record_transition(self, pair: Pair, trigger: str, source: str, dest: str) -> None:
         self.recorder.transition(self.clock.now_ns(), pair.pair_id, trigger, source, dest)
+
+    def event_ignored(self, pair: Pair, trigger: str) -> None:
+        """An event the pair machine has no transition for in the pair's state."""
+        self.counters["ignored_events"] += 1
+        self.recorder.transition(self.clock.now_ns(), pair.pair_id, trigger, pair.state, pair.state, ignored=True)
+        if (pair.state, trigger) not in self._ignored_kinds:
+            self._ignored_kinds.add((pair.state, trigger))
+            self.alert("event_ignored", f"pair {pair.pair_id} {pair.code}: state {pair.state} has no transition "
+                                        f"for '{trigger}'; ignored (once per state and event; every one is "
+                                        f"in transitions with ignored = true)")
 
     def open_exposure(self, sym: int) -> int:
         return sum(p.unhedged for p in self.active.get(sym, ()))

@@ -54,6 +54,8 @@ def connect(data_dir: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     if not read_only:
         for name, cols in TABLES.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+        # recordings made before transitions could be marked ignored
+        con.execute("ALTER TABLE transitions ADD COLUMN IF NOT EXISTS ignored BOOLEAN")
     return con
 
 
@@ -298,8 +300,9 @@ class Recorder:
                             rec.code, rec.venue, rec.side, ev.price, ev.qty, ev.exec_id, fee, tax,
                             ev.fee, ev.tax))
 
-    def transition(self, now: int, pair_id: int, trigger: str, source: str, dest: str) -> None:
-        self._row("transitions", (now, pair_id, trigger, source, dest))
+    def transition(self, now: int, pair_id: int, trigger: str, source: str, dest: str, *,
+                   ignored: bool = False) -> None:
+        self._row("transitions", (now, pair_id, trigger, source, dest, ignored))
 
     def telemetry(self, ts_ns: int, metric: str, value: float) -> None:
         self._row("telemetry", (ts_ns, metric, value))

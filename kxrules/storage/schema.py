@@ -34,7 +34,8 @@ TABLES = {
         code VARCHAR, venue VARCHAR, side VARCHAR, price BIGINT, qty BIGINT, exec_id VARCHAR,
         fee_krw BIGINT, tax_krw BIGINT, broker_fee_krw BIGINT, broker_tax_krw BIGINT""",
     "transitions": """
-        run_id INTEGER, ts_ns BIGINT, pair_id BIGINT, trigger VARCHAR, source VARCHAR, dest VARCHAR""",
+        run_id INTEGER, ts_ns BIGINT, pair_id BIGINT, trigger VARCHAR, source VARCHAR, dest VARCHAR,
+        ignored BOOLEAN""",
     "quotes": """
         run_id INTEGER, ts_ns BIGINT, code VARCHAR, venue VARCHAR, bid1 BIGINT, ask1 BIGINT,
         bid1_qty BIGINT, ask1_qty BIGINT""",
