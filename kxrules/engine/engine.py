@@ -74,10 +74,32 @@ class Engine:
         self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
                                  alert=self._alert, kill=self.kill)
         self.execution.on_first_fill = self.limits.on_first_fill
+        # every way a symbol becomes eligible again re-evaluates its standing book
+        self.execution.on_cooled = self._eligible_at
+        self.truth.on_thaw = self._eligible_now
+        self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
         return self.execution
 
     def _account_known(self) -> None:
         self.guard.account_known = True
+        self._eligible_now(None)
+
+    # -- every edge seen: a symbol that becomes eligible is evaluated against its standing book ------
+    def _eligible_now(self, sym: int | None) -> None:
+        """``sym`` (None: every symbol) may trade again: look at its book in the next batch."""
+        if self.stopping:
+            return
+        self.book.touch(np.arange(self.book.n) if sym is None else sym, self.clock.now_ns())
+        if self._batch_timer is None:
+            self._schedule_batch()
+
+    def _eligible_at(self, sym: int, until_ns: int) -> None:
+        """A cooldown ends at ``until_ns``: evaluate the symbol then."""
+        self.clock.call_at(until_ns, self._cooldown_over, sym, until_ns)
+
+    def _cooldown_over(self, sym: int, until_ns: int) -> None:
+        if self.evaluator.next_eligible_ns[sym] <= until_ns:      # not extended since
+            self._eligible_now(sym)
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
@@ -122,7 +144,10 @@ class Engine:
             self.book.take_dirty()
             return None
         eligible = ~self.guard.muted & ~self.truth.frozen & (self.execution.live_count < self.max_pairs)
+        cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
+        for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
+            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))     # a miss cooled it
         if batch is not None:
             self._admit(batch, now)
         return batch
@@ -212,6 +237,8 @@ class Engine:
         if sym is None:
             return
         self.guard.on_vi(sym, ev.active)
+        if not ev.active:
+            self._eligible_now(sym)
         self.recorder.vi_event(ev)
         if ev.active:
             self._alert("vi", f"VI on {ev.code}: muted on both venues")

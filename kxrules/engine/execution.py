@@ -85,6 +85,7 @@ class Execution:
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
         self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
+        self.on_cooled: Callable[[int, int], None] | None = None    # set by the engine: re-evaluate at the end
         risk = profile.risk
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
@@ -115,7 +116,10 @@ class Execution:
 
     def cool(self, sym: int, ms: int) -> None:
         if self.evaluator is not None and ms:
-            self.evaluator.cool(sym, self.clock.now_ns() + ms * NS_PER_MS)
+            until = self.clock.now_ns() + ms * NS_PER_MS
+            self.evaluator.cool(sym, until)
+            if self.on_cooled is not None:
+                self.on_cooled(sym, until)
 
     def alert(self, kind: str, message: str) -> None:
         """A red flag: recorded in the alerts table and sent to the operator's channel."""

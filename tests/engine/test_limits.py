@@ -191,3 +191,23 @@ def test_a_late_open_day_moves_the_guard_window(tmp_path):
     started = [t for (t,) in rows(con, "SELECT started_ns FROM pairs")]
     assert len(started) == 1 and started[0] >= at("10:05:00", suneung)
     assert result.exit_code == 0
+
+
+# -- every edge seen: a symbol that becomes eligible is evaluated against its standing book ----------
+def test_a_standing_gap_present_when_the_guard_arms_is_traded(tmp_path):
+    # no quote moves after 09:00:31: the gap stands when the guard arms at 09:00:32
+    q = Quotes().add("09:00:00", CODE, "KRX", 99_900, 100_000).add("09:00:31", CODE, "NXT", 100_400, 100_500)
+    q.add("09:00:45", CODE, "NXT", 99_900, 100_000)                 # the gap closes
+    result, con = run(tmp_path, q)
+    started = [t for (t,) in rows(con, "SELECT started_ns FROM pairs")]
+    assert len(started) == 1 and at("09:00:32") <= started[0] < at("09:00:32.100")
+
+
+def test_a_gap_that_appears_during_a_cooldown_and_outlives_it_is_traded_when_it_ends(tmp_path):
+    q = Quotes().add("09:10:00", CODE, "KRX", 99_900, 100_000)
+    q.add("09:10:00.000", CODE, "NXT", 100_100, 100_200)       # 1 tick: refused, the symbol cools 150 ms
+    q.add("09:10:00.050", CODE, "NXT", 100_400, 100_500)       # 4 ticks, during the cooldown; then still
+    q.add("09:10:01", CODE, "NXT", 99_900, 100_000)            # the gap closes
+    result, con = run(tmp_path, q)
+    started = [t for (t,) in rows(con, "SELECT started_ns FROM pairs")]
+    assert len(started) == 1 and at("09:10:00.150") <= started[0] < at("09:10:00.250")

@@ -22,7 +22,7 @@ def test_the_tr_ack_timeout_is_risk_timings_ack_ms(tmp_path, ack_ms):
     _, con = run(tmp_path, q, emulator={"faults": {"tr_ack_drop_rate": 1.0, "chejan_drop_rate": 1.0}}, risk={"  ack_ms": ack_ms})
     (sent, timed_out, message), = rows(con, """
         SELECT o.sent_ns, e.ts_ns, e.message FROM order_events e JOIN orders o USING (run_id, client_id)
-        WHERE e.event = 'ack_timeout' AND o.role = 'entry'""")
+        WHERE e.event = 'ack_timeout' AND o.role = 'entry' ORDER BY o.sent_ns LIMIT 1""")
     assert timed_out - sent == ack_ms * MS
     assert message == f"no TR 주문번호 within {ack_ms} ms"
 
