@@ -26,6 +26,8 @@ def validate(
     date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD (default: today in Seoul).")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root (default: nearest with config/profiles).")] = None,
     economics: Annotated[bool, typer.Option("--economics", help="Also print the break-even table per symbol.")] = False,
+    machine: Annotated[bool, typer.Option("--machine", help="Also list the engine events each pair-machine state "
+                                                            "ignores (a note: recorded and alerted if one comes).")] = False,
 ) -> None:
     """Lint a profile before market open: schema, sessions, throttle, screens, universe, fees and tax, rules, the pair machine, secrets and each symbol's economics.
 
@@ -35,6 +37,7 @@ def validate(
     from ..config.compile import check_workspace
     from ..config.diagnostics import Diagnostics
     from ..config.profiles import available_profiles
+    from ..machine.spec import ignored_events
 
     if target and profile:
         fail("give the profile either as an argument or with --profile, not both")
@@ -46,8 +49,11 @@ def validate(
 
     diags = Diagnostics(root)
     tables = {}
+    ignored: dict[str, dict[str, list[str]]] = {}
     for name in names:
         ws, checked = check_workspace(root, name, run_date, diags)
+        if machine and ws is not None and ws.models.get("machine") is not None:
+            ignored[ws.profile.name] = ignored_events(ws.models["machine"])
         if ws is not None and checked is not None and checked.economics is not None:
             tables[ws.profile.name] = checked.economics
 
@@ -62,6 +68,8 @@ def validate(
         doc["profiles"] = names
         doc["run_date"] = run_date.isoformat()
         doc["economics"] = {k: v.as_json() for k, v in tables.items()}
+        if machine:
+            doc["ignored_events"] = ignored
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         for d in diags.items:
@@ -69,6 +77,11 @@ def validate(
         if economics:
             for name, table in tables.items():
                 typer.echo(render_economics(name, table))
+        for name, states in ignored.items():
+            for state, events in states.items():
+                if events:
+                    typer.echo(f"note: {name}: pair machine state {state} ignores {', '.join(events)} "
+                               f"(recorded and alerted if one comes)")
         n_err, n_warn = len(diags.errors), len(diags.warnings)
         status = "ok" if not n_err else "FAILED"
         typer.echo(f"{status}: {', '.join(names)} on {run_date}: {n_err} error(s), {n_warn} warning(s)")

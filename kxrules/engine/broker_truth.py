@@ -85,6 +85,9 @@ class BrokerTruth:
         self.avg_price = [0] * n               # broker's 매입단가: values shares that appeared
         self.adjusted_krw = 0                  # estimated cash of the fills we never received
         self.frozen = np.zeros(n, dtype=bool)
+        self._frozen_for_good: set[int] = set()      # frozen for the rest of the session
+        self._thaw_at: dict[int, int] = {}           # timed freezes: when each thaws (ns)
+        self.on_thaw: Callable[[int], None] | None = None
         self.breaks: list[dict] = []           # every break episode, for the summary
         self._open_breaks: dict[int, dict] = {}
         self._settle: dict[int, object] = {}
@@ -179,11 +182,29 @@ class BrokerTruth:
             self.ex.abandon_symbol(sym, "position break")
         self.request("break")
 
-    def freeze(self, sym: int, reason: str) -> None:
+    def freeze(self, sym: int, reason: str, *, for_ms: int | None = None) -> None:
+        """No new pairs on ``sym``: for the rest of the session, or ``for_ms`` (a timed freeze
+        thaws on the engine clock unless a lasting freeze came meanwhile)."""
+        if for_ms is None:
+            self._frozen_for_good.add(sym)
+        elif sym not in self._frozen_for_good:
+            until = self.clock.now_ns() + for_ms * NS_PER_MS
+            if until > self._thaw_at.get(sym, 0):
+                self._thaw_at[sym] = until
+                self.clock.call_at(until, self._thaw, sym, until)
         if not self.frozen[sym]:
             self.frozen[sym] = True
-            self.recorder.position_event(self.clock.now_ns(), "symbol_frozen", self.codes[sym],
-                                         {"reason": reason})
+            detail = {"reason": reason} if for_ms is None else {"reason": reason, "for_ms": for_ms}
+            self.recorder.position_event(self.clock.now_ns(), "symbol_frozen", self.codes[sym], detail)
+
+    def _thaw(self, sym: int, until: int) -> None:
+        if self._thaw_at.get(sym) != until or sym in self._frozen_for_good:
+            return                                  # extended since, or frozen for good
+        del self._thaw_at[sym]
+        self.frozen[sym] = False
+        self.recorder.position_event(self.clock.now_ns(), "symbol_unfrozen", self.codes[sym], {})
+        if self.on_thaw is not None:
+            self.on_thaw(sym)
 
     @property
     def open_breaks(self) -> list[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderRejected, SessionEvent,
-                             ViEvent)
+from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderCancelled, OrderFilled,
+                             OrderRejected, SessionEvent, ViEvent)
 from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
@@ -19,6 +19,7 @@ from .broker_truth import BrokerTruth, QueryThrottle
 from .evaluator import RuleEvaluator, Signal, SignalBatch
 from .execution import Execution
 from .guard import SessionGuard
+from .limits import RiskLimits
 from .quotebook import QuoteBook
 from .throttle import OrderThrottle
 
@@ -53,10 +54,11 @@ class Engine:
         self.record_quotes = profile.profile.recording.quotes
         self.execution: Execution | None = None
         self.truth: BrokerTruth | None = None
+        self.limits: RiskLimits | None = None
         self._batch_timer = None
         self._reject_times: list[int] = []
         self._reconnect_timer = None
-        self.reconnect_ms = 5_000
+        self.reconnect_ms = profile.risk.timings.reconnect_ms
         self.stopping = False
         # paper or real: what the profile declares (None: the emulator, not checked) and where this
         # run trades: the broker's login answer, or "sim" for an emulator nothing was declared for
@@ -75,6 +77,13 @@ class Engine:
                                  queries=QueryThrottle.from_config(queries), timeout_ms=queries.timeout_ms,
                                  alert=self._alert, on_known=self._account_known, on_refuse=self.kill)
         self.execution.truth = self.truth
+        self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
+                                 alert=self._alert, kill=self.kill)
+        self.execution.on_first_fill = self.limits.on_first_fill
+        # every way a symbol becomes eligible again re-evaluates its standing book
+        self.execution.on_cooled = self._eligible_at
+        self.truth.on_thaw = self._eligible_now
+        self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
         return self.execution
 
     def resume(self, point) -> None:
@@ -97,6 +106,24 @@ class Engine:
 
     def _account_known(self) -> None:
         self.guard.account_known = True
+        self._eligible_now(None)
+
+    # -- every edge seen: a symbol that becomes eligible is evaluated against its standing book ------
+    def _eligible_now(self, sym: int | None) -> None:
+        """``sym`` (None: every symbol) may trade again: look at its book in the next batch."""
+        if self.stopping:
+            return
+        self.book.touch(np.arange(self.book.n) if sym is None else sym, self.clock.now_ns())
+        if self._batch_timer is None:
+            self._schedule_batch()
+
+    def _eligible_at(self, sym: int, until_ns: int) -> None:
+        """A cooldown ends at ``until_ns``: evaluate the symbol then."""
+        self.clock.call_at(until_ns, self._cooldown_over, sym, until_ns)
+
+    def _cooldown_over(self, sym: int, until_ns: int) -> None:
+        if self.evaluator.next_eligible_ns[sym] <= until_ns:      # not extended since
+            self._eligible_now(sym)
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
@@ -141,7 +168,10 @@ class Engine:
             self.book.take_dirty()
             return None
         eligible = ~self.guard.muted & ~self.truth.frozen & (self.execution.live_count < self.max_pairs)
+        cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
+        for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
+            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))     # a miss cooled it
         if batch is not None:
             self._admit(batch, now)
         return batch
@@ -157,6 +187,9 @@ class Engine:
             return "max_active_symbols"
         if sig.sym in ex.flattening:
             return "flattening"
+        capped = self.limits.refusal(sig)
+        if capped is not None:
+            return capped
         if ex.legs.entry.side == "sell" and self.evaluator.sellable[sig.sell_venue, sig.sym] < sig.qty:
             return "sellable_qty"
         if not self.throttle.may_start_pair(now):        # re-evaluates the auto-pause first
@@ -175,6 +208,7 @@ class Engine:
             sig = Signal.from_row(row)
             reason = self.refusal(sig, now)
             if reason is None:
+                self.limits.started(sig)
                 pair_ids[i] = self.execution.start_pair(sig).pair_id
                 self.stats["admitted"] += 1
             else:
@@ -185,16 +219,22 @@ class Engine:
 
     # -- broker events -------------------------------------------------------------------------
     def on_order_event(self, ev) -> None:
+        rec = self.execution.orders.get(ev.client_id)
         self.execution.on_order_event(ev)
         if isinstance(ev, OrderRejected) and ev.stage != "send":
             self._note_reject(self.clock.now_ns())     # broker refusals, not our own send errors
+        # per symbol: refusals of orders (a cancel refused because its order filled is no sign)
+        if rec is not None and rec.role != "cancel":
+            if isinstance(ev, OrderRejected) and ev.stage != "send":
+                self.limits.on_reject(rec.sym)
+            elif isinstance(ev, (OrderFilled, OrderCancelled)):
+                self.limits.on_order_went_through(rec.sym)
         self._check_loss()
 
     def _note_reject(self, now: int) -> None:
+        """The reject-storm kill switch: all symbols together (one symbol's spike: limits.py)."""
         self._reject_times = [t for t in self._reject_times if now - t < NS_PER_MIN] + [now]
         limit = self.profile.risk.max_rejects_per_minute
-        if len(self._reject_times) == limit // 2 + 1:
-            self._alert("reject_spike", f"{len(self._reject_times)} rejects within a minute (kill at {limit + 1})")
         if len(self._reject_times) > limit:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 
@@ -221,6 +261,8 @@ class Engine:
         if sym is None:
             return
         self.guard.on_vi(sym, ev.active)
+        if not ev.active:
+            self._eligible_now(sym)
         self.recorder.vi_event(ev)
         if ev.active:
             self._alert("vi", f"VI on {ev.code}: muted on both venues")

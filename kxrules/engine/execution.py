@@ -25,7 +25,7 @@ from .pair import Pair, build_machine
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
-from ..machine.spec import ABANDON
+from ..machine.spec import ABANDON, handled_events
 
 if TYPE_CHECKING:
     from .broker_truth import BrokerTruth
@@ -41,6 +41,12 @@ class ExecutionTimeouts:
     flatten_retry_ms: int = 1000   # first safety-net retry; doubles per attempt up to 32 s
     ioc_outcome_ms: int = 1000     # an IOC ends at once; still working by then, its Chejan was lost
 
+    @classmethod
+    def from_config(cls, timings) -> "ExecutionTimeouts":
+        """From ``risk.timings`` (rules/risk.yaml)."""
+        return cls(ack_ms=timings.ack_ms, chejan_silence_ms=timings.chejan_silence_ms,
+                   flatten_retry_ms=timings.flatten_retry_ms, ioc_outcome_ms=timings.ioc_outcome_ms)
+
 
 class Execution:
     def __init__(self, profile, clock, adapter, throttle: OrderThrottle, recorder, telemetry,
@@ -52,13 +58,15 @@ class Execution:
         self.throttle = throttle
         self.recorder = recorder
         self.telemetry = telemetry
-        self.timeouts = timeouts or ExecutionTimeouts()
+        self.timeouts = timeouts or ExecutionTimeouts.from_config(profile.risk.timings)
         self._on_alert = on_alert
         self.cost = profile.cost
         self.markets = [s.market for s in profile.symbols]
         self.legs = profile.machine.legs
         self.state_specs = {s.name: s for s in profile.machine.states}
         self.machine = build_machine(profile.machine_kwargs)
+        self.handled = handled_events(profile.machine)
+        self._ignored_kinds: set[tuple[str, str]] = set()     # (state, event) alerted once
         self.cooldown_ms = profile.edge.cooldown_ms
         self.reject_cooldown_ms = profile.edge.reject_cooldown_ms
         self.orders: dict[str, OrderRecord] = {}
@@ -77,10 +85,13 @@ class Execution:
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
+        self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
+        self.on_cooled: Callable[[int, int], None] | None = None    # set by the engine: re-evaluate at the end
         risk = profile.risk
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
         self.settle_ms = risk.position_settle_ms
+        self.flatten_venue = risk.flatten_venue
         n = len(profile.codes)
         self.flatten_attempts = [0] * n              # safety-net orders since the symbol was last flat
         self.flatten_retry: dict[int, object] = {}  # sym -> the back-off timer
@@ -93,7 +104,8 @@ class Execution:
         self._unrealised_cash = [0] * len(profile.codes)
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
-                         "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0}
+                         "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
+                         "ignored_events": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -105,7 +117,10 @@ class Execution:
 
     def cool(self, sym: int, ms: int) -> None:
         if self.evaluator is not None and ms:
-            self.evaluator.cool(sym, self.clock.now_ns() + ms * NS_PER_MS)
+            until = self.clock.now_ns() + ms * NS_PER_MS
+            self.evaluator.cool(sym, until)
+            if self.on_cooled is not None:
+                self.on_cooled(sym, until)
 
     def alert(self, kind: str, message: str) -> None:
         """A red flag: recorded in the alerts table and sent to the operator's channel."""
@@ -120,6 +135,16 @@ class Execution:
 
     def record_transition(self, pair: Pair, trigger: str, source: str, dest: str) -> None:
         self.recorder.transition(self.clock.now_ns(), pair.pair_id, trigger, source, dest)
+
+    def event_ignored(self, pair: Pair, trigger: str) -> None:
+        """An event the pair machine has no transition for in the pair's state."""
+        self.counters["ignored_events"] += 1
+        self.recorder.transition(self.clock.now_ns(), pair.pair_id, trigger, pair.state, pair.state, ignored=True)
+        if (pair.state, trigger) not in self._ignored_kinds:
+            self._ignored_kinds.add((pair.state, trigger))
+            self.alert("event_ignored", f"pair {pair.pair_id} {pair.code}: state {pair.state} has no transition "
+                                        f"for '{trigger}'; ignored (once per state and event; every one is "
+                                        f"in transitions with ignored = true)")
 
     def open_exposure(self, sym: int) -> int:
         return sum(p.unhedged for p in self.active.get(sym, ()))
@@ -447,6 +472,8 @@ class Execution:
                 pair.entry_filled += ev.qty
                 if pair.first_fill_ns is None:
                     pair.first_fill_ns = now
+                    if self.on_first_fill is not None:
+                        self.on_first_fill(pair)
             else:
                 pair.hedged += ev.qty
         if ev.leaves_qty == 0 or rec.filled >= rec.qty:
@@ -563,7 +590,7 @@ class Execution:
         self.counters["flatten_orders"] += 1
         self.alert("flatten", f"{code}: {qty} share(s) not owned by a live pair; sending a {side} IOC "
                               f"to flatten (attempt {self.flatten_attempts[sym]} of {self.max_flatten_orders})")
-        rec = self._new_order("flatten", None, sym, "KRX", side, qty, "ioc_market", 0)
+        rec = self._new_order("flatten", None, sym, self.flatten_venue, side, qty, "ioc_market", 0)
         self.flattening[sym] = rec.client_id
         self._send(rec, urgent=True)
 

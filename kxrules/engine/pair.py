@@ -7,6 +7,7 @@ a state with a timer schedules its trigger, guarded by a token so a stale timer 
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from transitions import Machine
@@ -50,13 +51,14 @@ class Pair:
         self.alerted_unhedged = False
         self.gross_krw = self.net_krw = 0
         self._timer = None
-        self._trigger_name = ""
+        self._events: deque[str] = deque()   # triggers raised and not processed yet, in order
+        self._moved = False                  # the event being processed changed state
         self._source = ""
 
     # -- driving the machine --------------------------------------------------------------
     def fire(self, trigger: str) -> None:
         """Raise an engine event or timer trigger on this pair (queued, never re-entrant)."""
-        self._trigger_name = trigger
+        self._events.append(trigger)
         self.trigger(trigger)          # added by transitions
 
     def before_change(self) -> None:
@@ -64,7 +66,8 @@ class Pair:
 
     def after_change(self) -> None:
         ex = self.ex
-        ex.record_transition(self, self._trigger_name, self._source, self.state)
+        ex.record_transition(self, self._events[0], self._source, self.state)
+        self._moved = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -79,6 +82,15 @@ class Pair:
             after = spec.timer.after_ms
             ms = ex.param(after, self.sym) if isinstance(after, str) else after
             self._timer = ex.clock.call_later(ms, self._on_timer, self.state, spec.timer.trigger)
+
+    def finalize(self) -> None:
+        """After every processed event (the machine's finalize_event, in raising order): one that
+        changed nothing and that the state has no transition for is recorded as ignored, never
+        dropped silently (a failed condition is handled, not ignored)."""
+        trigger = self._events.popleft()
+        moved, self._moved = self._moved, False
+        if not moved and (self.state, trigger) not in self.ex.handled:
+            self.ex.event_ignored(self, trigger)
 
     def _on_timer(self, state: str, trigger: str) -> None:
         self._timer = None
@@ -149,4 +161,4 @@ assert set(CONDITIONS) <= set(dir(Pair)), "every registered condition needs a Pa
 def build_machine(kwargs: dict) -> Machine:
     """The shared machine: models are added per pair and removed when the pair ends."""
     return Machine(model=None, queued=True, before_state_change="before_change",
-                   after_state_change="after_change", **kwargs)
+                   after_state_change="after_change", finalize_event="finalize", **kwargs)

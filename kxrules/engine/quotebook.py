@@ -86,6 +86,16 @@ class QuoteBook:
         fbq[flat] = bid_qty
         faq[flat] = ask_qty
 
+    def touch(self, sym: int | np.ndarray, now_ns: int) -> None:
+        """Mark symbols dirty without a quote: they became eligible again and their standing book
+        must be looked at (a gap that did not move is still a gap)."""
+        idx = np.atleast_1d(np.asarray(sym, dtype=np.int64))
+        fresh = idx[~self.dirty[idx]]
+        self.dirty_since[fresh] = now_ns
+        self.dirty[idx] = True
+        if idx.size:
+            self.any_dirty = True
+
     def take_dirty(self) -> np.ndarray:
         """Indices of dirty symbols (ascending) and clear the mask."""
         idx = np.flatnonzero(self.dirty)

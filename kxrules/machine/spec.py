@@ -182,6 +182,21 @@ def analyse(spec: MachineFile, parameter_names: tuple[str, ...], *, inventory: s
     return issues
 
 
+def handled_events(spec: MachineFile) -> frozenset[tuple[str, str]]:
+    """(state, trigger) pairs the machine has a transition for (the engine's own ABANDON included)."""
+    pairs = {(src, t.trigger) for t in spec.transitions for src in t.sources}
+    pairs |= {(s.name, ABANDON) for s in spec.states if not s.final}
+    return frozenset(pairs)
+
+
+def ignored_events(spec: MachineFile) -> dict[str, list[str]]:
+    """Per live state, the engine events it has no transition for: if one comes, the engine records
+    it as ignored (a transition row, a counter, an alert once per state and event)."""
+    handled = handled_events(spec)
+    return {s.name: [e for e in ENGINE_EVENTS if (s.name, e) not in handled]
+            for s in spec.states if not s.final}
+
+
 def machine_kwargs(spec: MachineFile) -> dict:
     """Keyword arguments for ``transitions.Machine`` (no models; timers are run by the engine)."""
     live_states = [s.name for s in spec.states if not s.final]

@@ -237,5 +237,6 @@ def timelines(con, run_id: int, pair_ids: list[int], view: ConfigView) -> list[d
 
 def edge_counts(con, run_id: int) -> dict[tuple[str, str, str], int]:
     return {(s, d, t): n for s, d, t, n in con.execute(
-        "SELECT source, dest, trigger, count(*) FROM transitions WHERE run_id = $run GROUP BY 1, 2, 3",
+        "SELECT source, dest, trigger, count(*) FROM transitions WHERE run_id = $run AND NOT coalesce(ignored, false) "
+        "GROUP BY 1, 2, 3",
         {"run": run_id}).fetchall()}

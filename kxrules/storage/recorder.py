@@ -306,8 +306,9 @@ class Recorder:
                             rec.code, rec.venue, rec.side, ev.price, ev.qty, ev.exec_id, fee, tax,
                             ev.fee, ev.tax))
 
-    def transition(self, now: int, pair_id: int, trigger: str, source: str, dest: str) -> None:
-        self._row("transitions", (now, pair_id, trigger, source, dest))
+    def transition(self, now: int, pair_id: int, trigger: str, source: str, dest: str, *,
+                   ignored: bool = False) -> None:
+        self._row("transitions", (now, pair_id, trigger, source, dest, ignored))
 
     def telemetry(self, ts_ns: int, metric: str, value: float) -> None:
         self._row("telemetry", (ts_ns, metric, value))

@@ -5,6 +5,7 @@ SCHEMA_VERSION = 2     # 2: runs.server
 #: what brings a recording written by an older version up to this one (idempotent)
 MIGRATIONS = (
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS server VARCHAR",
+    "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS ignored BOOLEAN",   # events a machine ignored
 )
 
 TABLES = {
@@ -39,7 +40,8 @@ TABLES = {
         code VARCHAR, venue VARCHAR, side VARCHAR, price BIGINT, qty BIGINT, exec_id VARCHAR,
         fee_krw BIGINT, tax_krw BIGINT, broker_fee_krw BIGINT, broker_tax_krw BIGINT""",
     "transitions": """
-        run_id INTEGER, ts_ns BIGINT, pair_id BIGINT, trigger VARCHAR, source VARCHAR, dest VARCHAR""",
+        run_id INTEGER, ts_ns BIGINT, pair_id BIGINT, trigger VARCHAR, source VARCHAR, dest VARCHAR,
+        ignored BOOLEAN""",
     "quotes": """
         run_id INTEGER, ts_ns BIGINT, code VARCHAR, venue VARCHAR, bid1 BIGINT, ask1 BIGINT,
         bid1_qty BIGINT, ask1_qty BIGINT""",

@@ -276,3 +276,13 @@ def test_installed_executable(ws):
     misuse = subprocess.run([exe, "validate", "nope", "-w", str(ws.root)],
                             capture_output=True, text=True, env=env, timeout=60)
     assert misuse.returncode == 2 and "KX201" in misuse.stdout
+
+
+def test_machine_notes_list_the_events_each_state_ignores(ws):
+    r = validate(ws, "--profile", "pilot", "--machine")
+    assert r.exit_code == 0, r.output
+    assert ("note: pilot: pair machine state ENTRY_TAKE_SENT ignores send, hedge_filled, hedge_rejected, "
+            "hedge_expired (recorded and alerted if one comes)") in r.stdout.splitlines()
+    assert r.stdout.splitlines()[-1].startswith("ok: pilot")
+    doc = json.loads(validate(ws, "--profile", "pilot", "--machine", "--format", "json").stdout)
+    assert doc["ignored_events"]["pilot"]["CANDIDATE"][0] == "entry_rejected"

@@ -152,6 +152,22 @@ def test_slice_qty(ws, written, code, text):
     (R, "max_outstanding_pairs_per_symbol: 1", "max_outstanding_pairs_per_symbol: 11", "KX104"),
     (R, "max_unhedged_ms: 3000", "max_unhedged_ms: 600001", "KX104"),
     (R, "max_unhedged_ms: 3000", 'max_unhedged_ms: "3000"', "KX103"),
+    (R, "disarm_on_max_unhedged: true", "disarm_on_max_unhedged: 1", "KX103"),
+    (R, "reject_freeze_consecutive: 3", "reject_freeze_consecutive: 0", "KX104"),
+    (R, "reject_freeze_count: 5", "reject_freeze_count: 301", "KX104"),
+    (R, "reject_freeze_window_ms: 60000", "reject_freeze_window_ms: 999", "KX104"),
+    (R, "reject_freeze_ms: 60000", "reject_freeze_ms: 3600001", "KX104"),
+    (R, "reject_spike_per_symbol: 3", "reject_spike_per_symbol: 301", "KX104"),
+    (R, "max_pairs_per_symbol_per_day: 20", "max_pairs_per_symbol_per_day: 0", "KX104"),
+    (R, "max_pairs_per_symbol_per_day: 20", "max_pairs_per_symbol_per_day: 20.0", "KX103"),
+    (R, "max_notional_per_symbol_krw: 10000000", "max_notional_per_symbol_krw: 1000000000001", "KX104"),
+    (R, "max_notional_per_day_krw: 100000000", "max_notional_per_day_krw: 1e8", "KX103"),
+    (R, "  ack_ms: 200", "  ack_ms: 10", "KX104"),
+    (R, "  chejan_silence_ms: 300", "  chejan_silence_ms: 60001", "KX104"),
+    (R, "  reconnect_ms: 5000", "  reconnect_ms: 600001", "KX104"),
+    (R, "  flatten_retry_ms: 1000", "  flatten_retry_ms: 99", "KX104"),
+    (R, "  ioc_outcome_ms: 1000", '  ioc_outcome_ms: "1000"', "KX103"),
+    (R, "flatten_venue: KRX", "flatten_venue: KOSDAQ", "KX104"),
     (TH, "sustain_ms: 5000", "sustain_ms: 600001", "KX104"),
     (TH, "enabled: true", "enabled: 1", "KX103"),
     (TH, "enabled: true", 'enabled: "yes"', "KX103"),
@@ -200,3 +216,9 @@ def test_validate_exits_1_and_trade_exits_2_with_the_location(ws):
     assert r.exit_code == 2, r.output
     assert f"{F}:{line}:{col}: error KX103" in r.stderr
     assert not (ws.root / "data").exists()
+
+
+def test_a_symbol_notional_cap_above_the_days_is_KX953(ws):
+    ws.replace(R, "max_notional_per_symbol_krw: 10000000", "max_notional_per_symbol_krw: 200000000")
+    line, col = ws.find(R, "200000000", after="max_notional_per_symbol_krw:")
+    assert only(ws, "KX953") == (R, line, col, "KX953")

@@ -27,31 +27,32 @@ DETERMINISTIC_EMULATOR = {
 }
 
 
-def at(hms: str) -> int:
-    """Epoch ns of a Seoul time 'HH:MM:SS' or 'HH:MM:SS.mmm' on DAY."""
+def at(hms: str, day: dt.date = DAY) -> int:
+    """Epoch ns of a Seoul time 'HH:MM:SS' or 'HH:MM:SS.mmm' on ``day`` (DAY by default)."""
     main, _, frac = hms.partition(".")
     h, m, s = (int(x) for x in main.split(":"))
-    return epoch_ns(DAY, h * 3600 + m * 60 + s) + int(frac.ljust(3, "0") or 0) * MS
+    return epoch_ns(day, h * 3600 + m * 60 + s) + int(frac.ljust(3, "0") or 0) * MS
 
 
 class Quotes:
-    def __init__(self) -> None:
+    def __init__(self, day: dt.date = DAY) -> None:
         self.rows: list[tuple] = []
+        self.day = day           # the trading day the times are on (run() must be given the same)
 
     def add(self, when: str | int, code: str, venue: str, bid: int, ask: int, bid_qty: int = 1000,
             ask_qty: int = 1000) -> "Quotes":
-        ts = at(when) if isinstance(when, str) else when
+        ts = at(when, self.day) if isinstance(when, str) else when
         self.rows.append((ts, code, venue, bid, ask, bid_qty, ask_qty))
         return self
 
     def steady(self, code: str, bid: int, ask: int, start: str = "09:00:00", end: str = "09:30:00",
                every_ms: int = 500, qty: int = 1000) -> "Quotes":
         """Both venues quote the same market (NXT from 09:00:30), refreshed with alternating sizes."""
-        t, stop, i = at(start), at(end), 0
+        t, stop, i = at(start, self.day), at(end, self.day), 0
         while t <= stop:
             size = qty + (i % 2)
             self.add(t, code, "KRX", bid, ask, size, size)
-            if t >= at("09:00:30"):
+            if t >= at("09:00:30", self.day):
                 self.add(t + 1 * MS, code, "NXT", bid, ask, size, size)
             t += every_ms * MS
             i += 1
@@ -61,7 +62,7 @@ class Quotes:
              bid_qty: int = 50, ask_qty: int = 50) -> "Quotes":
         """Quote ``bid``/``ask`` on one venue from ``start`` until ``end`` (replacing the refreshes);
         times as 'HH:MM:SS[.mmm]' or epoch ns."""
-        t0, t1 = (t if isinstance(t, int) else at(t) for t in (start, end))
+        t0, t1 = (t if isinstance(t, int) else at(t, self.day) for t in (start, end))
         self.rows = [r for r in self.rows if not (r[1] == code and r[2] == venue and t0 <= r[0] < t1)]
         self.add(t0, code, venue, bid, ask, bid_qty, ask_qty)
         return self
@@ -79,7 +80,7 @@ class Quotes:
 
 
 def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emulator: dict | None = None,
-        until: str | None = None, profile: str = "pilot", risk: dict | None = None):
+        until: str | None = None, profile: str = "pilot", risk: dict | None = None, day: dt.date = DAY):
     """Run the pilot profile on the emulator over ``quotes`` (``risk``: keys of rules/risk.yaml
     to change); returns (result, read-only DuckDB)."""
     uni = tmp / "universe.csv"
@@ -102,7 +103,7 @@ def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emula
             assert n == 1, key
         files["risk"] = tmp / "risk.yaml"
         files["risk"].write_text(text, encoding="utf-8")
-    compiled = compile_profile(REPO, profile, DAY, file_overrides=files)
+    compiled = compile_profile(REPO, profile, day, file_overrides=files)
     replay = quotes.write(tmp / "quotes.parquet")
     until_s = None
     if until:

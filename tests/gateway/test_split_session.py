@@ -36,6 +36,11 @@ def workspace(tmp: Path, faults: dict) -> Path:
         emu["faults"][key] = value
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(emu, fh)
+    # the fault mix should reach a position break: a pair unhedged past max_unhedged_ms would
+    # freeze 005930 before it (that limit is tested in tests/engine/test_limits.py)
+    risk = root / "rules/risk.yaml"
+    risk.write_text(risk.read_text(encoding="utf-8").replace("max_unhedged_ms: 3000 ", "max_unhedged_ms: 600000 "),
+                    encoding="utf-8")
     return root
 
 

@@ -21,3 +21,7 @@ def check(ws: LoadedWorkspace, diags: Diagnostics) -> None:
         diags.add(*ws.locate("risk", ("max_unhedged_ms",)), "KX953",
                   f"max_unhedged_ms {risk.max_unhedged_ms} <= t_hedge_ms {longest} ({code}): every hedge "
                   f"that waits its full time would disarm the engine before it escalates")
+    if risk.max_notional_per_symbol_krw > risk.max_notional_per_day_krw:
+        diags.add(*ws.locate("risk", ("max_notional_per_symbol_krw",)), "KX953",
+                  f"max_notional_per_symbol_krw ₩{risk.max_notional_per_symbol_krw:,} is above the day's "
+                  f"max_notional_per_day_krw ₩{risk.max_notional_per_day_krw:,}")

@@ -75,6 +75,16 @@ class ThrottleFile(Strict):
     auto_pause: AutoPause = AutoPause()
 
 
+class EngineTimings(Strict):
+    """The engine's own timers (ms, on the engine clock), declared so a risk owner can change them."""
+
+    ack_ms: int = Field(default=200, ge=20, le=10_000)                  # no TR 주문번호 by then: rejected
+    chejan_silence_ms: int = Field(default=300, ge=20, le=60_000)       # accepted, no Chejan 접수: stuck
+    reconnect_ms: int = Field(default=5_000, ge=500, le=600_000)        # login retry after a disconnect
+    flatten_retry_ms: int = Field(default=1_000, ge=100, le=60_000)     # first safety-net pause (doubles)
+    ioc_outcome_ms: int = Field(default=1_000, ge=100, le=60_000)       # an IOC silent this long: ask the broker
+
+
 class RiskFile(Strict):
     max_active_symbols: int = Field(default=2, ge=1, le=1_000)
     max_outstanding_pairs_per_symbol: int = Field(default=1, ge=1, le=10)
@@ -82,10 +92,23 @@ class RiskFile(Strict):
     max_daily_loss_krw: int = Field(default=50_000, ge=1, le=10_000_000_000)
     max_rejects_per_minute: int = Field(default=10, ge=1, le=300)     # Kiwoom takes 300 orders a minute
     max_unhedged_ms: int = Field(default=3000, ge=1, le=600_000)
+    disarm_on_max_unhedged: bool = True          # past max_unhedged_ms: disarm (else only freeze the symbol)
+    # per symbol: rejects freeze it for a while; the spike alert comes first
+    reject_freeze_consecutive: int = Field(default=3, ge=1, le=100)
+    reject_freeze_count: int = Field(default=5, ge=1, le=300)
+    reject_freeze_window_ms: int = Field(default=60_000, ge=1_000, le=3_600_000)
+    reject_freeze_ms: int = Field(default=60_000, ge=1_000, le=3_600_000)
+    reject_spike_per_symbol: int = Field(default=3, ge=1, le=300)
+    # per day: trips (pairs started) per symbol and entry notional (integer KRW)
+    max_pairs_per_symbol_per_day: int = Field(default=20, ge=1, le=10_000)
+    max_notional_per_symbol_krw: int = Field(default=10_000_000, ge=1, le=1_000_000_000_000)
+    max_notional_per_day_krw: int = Field(default=100_000_000, ge=1, le=1_000_000_000_000)
     # broker truth: the broker's account decides what is held
     position_settle_ms: int = Field(default=2000, ge=100, le=60_000)
     max_orders_per_pair: int = Field(default=12, ge=2, le=100)
     max_flatten_orders: int = Field(default=6, ge=1, le=100)
+    flatten_venue: Literal["KRX", "NXT"] = "KRX"      # where the safety net sends its IOCs
+    timings: EngineTimings = EngineTimings()
 
 
 class OverridesFile(Strict):
