@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from ..broker.errors import OP_ERR_SISE_OVERFLOW
 from ..broker.events import AccountPage, BalanceUpdate, HoldingRow, OpenOrderRow
 from ..seoul import NS_PER_MS
 
@@ -103,7 +104,7 @@ class BrokerTruth:
         self.asked_ns: int | None = None       # when the last completed reconciliation started asking
         self._preset_baseline: list[int] | None = None   # trade --resume: the day's, from the recording
         self.resuming = False                  # the first reconciliation of a resumed run is ahead
-        self.counters = {"queries": 0, "refused": 0, "timeouts": 0, "reconciliations": 0,
+        self.counters = {"queries": 0, "refused": 0, "timeouts": 0, "over_limit": 0, "reconciliations": 0,
                          "adjustments": 0, "unknown_open_orders": 0}
         self._alerted_foreign: set[str] = set()
 
@@ -246,15 +247,17 @@ class BrokerTruth:
         self._timer = self.clock.call_later(self.timeout_ms, self._timed_out, kind)
         rc = self.ex.adapter.request_account(kind, more=more)
         if rc != 0 and self._step == kind and self._timer is not None:
-            self._refused(kind)
+            self._refused(kind, rc)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _refused(self, kind: str) -> None:
+    def _refused(self, kind: str, rc: int = 0) -> None:
         self.counters["refused"] += 1
+        if rc == OP_ERR_SISE_OVERFLOW:
+            self.counters["over_limit"] += 1           # our pacing let one too many through
         self._cancel_timer()
         self._step = None
         if self.ex.connected:
@@ -279,7 +282,7 @@ class BrokerTruth:
         if page.kind != self._step:
             return                                   # a late reply to a request given up on
         if page.rc != 0:
-            self._refused(page.kind)
+            self._refused(page.kind, page.rc)
             return
         self._cancel_timer()
         self._pages.extend(page.rows)

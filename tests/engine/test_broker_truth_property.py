@@ -100,7 +100,7 @@ def check(profile, result, engine, emulator) -> None:
     sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
     assert max_calls_in_window(sent) <= 5
     assert {o.status for o in ex.orders.values()} <= FINAL, "every order ends in a final state"
-    assert engine.truth.counters["refused"] == 0, "account TRs stay within Kiwoom's limits (no -200)"
+    assert engine.truth.counters["over_limit"] == 0, "account TRs stay within Kiwoom's limits (no -200)"
     s = result.summary
     assert s.flat == (not held and s.broker_confirmed and not s.unresolved_breaks)
     assert s.positions_left == (held if s.broker_confirmed else s.positions_left)
