@@ -153,12 +153,17 @@ class KiwoomHost:
 
 
 def run_live(profile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> TradeResult:
-    """Trade live; Slack gets the alerts and the end-of-run paragraph when the profile asks."""
+    """Trade live through the OpenAPI+ control."""
+    return run_with_slack(profile, options, KiwoomHost(profile, options, control=control, clock=clock))
+
+
+def run_with_slack(profile, options: TradeOptions, host: Any) -> TradeResult:
+    """A live session: Slack gets the alerts and the end-of-run paragraph when the profile asks."""
     notifier = SlackNotifier.from_profile(profile)
     if notifier is not None and options.alerts is None:
         options.alerts = notifier
     try:
-        result = run_session(profile, options, KiwoomHost(profile, options, control=control, clock=clock))
+        result = run_session(profile, options, host)
     except BaseException:
         if notifier is not None:
             notifier.close()

@@ -238,18 +238,6 @@ def run_rest(profile, options: TradeOptions) -> TradeResult:
     host = RestHost(profile, options, emulator=options.emulator, quotes=quotes)
     if options.emulator:
         return run_session(profile, options, host)
-    from .alerts import SlackNotifier       # live: Slack gets the alerts and the end-of-run paragraph
+    from .live import run_with_slack        # live: Slack gets the alerts and the end-of-run paragraph
 
-    notifier = SlackNotifier.from_profile(profile)
-    if notifier is not None and options.alerts is None:
-        options.alerts = notifier
-    try:
-        result = run_session(profile, options, host)
-    except BaseException:
-        if notifier is not None:
-            notifier.close()
-        raise
-    if notifier is not None:
-        notifier("run_end", result.summary.paragraph() + "".join(f"\n{e}" for e in result.errors[:2]))
-        notifier.close()
-    return result
+    return run_with_slack(profile, options, host)
