@@ -191,11 +191,7 @@ def gateway_of(profile: Any, override: str | None = None) -> Gateway | None:
     section = getattr(profile, "gateway", None)
     if section is None:
         return None
-    get = section.get if isinstance(section, Mapping) else (lambda k, d=None: getattr(section, k, d))
-    host, port = get("host", "127.0.0.1"), get("port", None)
-    if port is None:
-        return None
-    return Gateway(str(host), int(port), str(get("secret_env", GATEWAY_SECRET_ENV) or GATEWAY_SECRET_ENV))
+    return Gateway(section.host, section.port, section.secret_env)
 
 
 def check_gateway(m: Machine, gateway: Gateway | None) -> list[Check]:

@@ -174,8 +174,12 @@ class GatewaySupervisor:
         port = self.port if self.process is not None else plan.port
         command = [*plan.command, "--port", str(port), "--port-file", str(self._port_file)]
         with open(self._log_path(), "ab") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            env=os.environ.copy(), start_new_session=sys.platform != "win32")
+            try:
+                self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                                env=os.environ.copy(), start_new_session=sys.platform != "win32")
+            except OSError as exc:
+                raise GatewayUnavailable(f"cannot start the gateway with {plan.command[0]}: {exc} "
+                                         f"(the profile's gateway.python)") from None
 
     def _log_path(self) -> Path:
         return (self.plan.log_dir or Path(".")) / f"gateway-{self.restarts}.log"

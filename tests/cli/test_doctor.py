@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kxrules.cli.app import app
-from kxrules.config.schema.profile import Account, Alerts
+from kxrules.config.schema.profile import Account, Alerts, Gateway
 from kxrules.runtime.doctor import (CONTROL, ENGINE, FIX, NOT_WINDOWS, OK, SKIP, Machine, exit_code, gateway_of,
                             run_checks)
 
@@ -38,7 +38,7 @@ def by_name(checks):
 
 
 def test_a_good_32_bit_windows_gateway_machine_passes():
-    checks = run_checks(windows(32), profile(gateway={"host": "10.0.0.5", "port": 5151}))
+    checks = run_checks(windows(32), profile(gateway=Gateway(host="10.0.0.5", port=5151)))
     assert exit_code(checks) == 0, [c.line() for c in checks]
     c = by_name(checks)
     assert c["python"].status == OK and "32-bit: hosts the control" in c["python"].message
@@ -80,7 +80,7 @@ def test_any_import_failure_is_a_fix_not_a_crash():
 
 def test_env_vars_are_checked_never_printed():
     env = {"KXRULES_ACCOUNT": SECRET}
-    checks = run_checks(windows(32, env=env), profile(gateway={"host": "127.0.0.1", "port": 1}))
+    checks = run_checks(windows(32, env=env), profile(gateway=Gateway(host="127.0.0.1", port=1)))
     c = by_name(checks)
     assert c["$KXRULES_ACCOUNT"].status == OK
     assert c["$KXRULES_ACCOUNT_PASSWORD"].status == FIX
@@ -158,7 +158,7 @@ def test_doctor_command_exits_1_naming_what_to_fix(ws, monkeypatch):
     result = CliRunner().invoke(app, ["doctor", "--workspace", str(ws.root)])
     assert result.exit_code == 1
     assert "FIX  $KXRULES_ACCOUNT_PASSWORD: not set" in result.output
-    assert "SKIP gateway: no gateway declared" in result.output
+    assert "FIX  gateway: 127.0.0.1:8765 does not answer" in result.output     # the pilot's gateway:
 
 
 def test_doctor_command_with_a_broken_profile_still_checks_the_machine(ws):
