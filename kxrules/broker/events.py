@@ -7,7 +7,7 @@ values it came from, for the recorder). Quotes never become objects: they go to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Union
+from typing import Any, Literal, Protocol, Union
 
 VENUE_KRX = 0
 VENUE_NXT = 1
@@ -137,7 +137,7 @@ class AccountPage:
     ``rc`` non-zero: the request was refused (-200 over the query limit, ...) and no reply comes."""
 
     kind: Literal["holdings", "open_orders"]
-    rows: list
+    rows: list[Any]    # HoldingRow for "holdings", OpenOrderRow for "open_orders"
     more: bool = False
     rc: int = 0
     ts_ns: int = 0

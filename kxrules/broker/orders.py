@@ -29,8 +29,9 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kxrules.clock import Clock, TimerHandle
 from . import fids as F
-from .events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderEvent,
+from .events import (CancelIntent, OpenOrderRow, OrderAccepted, OrderAck, OrderCancelled, OrderEvent,
                      OrderFilled, OrderIntent, OrderRejected)
 from .parsing import ChejanOrder, norm_order_no
 
@@ -56,7 +57,7 @@ class TrackedOrder:
     fee_seen: int = 0
     tax_seen: int = 0
     exec_ids: set[str] = field(default_factory=set)
-    reject_timer: Any = None
+    reject_timer: TimerHandle | None = None
 
     @property
     def leaves(self) -> int:
@@ -64,7 +65,7 @@ class TrackedOrder:
 
 
 class OrderTracker:
-    def __init__(self, clock: Any, emit: Callable[[OrderEvent], None], counters: Counter,
+    def __init__(self, clock: Clock, emit: Callable[[OrderEvent], None], counters: Counter[str],
                  *, order_screen: str, fee_cumulative: bool = True, msg_grace_ms: float = 20.0,
                  buffer_limit: int = 10_000):
         self.clock = clock
@@ -218,11 +219,11 @@ class OrderTracker:
         return cands[-1] if cands else None
 
     # --- what the broker's open-orders TR says ---
-    def learn(self, rows: list) -> None:
+    def learn(self, rows: list[OpenOrderRow]) -> None:
         """Map open orders whose number we never learned (their TR ack was lost): per (code,
         side, qty), unknown numbers in ascending order go to our un-numbered orders in send
         order (the broker numbers orders as they arrive). Sets ``row.client_id`` for ours."""
-        unknown: dict[tuple[str, str, int], list] = {}
+        unknown: dict[tuple[str, str, int], list[OpenOrderRow]] = {}
         for row in rows:
             o = self.by_no.get(row.order_no)
             if o is not None:
