@@ -168,6 +168,30 @@ class ConnectionEvent:
     server: str | None = None   # on a login: "paper" | "real", from GetServerGubun (broker/server.py)
 
 
+class BrokerAdapter(Protocol):
+    """What the engine and the session call on a broker (the OpenAPI+ ``KiwoomAdapter``, the REST
+    ``RestAdapter``). Events come back through the ``BrokerListener``; every call returns at once."""
+
+    def connect(self) -> int: ...
+
+    def check_connection(self) -> bool: ...
+
+    def subscribe_quotes(self) -> int: ...
+
+    def send(self, intent: OrderIntent) -> int: ...
+
+    def cancel(self, intent: CancelIntent) -> int: ...
+
+    def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
+                    order_no: str, filled: int) -> None: ...
+
+    def forget(self, client_id: str) -> None: ...
+
+    def request_account(self, kind: str, *, more: bool = False) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class BrokerListener(Protocol):
     """What the engine implements. ``on_quote`` is the hot path: ints only.
 

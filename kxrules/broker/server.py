@@ -11,7 +11,10 @@ which is neither, and its answer is then not checked.
 """
 from __future__ import annotations
 
-from ..config.schema.profile import LIVE_SERVERS, SIM_SERVER, Server  # noqa: F401 - the names, once
+from ..config.schema.profile import LIVE_SERVERS, SIM_SERVER, Server
+
+__all__ = ["LIVE_SERVERS", "SIM_SERVER", "Server", "describe", "expected_server", "mismatch",  # the names, once
+           "server_of_gubun"]
 
 PAPER, REAL = LIVE_SERVERS
 SIM = SIM_SERVER

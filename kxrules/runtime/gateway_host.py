@@ -98,6 +98,8 @@ class LockstepLoop:
 class GatewayAdapter(KiwoomAdapter):
     """The adapter over a ``RemoteControl``: closing it also ends the gateway's session."""
 
+    ocx: RemoteControl
+
     def close(self) -> None:
         super().close()
         self.ocx.close()

@@ -417,6 +417,11 @@ class KiwoomRestAdapter:
         o = self.orders.by_client.get(client_id)
         return o.order_no_raw if o is not None and o.order_no else None
 
+    def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
+                    order_no: str, filled: int) -> None:
+        """Track an order an earlier engine sent (``trade --resume``)."""
+        self.orders.adopt(client_id, code, venue, side, qty, order_no, filled)
+
     def forget(self, client_id: str) -> None:
         self.orders.forget(client_id)
 
