@@ -3,7 +3,9 @@
 Whatever order OnReceiveMsg, OnReceiveTrData and OnReceiveChejanData arrive in, each client order
 yields at most: ``OrderAck`` -> ``OrderAccepted`` -> ``OrderFilled``* -> one final
 (``OrderCancelled`` | ``OrderRejected`` | the fill that leaves 0). Duplicates are dropped and
-counted; missing steps are synthesised (a fill before its 접수 first emits ``OrderAccepted``).
+counted here and only here (a 체결 whose execution number, or running quantity, was seen, or one
+past the order's quantity): the engine applies every ``OrderFilled`` it gets. Missing steps are
+synthesised (a fill before its 접수 first emits ``OrderAccepted``).
 
 - ``sRQName`` is the client id, so TrData and Msg map to the order directly.
 - Chejan for an unknown order number is buffered until an ack maps the number. An un-acked
@@ -324,6 +326,9 @@ class OrderTracker:
         qty = rec.exec_qty or (rec.cum_qty - o.cum_qty)
         if qty <= 0 or rec.exec_price <= 0:
             self.counters["chejan_junk"] += 1
+            return
+        if o.cum_qty + qty > o.qty:              # more than the order's quantity: a repeat under another number
+            self.counters["fill_over_qty"] += 1
             return
         o.exec_ids.add(key)
         if not o.accepted and not o.final:

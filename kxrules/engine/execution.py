@@ -428,10 +428,7 @@ class Execution:
                     self._route_reject(rec)
 
     def _on_fill(self, rec: OrderRecord, ev: OrderFilled, now: int) -> None:
-        key = ev.exec_id or f"{ev.order_no}:{ev.cum_qty}"
-        if key in rec.exec_ids or rec.filled + ev.qty > rec.qty:
-            return                                     # duplicate Chejan: already applied
-        rec.exec_ids.add(key)
+        rec.fills += 1
         if rec.status == TIMEOUT:
             rec.late = True
             rec.status = LIVE

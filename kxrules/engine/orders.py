@@ -39,7 +39,7 @@ class OrderRecord:
     tax: int = 0
     late: bool = False        # an ack or fill came after we had timed it out
     message: str = ""
-    exec_ids: set = field(default_factory=set)
+    fills: int = 0            # fill events applied (each counted once: broker/orders.py drops repeats)
     timers: list = field(default_factory=list)
 
     @property
