@@ -49,6 +49,6 @@ def expected_server(declared: str | None, broker: str) -> str | None:
         f"`server: paper` (모의투자) or `server: real` (실거래) to it")
 
 
-def mismatch(expected: str, reported: str, gubun: str | None) -> str:
+def mismatch(expected: str, reported: str | None, gubun: str | None) -> str:
     return (f"server mismatch: the profile declares {describe(expected)} but the broker logged in to "
             f"{describe(reported)} (GetServerGubun={gubun!r}); never armed")

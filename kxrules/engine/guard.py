@@ -12,10 +12,11 @@ import datetime as dt
 import numpy as np
 
 from .. import seoul
+from ..config.schema.sessions import CalendarFile, SessionsFile
 
 
 class SessionGuard:
-    def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
+    def __init__(self, sessions: SessionsFile, calendar: CalendarFile, run_date: dt.date, n_symbols: int) -> None:
         self.trading_day = calendar.is_trading_day(run_date)
         late = next((x for x in calendar.late_open if x.date == run_date), None)
         open_shift = (late.open_delay_minutes * 60) if late else 0
