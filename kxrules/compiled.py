@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable, TypeVar
+
+Fn = TypeVar("Fn", bound=Callable[..., Any])
 
 
-def jitable(fn: Callable) -> Callable:
+def jitable(fn: Fn) -> Fn:
     """``fn`` unchanged for numpy code and, where numba is installed, also callable from the
     compiled kernels (numba's ``register_jitable`` returns the plain function and compiles it
     into each kernel that calls it). A kernel's cache does not track the file of ``fn``: a
@@ -23,7 +25,8 @@ def jitable(fn: Callable) -> Callable:
         from numba.extending import register_jitable
     except ImportError:
         return fn
-    return register_jitable(fn)
+    jitted: Fn = register_jitable(fn)
+    return jitted
 
 
 def load(module: str) -> ModuleType | None:

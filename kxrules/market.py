@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Venue = Literal["KRX", "NXT"]
-VENUES: tuple[str, ...] = get_args(Venue)                 # index 0 KRX, 1 NXT
+VENUES: tuple[Venue, ...] = get_args(Venue)                 # index 0 KRX, 1 NXT
 VENUE_INDEX: dict[str, int] = {name: i for i, name in enumerate(VENUES)}
 
 Market = Literal["KOSPI", "KOSDAQ"]

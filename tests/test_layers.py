@@ -6,7 +6,7 @@ may import only units of lower layers: no import up, none sideways within a laye
 circle. The layers, lowest first, and why each sits where it does:
 
 0. base: ``seoul`` (Seoul time in epoch ns), ``market`` (venue and market names), ``compiled``
-   (numba or not); they import nothing of ours.
+   (numba or not), ``arrays`` (the numpy array types); they import nothing of ours.
 1. ``clock``: the one source of time and timers for engine, emulator, recorder and the Qt host
    (in the units of ``seoul``).
 2. ``config.schema``: every workspace file's pydantic model and its field types. It sits inside
@@ -36,7 +36,7 @@ import kxrules
 
 PACKAGE = Path(kxrules.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("kxrules", "kxrules.seoul", "kxrules.market", "kxrules.compiled"),
+    ("kxrules", "kxrules.seoul", "kxrules.market", "kxrules.compiled", "kxrules.arrays"),
     ("kxrules.clock",),
     ("kxrules.config.schema",),
     ("kxrules.money",),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from kxrules.clock import Clock
 from . import errors as E
 from . import fids as F
 from .events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
@@ -38,7 +39,7 @@ _JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_jun
 
 
 class KiwoomAdapter:
-    def __init__(self, ocx: OcxLike, venues: VenueMapConfig, clock: Any,
+    def __init__(self, ocx: OcxLike, venues: VenueMapConfig, clock: Clock,
                  listener: BrokerListener, codes: list[str], account: str | None = None,
                  *, msg_grace_ms: float = 20.0):
         self.ocx = ocx
@@ -337,7 +338,7 @@ class KiwoomAdapter:
 
     def _account_reply(self, kind: str, trcode: str, rqname: str, prev_next: str) -> None:
         get = self.ocx.GetCommData
-        rows: list = []
+        rows: list[Any] = []
         for i in range(self.ocx.GetRepeatCnt(trcode, rqname)):
             try:
                 if kind == "holdings":

@@ -7,7 +7,7 @@ values it came from, for the recorder). Quotes never become objects: they go to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Union
+from typing import Any, Literal, Protocol, Union
 
 VENUE_KRX = 0
 VENUE_NXT = 1
@@ -137,7 +137,7 @@ class AccountPage:
     ``rc`` non-zero: the request was refused (-200 over the query limit, ...) and no reply comes."""
 
     kind: Literal["holdings", "open_orders"]
-    rows: list
+    rows: list[Any]    # HoldingRow for "holdings", OpenOrderRow for "open_orders"
     more: bool = False
     rc: int = 0
     ts_ns: int = 0
@@ -166,6 +166,30 @@ class ConnectionEvent:
     ts_ns: int = 0
     raw: dict[str, str] = field(default_factory=dict)
     server: str | None = None   # on a login: "paper" | "real", from GetServerGubun (broker/server.py)
+
+
+class BrokerAdapter(Protocol):
+    """What the engine and the session call on a broker (the OpenAPI+ ``KiwoomAdapter``, the REST
+    ``RestAdapter``). Events come back through the ``BrokerListener``; every call returns at once."""
+
+    def connect(self) -> int: ...
+
+    def check_connection(self) -> bool: ...
+
+    def subscribe_quotes(self) -> int: ...
+
+    def send(self, intent: OrderIntent) -> int: ...
+
+    def cancel(self, intent: CancelIntent) -> int: ...
+
+    def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
+                    order_no: str, filled: int) -> None: ...
+
+    def forget(self, client_id: str) -> None: ...
+
+    def request_account(self, kind: str, *, more: bool = False) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class BrokerListener(Protocol):

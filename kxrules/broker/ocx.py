@@ -49,11 +49,20 @@ class EventSource(Protocol):
 
 @runtime_checkable
 class OcxLike(Protocol):
-    OnEventConnect: EventSource
-    OnReceiveTrData: EventSource
-    OnReceiveRealData: EventSource
-    OnReceiveMsg: EventSource
-    OnReceiveChejanData: EventSource
+    @property
+    def OnEventConnect(self) -> EventSource: ...
+
+    @property
+    def OnReceiveTrData(self) -> EventSource: ...
+
+    @property
+    def OnReceiveRealData(self) -> EventSource: ...
+
+    @property
+    def OnReceiveMsg(self) -> EventSource: ...
+
+    @property
+    def OnReceiveChejanData(self) -> EventSource: ...
 
     def CommConnect(self) -> int: ...
 

@@ -3,7 +3,9 @@
 Whatever order OnReceiveMsg, OnReceiveTrData and OnReceiveChejanData arrive in, each client order
 yields at most: ``OrderAck`` -> ``OrderAccepted`` -> ``OrderFilled``* -> one final
 (``OrderCancelled`` | ``OrderRejected`` | the fill that leaves 0). Duplicates are dropped and
-counted; missing steps are synthesised (a fill before its 접수 first emits ``OrderAccepted``).
+counted here and only here (a 체결 whose execution number, or running quantity, was seen, or one
+past the order's quantity): the engine applies every ``OrderFilled`` it gets. Missing steps are
+synthesised (a fill before its 접수 first emits ``OrderAccepted``).
 
 - ``sRQName`` is the client id, so TrData and Msg map to the order directly.
 - Chejan for an unknown order number is buffered until an ack maps the number. An un-acked
@@ -29,8 +31,9 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kxrules.clock import Clock, TimerHandle
 from . import fids as F
-from .events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderEvent,
+from .events import (CancelIntent, OpenOrderRow, OrderAccepted, OrderAck, OrderCancelled, OrderEvent,
                      OrderFilled, OrderIntent, OrderRejected)
 from .parsing import ChejanOrder, norm_order_no
 
@@ -56,7 +59,7 @@ class TrackedOrder:
     fee_seen: int = 0
     tax_seen: int = 0
     exec_ids: set[str] = field(default_factory=set)
-    reject_timer: Any = None
+    reject_timer: TimerHandle | None = None
 
     @property
     def leaves(self) -> int:
@@ -64,7 +67,7 @@ class TrackedOrder:
 
 
 class OrderTracker:
-    def __init__(self, clock: Any, emit: Callable[[OrderEvent], None], counters: Counter,
+    def __init__(self, clock: Clock, emit: Callable[[OrderEvent], None], counters: Counter[str],
                  *, order_screen: str, fee_cumulative: bool = True, msg_grace_ms: float = 20.0,
                  buffer_limit: int = 10_000):
         self.clock = clock
@@ -218,11 +221,11 @@ class OrderTracker:
         return cands[-1] if cands else None
 
     # --- what the broker's open-orders TR says ---
-    def learn(self, rows: list) -> None:
+    def learn(self, rows: list[OpenOrderRow]) -> None:
         """Map open orders whose number we never learned (their TR ack was lost): per (code,
         side, qty), unknown numbers in ascending order go to our un-numbered orders in send
         order (the broker numbers orders as they arrive). Sets ``row.client_id`` for ours."""
-        unknown: dict[tuple[str, str, int], list] = {}
+        unknown: dict[tuple[str, str, int], list[OpenOrderRow]] = {}
         for row in rows:
             o = self.by_no.get(row.order_no)
             if o is not None:
@@ -323,6 +326,9 @@ class OrderTracker:
         qty = rec.exec_qty or (rec.cum_qty - o.cum_qty)
         if qty <= 0 or rec.exec_price <= 0:
             self.counters["chejan_junk"] += 1
+            return
+        if o.cum_qty + qty > o.qty:              # more than the order's quantity: a repeat under another number
+            self.counters["fill_over_qty"] += 1
             return
         o.exec_ids.add(key)
         if not o.accepted and not o.final:

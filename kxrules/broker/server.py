@@ -11,7 +11,10 @@ which is neither, and its answer is then not checked.
 """
 from __future__ import annotations
 
-from ..config.schema.profile import LIVE_SERVERS, SIM_SERVER, Server  # noqa: F401 - the names, once
+from ..config.schema.profile import LIVE_SERVERS, SIM_SERVER, Server
+
+__all__ = ["LIVE_SERVERS", "SIM_SERVER", "Server", "describe", "expected_server", "mismatch",  # the names, once
+           "server_of_gubun"]
 
 PAPER, REAL = LIVE_SERVERS
 SIM = SIM_SERVER
@@ -46,6 +49,6 @@ def expected_server(declared: str | None, broker: str) -> str | None:
         f"`server: paper` (모의투자) or `server: real` (실거래) to it")
 
 
-def mismatch(expected: str, reported: str, gubun: str | None) -> str:
+def mismatch(expected: str, reported: str | None, gubun: str | None) -> str:
     return (f"server mismatch: the profile declares {describe(expected)} but the broker logged in to "
             f"{describe(reported)} (GetServerGubun={gubun!r}); never armed")

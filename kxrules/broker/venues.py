@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config.model_file import load_model_file
-from ..config.schema.venues import VenueMapConfig  # noqa: F401  (the broker's name for it)
+from ..config.schema.venues import VenueMapConfig
 from ..config.workspace import bundled_workspace
+
+__all__ = ["VenueMapConfig", "default_venue_map_path", "load_venue_map_file"]  # the broker's name for it
 
 
 def default_venue_map_path() -> Path:

@@ -5,6 +5,7 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -27,7 +28,7 @@ def parse_date(value: str | None) -> dt.date:
         raise  # unreachable
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"kxrules: error: {message}", err=True)
     raise typer.Exit(code)
 

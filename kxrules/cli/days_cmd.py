@@ -52,10 +52,10 @@ def days(
         typer.echo(f"no run in {src} recorded quotes (live: recording.quotes; simulation: --record-quotes)")
         return
     typer.echo(f"{'date':<11}{'run':>5}  {'profile':<10}{'status':<10}{'rows':>12}{'codes':>7}{'venues':>7}  source")
-    for d in found:
-        typer.echo(f"{d.run_date!s:<11}{d.run_id:>5}  {d.profile:<10}{d.status:<10}{d.rows:>12,}{d.codes:>7}"
-                   f"{d.venues:>7}  {d.source}")
-    typer.echo(f"{len({d.run_date for d in found})} day(s) in {len(found)} run(s), {sum(d.rows for d in found):,} rows")
+    for run in found:
+        typer.echo(f"{run.run_date!s:<11}{run.run_id:>5}  {run.profile:<10}{run.status:<10}{run.rows:>12,}"
+                   f"{run.codes:>7}{run.venues:>7}  {run.source}")
+    typer.echo(f"{len({r.run_date for r in found})} day(s) in {len(found)} run(s), {sum(r.rows for r in found):,} rows")
 
 
 @days_app.command("export")

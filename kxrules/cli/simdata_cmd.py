@@ -4,19 +4,19 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
 DEFAULT_SIM_DATE = "2026-11-23"  # a Monday
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"kxrules: error: {message}", err=True)
     raise typer.Exit(2)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -84,8 +84,8 @@ def simdata(
     if out.exists() and out.is_dir():
         _fail(f"--out {out} is a directory")
 
-    kwargs = dict(universe=uni, date=day, seed=seed, config=cfg, start=start, minutes=minutes,
-                  rate_multiplier=rate_multiplier)
+    kwargs: dict[str, Any] = dict(universe=uni, date=day, seed=seed, config=cfg, start=start, minutes=minutes,
+                                  rate_multiplier=rate_multiplier)
     try:
         if sys.stdout.isatty():
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

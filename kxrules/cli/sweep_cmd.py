@@ -64,7 +64,7 @@ def sweep(
     outcome = run_sweep(plan, store, workers=n, status=None if quiet else echo_err, tty=tty, backend=backend)
     rows = store.rows(spec.name, plan.keys)
     store.close()
-    metric = spec.model.objective.maximize or spec.model.objective.minimize
+    metric = spec.model.objective.metric
     if rows:
         ranked = rank(rows, spec.model.objective)
         typer.echo(f"{'maximize' if spec.model.objective.maximize else 'minimize'} {metric} "

@@ -108,7 +108,7 @@ def trade(
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
                            record_quotes=record_quotes, gateway=gateway, resume=resume, emulator=emulator)
-    from ..broker.kiwoom.control import BrokerUnavailable
+    from ..broker.errors import BrokerUnavailable
 
     try:
         result = run_trade(compiled, options)

@@ -43,7 +43,8 @@ def validate(
         fail("give the profile either as an argument or with --profile, not both")
     run_date = parse_date(date)
     root = workspace_root(workspace)
-    names = [target or profile] if (target or profile) else available_profiles(root)
+    chosen = target or profile
+    names = [chosen] if chosen else available_profiles(root)
     if not names:
         fail(f"no profiles found under {root}/config/profiles")
 

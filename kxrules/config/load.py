@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, Position
 from .profiles import DocLocator, MergedProfile, load_profile
 from .schema.emulator import EmulatorConfig
 from .schema.machine import MachineFile
@@ -55,7 +55,8 @@ class LoadedWorkspace:
     paths: dict[str, Path] = field(default_factory=dict)      # files key -> resolved path
     universe: list[Symbol] = field(default_factory=list)
 
-    def locate(self, key: str, loc: tuple = (), *, key_pos: bool = False):
+    def locate(self, key: str, loc: tuple[Any, ...] = (), *,
+               key_pos: bool = False) -> tuple[Path, Position | None]:
         """(path, position) of a location inside one of the profile's files."""
         doc = self.docs.get(key)
         if doc is None:

@@ -47,11 +47,13 @@ class YamlDoc:
     @property
     def key_positions(self) -> dict[DataPath, Position]:
         self._locate_all()
+        assert self._keys is not None, "_locate_all() fills it"
         return self._keys
 
     @property
     def value_positions(self) -> dict[DataPath, Position]:
         self._locate_all()
+        assert self._values is not None, "_locate_all() fills it"
         return self._values
 
     def _locate_all(self) -> None:

@@ -18,7 +18,7 @@ exit code say flat only when that last answer agrees.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..broker.events import AccountPage, BalanceUpdate, HoldingRow, OpenOrderRow
 from ..seoul import NS_PER_MS
 
 if TYPE_CHECKING:
+    from ..clock import Clock, TimerHandle
+    from ..config.schema.strategy import QueryBudget
+    from ..storage.recorder import Recorder
     from .execution import Execution
 
 ACCOUNT_KINDS = ("holdings", "open_orders")
@@ -42,7 +45,7 @@ class QueryThrottle:
         self._sent: deque[int] = deque()
 
     @classmethod
-    def from_config(cls, queries) -> "QueryThrottle":
+    def from_config(cls, queries: QueryBudget) -> "QueryThrottle":
         return cls([(queries.capacity, queries.window_ms),
                     *((w.capacity, w.window_ms) for w in queries.longer)])
 
@@ -63,10 +66,10 @@ class QueryThrottle:
 
 
 class BrokerTruth:
-    def __init__(self, ex: "Execution", clock, recorder, *, settle_ms: int,
+    def __init__(self, ex: "Execution", clock: Clock, recorder: Recorder, *, settle_ms: int,
                  queries: QueryThrottle, timeout_ms: int,
                  alert: Callable[[str, str], None], on_known: Callable[[], None] = lambda: None,
-                 on_refuse: Callable[[str], None] = lambda why: None):
+                 on_refuse: Callable[[str], None] = lambda why: None) -> None:
         self.ex = ex
         self.clock = clock
         self.recorder = recorder
@@ -89,18 +92,18 @@ class BrokerTruth:
         self._frozen_for_good: set[int] = set()      # frozen for the rest of the session
         self._thaw_at: dict[int, int] = {}           # timed freezes: when each thaws (ns)
         self.on_thaw: Callable[[int], None] | None = None
-        self.breaks: list[dict] = []           # every break episode, for the summary
-        self._open_breaks: dict[int, dict] = {}
-        self._settle: dict[int, object] = {}
+        self.breaks: list[dict[str, Any]] = []           # every break episode, for the summary
+        self._open_breaks: dict[int, dict[str, Any]] = {}
+        self._settle: dict[int, TimerHandle] = {}
         self._reasons: set[str] = set()        # why to ask (again): gathered until a round starts
         self._answering: set[str] = set()      # the reasons the round in progress answers
         self._balance_ns = [0] * n             # when each symbol's balance Chejan last came
         self._holdings_ns = 0                  # when the round's holdings reply came
         self._step: str | None = None          # "holdings" | "open_orders" while asking
-        self._pages: list = []
+        self._pages: list[Any] = []              # the rows of the reply being read (AccountPage.rows)
         self._holdings: list[HoldingRow] = []
         self._started_ns = 0
-        self._timer = None                     # pacing or timeout timer
+        self._timer: TimerHandle | None = None     # pacing or timeout timer
         self.asked_ns: int | None = None       # when the last completed reconciliation started asking
         self._preset_baseline: list[int] | None = None   # trade --resume: the day's, from the recording
         self.resuming = False                  # the first reconciliation of a resumed run is ahead
@@ -171,7 +174,7 @@ class BrokerTruth:
         """Ours and the broker's numbers disagree past the settling window."""
         code = self.codes[sym]
         if sym not in self._open_breaks:
-            episode = {"code": code, "at_ns": self.clock.now_ns(), "engine": self.ex.position[sym],
+            episode: dict[str, Any] = {"code": code, "at_ns": self.clock.now_ns(), "engine": self.ex.position[sym],
                        "broker": self.broker_position(sym), "source": source, "resolved_ns": None}
             self._open_breaks[sym] = episode
             self.breaks.append(episode)
@@ -374,8 +377,8 @@ class BrokerTruth:
                 self.freeze(i, "resume: the account holds less than the day began with")
         if short or foreign:
             why = "; ".join(filter(None, [
-                short and f"the account holds less than the day began with in {', '.join(short)}",
-                foreign and f"open orders that are not ours in {', '.join(foreign)}"]))
+                f"the account holds less than the day began with in {', '.join(short)}" if short else "",
+                f"open orders that are not ours in {', '.join(foreign)}" if foreign else ""]))
             self.recorder.position_event(self.clock.now_ns(), "resume_refused", None, {"why": why})
             self.on_refuse(f"resume refused: {why}")
         adjusted = {}

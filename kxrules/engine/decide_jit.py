@@ -11,9 +11,12 @@ serves there).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
+from ..arrays import F64, I64, Mask
 from ..rules import program as P
 from .crossing import direction_crossed, symbol_crossed
 
@@ -22,7 +25,8 @@ N_MARKET = 10
 
 
 @njit(cache=True, error_model="numpy")
-def _run_program(code, consts, start, length, market, param_vals, cand_sym, k, stack):
+def _run_program(code: I64, consts: F64, start: int, length: int, market: F64, param_vals: F64, cand_sym: I64,
+                 k: int, stack: F64) -> F64:
     """Run one rule's program over the first ``k`` candidates at once; returns ``stack[0, :k]``.
 
     Vectorised across candidates (the opcode is dispatched once per instruction, not once per
@@ -115,7 +119,7 @@ def _run_program(code, consts, start, length, market, param_vals, cand_sym, k, s
 
 
 @njit(cache=True)
-def _tick(price, tick_table):
+def _tick(price: int, tick_table: I64) -> Any:    # an int64 scalar of the table
     """``tick_table`` rows: (exclusive upper price bound, tick); the last bound is int64 max."""
     for i in range(tick_table.shape[0]):
         if price < tick_table[i, 0]:
@@ -124,8 +128,9 @@ def _tick(price, tick_table):
 
 
 @njit(cache=True, error_model="numpy")
-def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss_cool_ns,
-           rates, cost_cols, param_vals, code, consts, spans, tick_table, scratch, out):
+def decide(top: I64, dirty: Mask, dirty_since: I64, eligible: Mask, next_eligible: I64, sellable: I64, now: int,
+           miss_cool_ns: int, rates: I64, cost_cols: I64, param_vals: F64, code: I64, consts: F64, spans: I64,
+           tick_table: I64, scratch: F64, out: I64) -> int:
     """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
 
     ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes. ``cost_cols`` rows:
@@ -237,7 +242,7 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
 
 
 @njit(cache=True)
-def _store_rows(top, sym, venue, b, a, bq, aq, changed):
+def _store_rows(top: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64, changed: Mask) -> None:
     """Write quote rows into the book in arrival order; ``changed[i]``: row i moved its top.
     Branch-free, inputs read into locals before the stores (see ``decide``)."""
     for i in range(sym.shape[0]):
@@ -255,7 +260,8 @@ def _store_rows(top, sym, venue, b, a, bq, aq, changed):
 
 
 @njit(cache=True)
-def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
+def apply_quotes(top: I64, dirty: Mask, dirty_since: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64,
+                 t: I64) -> bool:
     """QuoteBook.update_batch: apply in arrival order, dirty on a changed top, and keep the time
     of the first change since the last batch. Returns whether anything changed.
 
@@ -276,6 +282,6 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
 
 
 @njit(cache=True)
-def overwrite_quotes(top, sym, venue, b, a, bq, aq):
+def overwrite_quotes(top: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64) -> None:
     """QuoteBook.overwrite: set tops in arrival order without marking anything dirty."""
     _store_rows(top, sym, venue, b, a, bq, aq, np.empty(sym.shape[0], dtype=np.bool_))

@@ -8,10 +8,13 @@ start a pair on the compiled state machine.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
-from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderCancelled, OrderFilled,
-                             OrderRejected, SessionEvent, ViEvent)
+from ..arrays import I64
+from ..broker.events import (AccountPage, BalanceUpdate, BrokerAdapter, ConnectionEvent, OrderCancelled,
+                             OrderEvent, OrderFilled, OrderRejected, SessionEvent, ViEvent)
 from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
@@ -21,19 +24,28 @@ from .execution import Execution
 from .guard import SessionGuard
 from .limits import RiskLimits
 from .quotebook import QuoteBook
+from .telemetry import Telemetry
 from .throttle import OrderThrottle
+
+if TYPE_CHECKING:
+    from ..clock import Clock, TimerHandle
+    from ..config.compile import CompiledProfile
+    from ..config.schema.machine import Legs
+    from ..storage.recorder import Recorder
+    from ..storage.resume import ResumePoint
 
 NS_PER_MIN = 60_000 * NS_PER_MS
 
 
-def leg_liquidity(legs) -> tuple[str, str]:
+def leg_liquidity(legs: Legs) -> tuple[str, str]:
     """(buy leg, sell leg) fee schedules: the rules cost each leg as its order style will pay."""
     entry, hedge = liquidity_of(legs.entry.style), liquidity_of(legs.hedge.style)
     return (entry, hedge) if legs.entry.side == "buy" else (hedge, entry)
 
 
 class Engine:
-    def __init__(self, profile, clock, recorder, telemetry, *, on_alert=None):
+    def __init__(self, profile: CompiledProfile, clock: Clock, recorder: Recorder, telemetry: Telemetry, *,
+                 on_alert: Callable[[str, str], None] | None = None) -> None:
         self.profile = profile
         self.clock = clock
         self.recorder = recorder
@@ -55,9 +67,9 @@ class Engine:
         self.execution: Execution | None = None
         self.truth: BrokerTruth | None = None
         self.limits: RiskLimits | None = None
-        self._batch_timer = None
+        self._batch_timer: TimerHandle | None = None
         self._reject_times: list[int] = []
-        self._reconnect_timer = None
+        self._reconnect_timer: TimerHandle | None = None
         self.reconnect_ms = profile.risk.timings.reconnect_ms
         self.stopping = False
         # paper or real: what the profile declares (None: the emulator, not checked) and where this
@@ -65,9 +77,9 @@ class Engine:
         declared = profile.profile.server
         self.expected_server: str | None = declared if declared in LIVE_SERVERS else None
         self.server: str | None = None
-        self.stats = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
+        self.stats: dict[str, Any] = {"quotes": 0, "batches": 0, "signals": 0, "admitted": 0, "refused": {}}
 
-    def attach(self, adapter) -> Execution:
+    def attach(self, adapter: BrokerAdapter) -> Execution:
         self.execution = Execution(self.profile, self.clock, adapter, self.throttle, self.recorder,
                                    self.telemetry, on_alert=self.on_alert)
         self.execution.evaluator = self.evaluator
@@ -86,17 +98,18 @@ class Engine:
         self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
         return self.execution
 
-    def resume(self, point) -> None:
+    def resume(self, point: ResumePoint) -> None:
         """Take over from an engine that died (``trade --resume``; storage/resume.py): its belief,
         its unfinished orders and the day's account baseline. The first answer from the broker's
         account then adopts what came while no engine ran, or refuses to arm."""
-        ex = self.execution
+        ex, truth = self.execution, self.truth
+        assert ex is not None and truth is not None, "attach() first"
         codes = self.profile.codes
         ex.position = [int(point.positions.get(c, 0)) for c in codes]
         ex.last_price = [int(point.last_price.get(c, 0)) for c in codes]
         ex._seq = max(ex._seq, point.last_seq)
         ex.adopt_orders(point.orders)
-        self.truth.resume(point.baseline)
+        truth.resume(point.baseline)
         self.recorder.position_event(self.clock.now_ns(), "resumed", None, {
             "from_run": point.run_id, "status": point.status, "positions": point.positions,
             "baseline": point.baseline, "orders": [o.client_id for o in point.orders]})
@@ -149,7 +162,8 @@ class Engine:
             if self._batch_timer is None:
                 self._schedule_batch()
 
-    def apply_quotes(self, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns) -> None:
+    def apply_quotes(self, sym: I64, venue: I64, bid: I64, ask: I64, bid_qty: I64, ask_qty: I64,
+                     ts_ns: I64) -> None:
         """Columnar path: apply quotes delivered by now (the fast replay host counts and records them)."""
         self.book.update_batch(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
         if self.book.any_dirty and self._batch_timer is None:
@@ -168,10 +182,11 @@ class Engine:
         self._batch_timer = None
         now = self.clock.now_ns()
         self.stats["batches"] += 1
-        if not self.guard.armed(now) or self.execution is None:
+        ex, truth = self.execution, self.truth
+        if not self.guard.armed(now) or ex is None or truth is None:
             self.book.take_dirty()
             return None
-        eligible = ~self.guard.muted & ~self.truth.frozen & (self.execution.live_count < self.max_pairs)
+        eligible = ~self.guard.muted & ~truth.frozen & (ex.live_count < self.max_pairs)
         cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
         for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
@@ -182,7 +197,8 @@ class Engine:
 
     # -- admission -----------------------------------------------------------------------------
     def refusal(self, sig: Signal, now: int) -> str | None:
-        ex = self.execution
+        ex, limits = self.execution, self.limits
+        assert ex is not None and limits is not None, "attach() first"
         risk = self.profile.risk
         live = ex.active.get(sig.sym, [])
         if len(live) >= self.max_pairs[sig.sym]:     # an earlier signal of this batch took the slot
@@ -191,7 +207,7 @@ class Engine:
             return "max_active_symbols"
         if sig.sym in ex.flattening:
             return "flattening"
-        capped = self.limits.refusal(sig)
+        capped = limits.refusal(sig)
         if capped is not None:
             return capped
         if ex.legs.entry.side == "sell" and self.evaluator.sellable[sig.sell_venue, sig.sym] < sig.qty:
@@ -202,6 +218,8 @@ class Engine:
 
     def _admit(self, batch: SignalBatch, now: int) -> None:
         """Admission in signal order; every signal is recorded with its pair or its refusal."""
+        ex, limits = self.execution, self.limits
+        assert ex is not None and limits is not None, "attach() first"
         n = len(batch)
         self.stats["signals"] += n
         refused = self.stats["refused"]
@@ -212,8 +230,8 @@ class Engine:
             sig = Signal.from_row(row)
             reason = self.refusal(sig, now)
             if reason is None:
-                self.limits.started(sig)
-                pair_ids[i] = self.execution.start_pair(sig).pair_id
+                limits.started(sig)
+                pair_ids[i] = ex.start_pair(sig).pair_id
                 self.stats["admitted"] += 1
             else:
                 refused[reason] = refused.get(reason, 0) + 1
@@ -222,18 +240,20 @@ class Engine:
         self.recorder.signals(now, rows, reasons, pair_ids)
 
     # -- broker events -------------------------------------------------------------------------
-    def on_order_event(self, ev) -> None:
-        rec = self.execution.orders.get(ev.client_id)
-        self.execution.on_order_event(ev)
+    def on_order_event(self, ev: OrderEvent) -> None:
+        ex, limits = self.execution, self.limits
+        assert ex is not None and limits is not None, "attach() first"
+        rec = ex.orders.get(ev.client_id)
+        ex.on_order_event(ev)
         if isinstance(ev, OrderRejected) and ev.stage != "send":
             self._note_reject(self.clock.now_ns())     # broker refusals, not our own send errors
         # per symbol: refusals of orders (a cancel refused because its order filled is no sign)
         if rec is not None and rec.role != "cancel":
             if isinstance(ev, OrderRejected) and ev.stage != "send":
-                self.limits.on_reject(rec.sym)
+                limits.on_reject(rec.sym)
             elif isinstance(ev, (OrderFilled, OrderCancelled)):
-                self.limits.on_order_went_through(rec.sym)
-        self._check_loss()
+                limits.on_order_went_through(rec.sym)
+        self._check_loss(ex)
 
     def _note_reject(self, now: int) -> None:
         """The reject-storm kill switch: all symbols together (one symbol's spike: limits.py)."""
@@ -242,8 +262,8 @@ class Engine:
         if len(self._reject_times) > limit:
             self.kill(f"{len(self._reject_times)} rejects within a minute (limit {limit})")
 
-    def _check_loss(self) -> None:
-        net = self.execution.realised_krw
+    def _check_loss(self, ex: Execution) -> None:
+        net = ex.realised_krw
         if net < -self.profile.risk.max_daily_loss_krw:
             self.kill(f"session net PnL ₩{net:,} below -₩{self.profile.risk.max_daily_loss_krw:,}")
 
@@ -277,10 +297,10 @@ class Engine:
         self.recorder.connection_event(ev)
         if ev.connected:
             self._check_server(ev)
-        ex = self.execution
-        if ex is not None:
+        ex, truth = self.execution, self.truth
+        if ex is not None and truth is not None:
             ex.set_connected(ev.connected)
-            self.truth.on_connected(ev.connected)
+            truth.on_connected(ev.connected)
         if not ev.connected:
             if was:
                 self._alert("disconnect", f"broker disconnected (code {ev.err_code}): disarmed")
@@ -339,13 +359,13 @@ class Engine:
         """Nothing in flight (no live pair, no live order, no pending urgent send) and the broker
         asked since the last fill or order outcome: the end of a run rests on the broker's
         account, not on our bookkeeping. Asks it when that answer is missing."""
-        ex = self.execution
-        if ex is None:
+        ex, truth = self.execution, self.truth
+        if ex is None or truth is None:
             return True
         if any(ex.active.values()) or ex.has_live_orders() or ex.pending_urgent or ex.flatten_retry:
             return False
-        if not self.truth.busy:
-            if self.truth.confirmed_since(ex.last_activity_ns):
+        if not truth.busy:
+            if truth.confirmed_since(ex.last_activity_ns):
                 return True
-            self.truth.request("final")             # paced; refused while disconnected
-        return self.truth.confirmed_since(ex.last_activity_ns) and not self.truth.busy
+            truth.request("final")             # paced; refused while disconnected
+        return truth.confirmed_since(ex.last_activity_ns) and not truth.busy

@@ -10,11 +10,12 @@ A gap the rules refuse cools its symbol for cooldown_ms so a flickering edge doe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
 
 import numpy as np
 
 from .. import compiled
-from ..market import VENUES as VENUE_NAMES  # noqa: F401  (execution names a signal's venues by it)
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
@@ -74,7 +75,7 @@ class SignalBatch:
             raise AttributeError(name) from None
 
 
-def load_compiled():
+def load_compiled() -> ModuleType | None:
     """The decision kernels module, or None (see ``kxrules.compiled``)."""
     return compiled.load("kxrules.engine.decide_jit")
 
@@ -99,7 +100,7 @@ class RuleEvaluator:
         self._flat = tuple(a.reshape(-1) for a in (book.bid, book.ask, book.bid_qty, book.ask_qty))
         self._sellable_flat = self.sellable.reshape(-1)
         jit = load_compiled() if compiled else None
-        self._decide = jit.decide if jit is not None else None
+        self._decide: Callable[..., int] | None = jit.decide if jit is not None else None
         if jit is not None:
             book.use_compiled(jit)
             programs = compile_programs(kernels, variable_slots())
@@ -130,9 +131,10 @@ class RuleEvaluator:
         return self._evaluate_numpy(now_ns, eligible)
 
     def _evaluate_compiled(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
-        book = self.book
+        book, decide = self.book, self._decide
+        assert decide is not None, "evaluate() chose the compiled path"
         book.any_dirty = False
-        k = self._decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
+        k = decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
                          now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
         if k == 0:
             return None

@@ -18,17 +18,26 @@ import numpy as np
 
 from ..broker.events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
                              OrderIntent, OrderRejected)
-from .evaluator import VENUE_NAMES, Signal
+from .evaluator import Signal
 from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
                      OrderRecord)
 from .pair import Pair, build_machine
+from ..market import VENUES as VENUE_NAMES
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
 from ..machine.spec import ABANDON, handled_events
 
 if TYPE_CHECKING:
+    from ..broker.events import BrokerAdapter, OrderEvent
+    from ..clock import Clock, TimerHandle
+    from ..config.compile import CompiledProfile
+    from ..config.schema.strategy import EngineTimings
+    from ..storage.recorder import Recorder
+    from ..storage.resume import UnfinishedOrder
     from .broker_truth import BrokerTruth
+    from .evaluator import RuleEvaluator
+    from .telemetry import Telemetry
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
 IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
@@ -42,16 +51,16 @@ class ExecutionTimeouts:
     ioc_outcome_ms: int = 1000     # an IOC ends at once; still working by then, its Chejan was lost
 
     @classmethod
-    def from_config(cls, timings) -> "ExecutionTimeouts":
+    def from_config(cls, timings: EngineTimings) -> "ExecutionTimeouts":
         """From ``risk.timings`` (rules/risk.yaml)."""
         return cls(ack_ms=timings.ack_ms, chejan_silence_ms=timings.chejan_silence_ms,
                    flatten_retry_ms=timings.flatten_retry_ms, ioc_outcome_ms=timings.ioc_outcome_ms)
 
 
 class Execution:
-    def __init__(self, profile, clock, adapter, throttle: OrderThrottle, recorder, telemetry,
-                 *, on_alert: Callable[[str, str], None] | None = None,
-                 timeouts: ExecutionTimeouts | None = None):
+    def __init__(self, profile: CompiledProfile, clock: Clock, adapter: BrokerAdapter, throttle: OrderThrottle,
+                 recorder: Recorder, telemetry: Telemetry, *, on_alert: Callable[[str, str], None] | None = None,
+                 timeouts: ExecutionTimeouts | None = None) -> None:
         self.profile = profile
         self.clock = clock
         self.adapter = adapter
@@ -79,10 +88,10 @@ class Execution:
         self.adopted: list[str] = []                     # orders a dead engine left (trade --resume)
         self.pending_urgent: list[OrderRecord] = []      # cancels/hedges waiting for a slot or a login
         self.connected = False
-        self._pending_timer = None
+        self._pending_timer: TimerHandle | None = None
         self._seq = 0
         self._pair_seq = 0
-        self.evaluator = None                         # set by the engine (cooldowns)
+        self.evaluator: RuleEvaluator | None = None   # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
         self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
@@ -112,8 +121,9 @@ class Execution:
         self._seq += 1
         return f"{prefix}{self._seq:07d}"
 
-    def param(self, name: str, sym: int):
-        return self.profile.params[name][sym].item()
+    def param(self, name: str, sym: int) -> int | float:
+        value: int | float = self.profile.params[name][sym].item()
+        return value
 
     def cool(self, sym: int, ms: int) -> None:
         if self.evaluator is not None and ms:
@@ -268,7 +278,8 @@ class Execution:
             self.cancels_of.setdefault(cid, []).append(rec.client_id)
             self._send(rec, urgent=True)
 
-    def _new_order(self, role, pair, sym, venue, side, qty, style, price) -> OrderRecord:
+    def _new_order(self, role: str, pair: Pair | None, sym: int, venue: str, side: str, qty: int, style: str,
+                   price: int) -> OrderRecord:
         prefix = {"entry": "E", "hedge": "H", "escalation": "X", "cancel": "C", "flatten": "F"}[role]
         rec = OrderRecord(self._next_id(prefix), role, sym, self.profile.codes[sym], venue, side, qty,
                           style, price, pair=pair)
@@ -307,12 +318,12 @@ class Execution:
         # from inside it, and finishes the record there
         self.recorder.order_sent(rec)
         if rec.role == "cancel":
+            assert rec.cancel_of is not None, "a cancel names its order"
             orig = self.orders[rec.cancel_of]
-            intent = CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side, 0)
-            rc = self.adapter.cancel(intent)
+            rc = self.adapter.cancel(CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side, 0))
         else:
-            intent = OrderIntent(rec.client_id, rec.code, rec.venue, rec.side, rec.qty, rec.style, rec.price)
-            rc = self.adapter.send(intent)
+            rc = self.adapter.send(OrderIntent(rec.client_id, rec.code, rec.venue, rec.side, rec.qty, rec.style,
+                                               rec.price))
         rec.send_rc = rc
         if rc == 0:
             rec.timers.append(self.clock.call_later(self.timeouts.ack_ms, self._ack_timeout, rec.client_id))
@@ -388,7 +399,7 @@ class Execution:
             self._ask_broker_later("silent order")     # its Chejan may be lost: the open-orders TR tells
 
     # -- broker events ------------------------------------------------------------------------
-    def on_order_event(self, ev) -> None:
+    def on_order_event(self, ev: OrderEvent) -> None:
         rec = self.orders.get(ev.client_id)
         if rec is None:
             self.recorder.unknown_event(ev)
@@ -428,10 +439,7 @@ class Execution:
                     self._route_reject(rec)
 
     def _on_fill(self, rec: OrderRecord, ev: OrderFilled, now: int) -> None:
-        key = ev.exec_id or f"{ev.order_no}:{ev.cum_qty}"
-        if key in rec.exec_ids or rec.filled + ev.qty > rec.qty:
-            return                                     # duplicate Chejan: already applied
-        rec.exec_ids.add(key)
+        rec.fills += 1
         if rec.status == TIMEOUT:
             rec.late = True
             rec.status = LIVE
@@ -492,7 +500,8 @@ class Execution:
         if self.truth is not None:
             self.truth.watch(rec.sym)
 
-    def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0, raw=None) -> None:
+    def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0,
+                raw: dict[str, str] | None = None) -> None:
         rec.status = status
         self.unfinished[rec.sym].pop(rec.client_id, None)
         self.last_activity_ns = self.clock.now_ns()
@@ -530,7 +539,7 @@ class Execution:
             # usually the target filled first and reports that itself; if it stays silent, the
             # broker no longer holds it live (its events were lost, e.g. during a disconnect):
             # mark it unresolved so the machine's escalation is not blocked by a phantom order
-            orig = self.orders.get(rec.cancel_of)
+            orig = self.orders.get(rec.cancel_of or "")
             if orig is not None and not orig.done:
                 self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
             return
@@ -632,7 +641,7 @@ class Execution:
                 self._finish(rec, DONE_CANCELLED, "no longer open at the broker (open-orders TR)")
                 self._route_done(rec)
 
-    def adopt_orders(self, orders: list) -> None:
+    def adopt_orders(self, orders: list[UnfinishedOrder]) -> None:
         """Orders a dead engine left unfinished (``trade --resume``, storage/resume.py): tracked
         again, outside any pair, so that their Chejan applies, the broker's open orders settle
         them and ``cancel_adopted`` can cancel what still rests."""

@@ -12,10 +12,12 @@ import datetime as dt
 import numpy as np
 
 from .. import seoul
+from ..market import VENUES
+from ..config.schema.sessions import CalendarFile, SessionsFile
 
 
 class SessionGuard:
-    def __init__(self, sessions, calendar, run_date: dt.date, n_symbols: int):
+    def __init__(self, sessions: SessionsFile, calendar: CalendarFile, run_date: dt.date, n_symbols: int) -> None:
         self.trading_day = calendar.is_trading_day(run_date)
         late = next((x for x in calendar.late_open if x.date == run_date), None)
         open_shift = (late.open_delay_minutes * 60) if late else 0
@@ -26,7 +28,7 @@ class SessionGuard:
         self.arm_only_in_overlap = g.arm_only_in_overlap
         self.use_fid_215 = g.use_fid_215
         self._effects = {c.code: (c.venue, c.effect) for c in sessions.fid_215}
-        self.venue_open: dict[str, bool | None] = {"KRX": None, "NXT": None}
+        self.venue_open: dict[str, bool | None] = {v: None for v in VENUES}
         self.connected = False
         self.account_known = False      # the broker's holdings have been read (the baseline)
         self.server_ok = False          # the broker logged in to the server the profile declares

@@ -15,11 +15,13 @@ Everything runs on the engine clock; an episode's alert is raised once, never pe
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..seoul import NS_PER_MS
 
 if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..config.schema.strategy import RiskFile
     from .broker_truth import BrokerTruth
     from .evaluator import Signal
     from .execution import Execution
@@ -29,8 +31,8 @@ Alert = Callable[[str, str], None]
 
 
 class RiskLimits:
-    def __init__(self, risk, codes: list[str], clock, ex: "Execution", truth: "BrokerTruth", *,
-                 alert: Alert, kill: Callable[[str], None]):
+    def __init__(self, risk: RiskFile, codes: Sequence[str], clock: Clock, ex: "Execution", truth: "BrokerTruth", *,
+                 alert: Alert, kill: Callable[[str], None]) -> None:
         self.risk = risk
         self.codes = codes
         self.clock = clock

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..clock import TimerHandle
+
 LIVE, DONE_FILLED, DONE_CANCELLED, DONE_REJECTED, TIMEOUT = "live", "filled", "cancelled", "rejected", "timeout"
 CANCEL_CONFIRMED = "confirmed"          # a cancel order whose target was cancelled
 TERMINAL = frozenset({DONE_FILLED, DONE_CANCELLED, DONE_REJECTED, CANCEL_CONFIRMED})
@@ -39,8 +41,8 @@ class OrderRecord:
     tax: int = 0
     late: bool = False        # an ack or fill came after we had timed it out
     message: str = ""
-    exec_ids: set = field(default_factory=set)
-    timers: list = field(default_factory=list)
+    fills: int = 0            # fill events applied (each counted once: broker/orders.py drops repeats)
+    timers: list[TimerHandle] = field(default_factory=list)
 
     @property
     def leaves(self) -> int:

@@ -8,7 +8,7 @@ a state with a timer schedules its trigger, guarded by a token so a stale timer 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from transitions import Machine
 
@@ -16,6 +16,7 @@ from ..machine.spec import ABANDONED, ACTIONS, CONDITIONS
 from ..clock import NS_PER_MS
 
 if TYPE_CHECKING:
+    from ..clock import TimerHandle
     from .evaluator import Signal
     from .execution import Execution
 
@@ -23,7 +24,12 @@ if TYPE_CHECKING:
 class Pair:
     """State and quantities of one attempt. Quantities are shares; values are KRW."""
 
-    def __init__(self, pair_id: int, code: str, signal: "Signal", entry_side: str, ex: "Execution"):
+    # set on the model by transitions' Machine.add_model (annotated here, never assigned: the
+    # machine skips attributes a model already has)
+    state: str
+    trigger: Callable[[str], bool]
+
+    def __init__(self, pair_id: int, code: str, signal: "Signal", entry_side: str, ex: "Execution") -> None:
         self.pair_id = pair_id
         self.code = code
         self.sym = signal.sym
@@ -50,7 +56,7 @@ class Pair:
         self.abandoned_because: str | None = None
         self.alerted_unhedged = False
         self.gross_krw = self.net_krw = 0
-        self._timer = None
+        self._timer: TimerHandle | None = None
         self._events: deque[str] = deque()   # triggers raised and not processed yet, in order
         self._moved = False                  # the event being processed changed state
         self._source = ""
@@ -103,7 +109,9 @@ class Pair:
         """How long the pair held a position: first fill to flat (or to its end if never flat)."""
         if self.first_fill_ns is None:
             return None
-        return ((self.flat_ns or self.ended_ns) - self.first_fill_ns) / NS_PER_MS
+        end = self.flat_ns or self.ended_ns
+        assert end is not None, "a pair with a fill is flat or ended when its unhedged time is read"
+        return (end - self.first_fill_ns) / NS_PER_MS
 
     @property
     def unhedged(self) -> int:
@@ -158,7 +166,7 @@ assert set(ACTIONS) <= set(dir(Pair)), "every registered action needs a Pair met
 assert set(CONDITIONS) <= set(dir(Pair)), "every registered condition needs a Pair method"
 
 
-def build_machine(kwargs: dict) -> Machine:
+def build_machine(kwargs: dict[str, Any]) -> Machine:
     """The shared machine: models are added per pair and removed when the pair ends."""
     return Machine(model=None, queued=True, before_state_change="before_change",
                    after_state_change="after_change", finalize_event="finalize", **kwargs)

@@ -6,6 +6,8 @@ a time); ``update_batch`` serves the columnar replay path (last row per symbol/v
 """
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 
@@ -27,7 +29,7 @@ class QuoteBook:
         self._compiled_apply = None          # set by use_compiled() where numba is available
         self._compiled_overwrite = None
 
-    def use_compiled(self, kernels) -> None:
+    def use_compiled(self, kernels: ModuleType) -> None:
         """Apply batches with the compiled loops of ``kernels`` (same result as the numpy code below)."""
         self._compiled_apply = kernels.apply_quotes
         self._compiled_overwrite = kernels.overwrite_quotes

@@ -10,7 +10,12 @@ refilling an emptied window cannot fake or reset.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING, Callable
+
 from ..seoul import NS_PER_MS
+
+if TYPE_CHECKING:
+    from ..config.schema.strategy import ThrottleFile
 
 
 
@@ -30,10 +35,10 @@ class OrderThrottle:
         self._hot_calls = pause_utilisation * capacity * pause_sustain_ms / window_ms
         self.paused = False
         self.max_in_window = 0
-        self.on_pause_change = None     # callable(paused: bool, now_ns) set by the engine
+        self.on_pause_change: Callable[[bool, int], None] | None = None     # set by the engine
 
     @classmethod
-    def from_config(cls, throttle) -> "OrderThrottle":
+    def from_config(cls, throttle: ThrottleFile) -> "OrderThrottle":
         o, ap = throttle.orders, throttle.auto_pause
         return cls(o.capacity, o.window_ms, o.reserve_for_hedge, o.min_free_to_start,
                    safety_margin_ms=o.safety_margin_ms, pause_enabled=ap.enabled,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
@@ -25,4 +25,4 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
             if item is _END:
                 return
             pending = pool.submit(next, items, _END)
-            yield item
+            yield cast(T, item)             # not _END

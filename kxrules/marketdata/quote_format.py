@@ -358,7 +358,7 @@ def scan_quote_file(
             vidx, vvals = _dictionary_of(rb.column("venue"))
             bad_v = np.array([v not in VENUES for v in vvals], dtype=bool)
             if bad_v.any():
-                found.add("venue not 'KRX' or 'NXT'", "venue", bad_v[vidx], row0,
+                found.add(f"venue not {' or '.join(map(repr, VENUES))}", "venue", bad_v[vidx], row0,
                           lambda i: repr(vvals[vidx[i]]))
             cidx, cvals = _dictionary_of(rb.column("code"))
             bad_len = np.array([len(c) != 6 for c in cvals], dtype=bool)

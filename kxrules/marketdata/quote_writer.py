@@ -82,8 +82,8 @@ class QuoteWriter:
         self._pending: list[tuple[np.ndarray, ...]] = []
         self._pending_rows = 0
         self.rows = 0
-        self._queue = None
-        self._thread = None
+        self._queue: queue.Queue[object] | None = None        # started by the first write
+        self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         if background:
             import queue
@@ -149,8 +149,10 @@ class QuoteWriter:
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
     def _drain(self) -> None:
+        q = self._queue
+        assert q is not None, "started with its queue"
         while True:
-            item = self._queue.get()
+            item = q.get()
             if item is None:
                 return
             if self._error is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ..config.schema.common import RATE_SCALE, Rounding
 from ..config.schema.money import FeesFile, TaxFile
@@ -111,9 +112,9 @@ class CostModel:
                 + self.fee(sell_venue, "sell", sell_price, qty, sell_liq)
                 + self.tax(market, "sell", sell_price, qty))
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """The rates in force, for the run record and the report header."""
-        def comp(c: Component) -> dict:
+        def comp(c: Component) -> dict[str, str | int]:
             return {"name": c.name, "rate_pct": f"{c.rate * 100 / RATE_SCALE:.8g}", "unit": c.unit,
                     "mode": c.mode}
         return {
@@ -124,8 +125,9 @@ class CostModel:
         }
 
 
-def break_even_ticks(model: CostModel, market: str, price: int, tick_of, qty: int = 1,
-                     buy_venue: str = "KRX", sell_venue: str = "NXT", max_ticks: int = 200) -> int:
+def break_even_ticks(model: CostModel, market: str, price: int, tick_of: Callable[[int], int],
+                     qty: int = 1, buy_venue: str = "KRX", sell_venue: str = "NXT",
+                     max_ticks: int = 200) -> int:
     """Smallest whole number of ticks of gross edge whose profit covers every cost (net >= 0)."""
     tick = tick_of(price)
     for k in range(max_ticks + 1):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import seoul
+from ..market import VENUES
 from ..marketdata.quote_format import QUOTE_COLUMNS, scan_quote_file
 from ..storage.recorder import DB_NAME
 
@@ -150,9 +151,9 @@ def check_day_file(path: Path, date: dt.date, codes: list[str] | None) -> list[s
         import duckdb
 
         venues = {r[0] for r in duckdb.sql(f"SELECT DISTINCT venue FROM read_parquet('{_sql_str(path)}', hive_partitioning = false)").fetchall()}
-        if venues != {"KRX", "NXT"}:
+        if venues != set(VENUES):
             problems.append(f"column venue: only {', '.join(sorted(venues)) or 'no venue'} present; "
-                            "a day needs both KRX and NXT")
+                            f"a day needs both {' and '.join(VENUES)}")
     return problems
 
 

@@ -80,6 +80,13 @@ class Objective(Strict):
             raise ValueError("give exactly one of maximize or minimize")
         return self
 
+    @property
+    def metric(self) -> str:
+        """The one metric maximised or minimised."""
+        metric = self.maximize or self.minimize
+        assert metric is not None, "checked by _one_goal"
+        return metric
+
 
 class SweepFile(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")

@@ -62,7 +62,7 @@ def load(db: Path, sweep_id: str) -> SweepReport:
         con.close()
     spec = json.loads(head[2])
     objective = Objective.model_validate(spec.get("objective") or {"maximize": "net_krw"})
-    metric = objective.maximize or objective.minimize
+    metric = objective.metric
     for r in rows:
         r["params"] = json.loads(r["setting_json"])["params"]
     params = sorted({k for r in rows for k in r["params"]})
@@ -105,7 +105,7 @@ def _num(v: float | None) -> str:
 
 def heatmap(rows: list[dict], params: list[str], objective: Objective) -> Markup:
     """The objective over the first two grid parameters (the best over any others), per cell."""
-    metric = objective.maximize or objective.minimize
+    metric = objective.metric
     px, py = params[0], params[1]
     xs = sorted({r["params"][px] for r in rows if px in r["params"]})
     ys = sorted({r["params"][py] for r in rows if py in r["params"]})

@@ -46,7 +46,9 @@ class Check:
 def _registered_control(prog_id: str) -> str | None:
     """The control's server file registered for ``prog_id`` (the registry view of this Python's
     bitness, which is the one COM uses for it), or None when it is not registered."""
-    import winreg  # Windows only
+    if sys.platform != "win32":     # as the import would (and mypy, checking for Linux, skips the rest)
+        raise ModuleNotFoundError("No module named 'winreg'")
+    import winreg
 
     try:
         with winreg.OpenKey(winreg.HKEY_CLASSES_ROOT, prog_id + r"\CLSID") as key:

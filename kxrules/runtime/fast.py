@@ -23,12 +23,17 @@ per row by connection state) is replayed on the faithful path instead.
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .. import compiled
+from ..arrays import I64, Mask
 from ..broker.emulator import fastpath
+from ..broker.emulator.control import KiwoomEmulator
 from ..clock import VirtualClock
+from ..engine.engine import Engine
 from ..engine.crossing import symbol_crossed
 from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
@@ -39,20 +44,23 @@ LOW32 = (1 << 32) - 1
 
 
 class _Pending:
-    """Quotes fed to the emulator but not yet applied to the engine's book (delivery order)."""
-
-    FIELDS = ("d", "sym", "venue", "bid", "ask", "bq", "aq")
+    """Quotes fed to the emulator but not yet applied to the engine's book (delivery order):
+    delivery time ``d``, symbol, venue, top of book; ``head`` is the first not yet applied."""
 
     def __init__(self) -> None:
-        empty = np.zeros(0, dtype=np.int64)
-        for f in self.FIELDS:
-            setattr(self, f, empty)
+        empty: I64 = np.zeros(0, dtype=np.int64)
+        self.d = self.sym = self.venue = self.bid = self.ask = self.bq = self.aq = empty
         self.head = 0
 
-    def extend(self, **cols: np.ndarray) -> None:
+    def extend(self, d: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         h = self.head
-        for f in self.FIELDS:
-            setattr(self, f, np.concatenate((getattr(self, f)[h:], cols[f])))
+        self.d = np.concatenate((self.d[h:], d))
+        self.sym = np.concatenate((self.sym[h:], sym))
+        self.venue = np.concatenate((self.venue[h:], venue))
+        self.bid = np.concatenate((self.bid[h:], bid))
+        self.ask = np.concatenate((self.ask[h:], ask))
+        self.bq = np.concatenate((self.bq[h:], bq))
+        self.aq = np.concatenate((self.aq[h:], aq))
         self.head = 0
 
     def __len__(self) -> int:
@@ -64,8 +72,9 @@ class _Pending:
 
 
 class FastReplay:
-    def __init__(self, clock: VirtualClock, emulator, engine, path, codes: tuple[str, ...], *,
-                 until_ns: int | None = None, on_progress=None):
+    def __init__(self, clock: VirtualClock, emulator: KiwoomEmulator, engine: Engine, path: Path,
+                 codes: tuple[str, ...], *, until_ns: int | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
         self.clock = clock
         self.emu = emulator
         self.engine = engine
@@ -98,7 +107,8 @@ class FastReplay:
         for batch in prefetched(iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes)):
             ts = batch.ts_ns
             cut = int(np.searchsorted(ts, self.until_ns, side="right"))
-            cols = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask, batch.bid_qty, batch.ask_qty)
+            cols: tuple[I64, ...] = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask,
+                                     batch.bid_qty, batch.ask_qty)
             if cut < len(ts):
                 cols = tuple(c[:cut] for c in cols)
             self._feed(*cols)
@@ -114,7 +124,7 @@ class FastReplay:
         self.flush()
         return HostResult(self.rows, last, "end_of_data")
 
-    def _feed(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+    def _feed(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         n = len(ts)
         lo = 0
         while lo < n:
@@ -124,7 +134,7 @@ class FastReplay:
             self._run(ts[lo:hi], sym[lo:hi], venue[lo:hi], bid[lo:hi], ask[lo:hi], bq[lo:hi], aq[lo:hi])
             lo = hi
 
-    def _run(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+    def _run(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         self.process_until(int(ts[0]))
         if not fastpath.ready(self.emu):
             self._faithful(ts, sym, venue, bid, ask, bq, aq)
@@ -146,7 +156,7 @@ class FastReplay:
         self.rows += len(ts)
         self.engine.stats["quotes"] += len(ts)
 
-    def _faithful(self, ts, sym, venue, bid, ask, bq, aq) -> None:
+    def _faithful(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         """Per-row feeding while the control is not ready (before login and registration)."""
         self.flush()
         clock, feed = self.clock, self.emu.feed_quote
@@ -161,7 +171,7 @@ class FastReplay:
         self.shadow_sz.reshape(-1)[flat] = (bq << 32) | aq
 
     # -- crossing flags ---------------------------------------------------------------------
-    def _shadow(self, sym, venue, bid, ask, bq, aq):
+    def _shadow(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> tuple[Mask, Mask]:
         """Per quote: did it change its venue's top, and is its symbol crossed right after it?
         (The numpy twin of ``shadow_jit.shadow_flags``, for where numba is not installed.)
 
@@ -261,5 +271,5 @@ class FastReplay:
             self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
             p.head = len(p.d)
 
-    def drain(self, idle, limit_ns: int = DRAIN_LIMIT_NS) -> bool:
+    def drain(self, idle: Callable[[], bool], limit_ns: int = DRAIN_LIMIT_NS) -> bool:
         return drain(self.clock, idle, limit_ns)

@@ -118,6 +118,8 @@ class GatewayAdapter(KiwoomAdapter):
 
     supervisor: GatewaySupervisor | None = None
 
+    ocx: RemoteControl
+
     def close(self) -> None:
         super().close()
         self.ocx.close()

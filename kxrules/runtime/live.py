@@ -99,10 +99,12 @@ class QtLoop:
         return None
 
     def _stop_trading(self, why: str, now: int) -> None:
+        assert self._wind_down is not None, "run() sets it before the loop starts"
         self._waits = self._wind_down(why)
         self._next_wait(now)                    # the wind-down starts here
 
     def _next_wait(self, now: int) -> bool:
+        assert self._waits is not None, "_stop_trading began the wind-down"
         self._wait = next(self._waits, None)
         if self._wait is None:
             return False

@@ -18,15 +18,20 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Generic, Protocol, TypeVar
 
+from ..broker.events import BrokerAdapter
 from ..clock import NS_PER_S, Clock
+from ..config.compile import CompiledProfile
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
 from .heap import frozen_startup_heap
 from .interrupts import Interrupts
 from .summary import RunSummary, summarise
+
+if TYPE_CHECKING:
+    from ..storage.resume import ResumePoint
 
 EXIT_OK, EXIT_ABNORMAL, EXIT_USAGE = 0, 1, 2
 
@@ -117,7 +122,12 @@ class EventLoop(Protocol):
         """The operator asked again: stop waiting for wall time (signal-safe as well)."""
 
 
-class SessionHost(Protocol):
+ClockT = TypeVar("ClockT", bound=Clock)
+ControlT = TypeVar("ControlT")           # the host's control: an OCX, a gateway's remote, the REST session
+AdapterT = TypeVar("AdapterT", bound=BrokerAdapter)
+
+
+class SessionHost(Protocol[ClockT, ControlT, AdapterT]):
     broker: str                 # runs.broker: "sim" | "kiwoom"
     mode: str                   # runs.mode: "simulation" | "live"
     source: str                 # runs.source
@@ -126,21 +136,28 @@ class SessionHost(Protocol):
     durable: bool               # commit every row as it happens (live) or in batches (simulation)
     record_quotes: bool | None  # None: the profile's recording.quotes
 
-    def open_broker(self) -> tuple[Clock, Any]:
+    def open_broker(self) -> tuple[ClockT, ControlT]:
         """The clock and the control (a login, for a real broker); called once the recording is open."""
 
-    def make_adapter(self, control: Any, clock: Clock, engine: Engine) -> Any:
+    def make_adapter(self, control: ControlT, clock: ClockT, engine: Engine) -> AdapterT:
         """The broker adapter the engine's execution sends through."""
 
-    def make_loop(self, control: Any, clock: Clock, engine: Engine, adapter: Any) -> EventLoop:
+    def make_loop(self, control: ControlT, clock: ClockT, engine: Engine, adapter: AdapterT) -> EventLoop:
         """The event loop that owns time while the session runs."""
 
 
 # -- the lifecycle ---------------------------------------------------------------------------------
-class Session:
+class Session(Generic[ClockT, ControlT, AdapterT]):
     """One session: ``run()`` builds, trades under ``Interrupts`` and finishes."""
 
-    def __init__(self, profile, options: TradeOptions, host: SessionHost) -> None:
+    recorder: Recorder
+    engine: Engine
+    adapter: AdapterT
+    loop: EventLoop
+    run_id: int
+
+    def __init__(self, profile: CompiledProfile, options: TradeOptions,
+                 host: SessionHost[ClockT, ControlT, AdapterT]) -> None:
         self.profile = profile
         self.options = options
         self.host = host
@@ -179,7 +196,7 @@ class Session:
         self.loop = host.make_loop(control, clock, self.engine, self.adapter)
         self.recorder.on_failure = self._on_recording_failure
 
-    def _resume_point(self):
+    def _resume_point(self) -> ResumePoint:
         from ..storage.resume import NothingToResume, load_resume_point
 
         try:
@@ -229,12 +246,13 @@ class Session:
                            recorded=not self.recorder.lost)
 
 
-def run_session(profile, options: TradeOptions, host: SessionHost) -> TradeResult:
+def run_session(profile: CompiledProfile, options: TradeOptions,
+                host: SessionHost[ClockT, ControlT, AdapterT]) -> TradeResult:
     return Session(profile, options, host).run()
 
 
 # -- the recording's start and end ------------------------------------------------------------------
-def open_recorder(data_dir: Path, codes, *, durable: bool) -> Recorder:
+def open_recorder(data_dir: Path, codes: tuple[str, ...], *, durable: bool) -> Recorder:
     """The run's recorder, or a TradeError (exit 2) before anything trades: the file is locked by
     another process, or cannot be written."""
     try:
@@ -243,7 +261,7 @@ def open_recorder(data_dir: Path, codes, *, durable: bool) -> Recorder:
         raise TradeError(str(exc)) from None
 
 
-def start_recording(recorder: Recorder, **run) -> int:
+def start_recording(recorder: Recorder, **run: Any) -> int:
     try:
         return recorder.start_run(**run)
     except RecordingUnavailable as exc:

@@ -8,8 +8,10 @@ from typing import Callable
 
 from .. import seoul
 from ..broker.adapter import KiwoomAdapter
+from ..broker.emulator.control import KiwoomEmulator
 from ..broker.emulator.build import emulator_for, fee_fn_for, session_start_ns  # noqa: F401 (fee_fn_for re-exported)
 from ..clock import VirtualClock
+from ..config.compile import CompiledProfile
 from ..engine.engine import Engine
 from .fast import FastReplay
 from .session import TradeOptions, Wait
@@ -52,22 +54,22 @@ class EmulatorHost:
     mode = "simulation"
     durable = False
 
-    def __init__(self, profile, options: TradeOptions, quotes: QuoteSourceSpec) -> None:
+    def __init__(self, profile: CompiledProfile, options: TradeOptions, quotes: QuoteSourceSpec) -> None:
         self.profile = profile
         self.options = options
         self.quotes = quotes
         self.source = self.summary_source = quotes.describe()
         self.seed = quotes.seed
-        self.record_quotes = options.record_quotes      # the replayed file already is the quote record
+        self.record_quotes: bool | None = options.record_quotes      # the replayed file already is the quote record
 
-    def open_broker(self):
+    def open_broker(self) -> tuple[VirtualClock, KiwoomEmulator]:
         clock = VirtualClock(session_start_ns(self.profile))
         return clock, emulator_for(self.profile, clock, self.seed)
 
-    def make_adapter(self, control, clock: VirtualClock, engine: Engine) -> KiwoomAdapter:
+    def make_adapter(self, control: KiwoomEmulator, clock: VirtualClock, engine: Engine) -> KiwoomAdapter:
         return KiwoomAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes))
 
-    def make_loop(self, control, clock: VirtualClock, engine: Engine, adapter: KiwoomAdapter) -> ReplayLoop:
+    def make_loop(self, control: KiwoomEmulator, clock: VirtualClock, engine: Engine, adapter: KiwoomAdapter) -> ReplayLoop:
         from ..broker.emulator import fastpath
         from .allocator import keep_freed_memory
 

@@ -49,7 +49,7 @@ class SimulationHost:
         self.hurried = True
 
     def _pace(self, ts: int) -> None:
-        if self.hurried:
+        if self.hurried or not self.speed:
             return
         target = self._wall0 + (ts - self._virt0) / NS_PER_S / self.speed
         delay = target - time.monotonic()

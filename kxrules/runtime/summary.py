@@ -94,7 +94,7 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
     done = ex.pairs_done
     unhedged = [p.unhedged_ms for p in done if p.unhedged_ms is not None]
     sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
-    fills = sum(len(o.exec_ids) for o in ex.orders.values())
+    fills = sum(o.fills for o in ex.orders.values())
     truth = engine.truth
     confirmed = truth.known and truth.confirmed_since(ex.last_activity_ns)
     left = truth.positions_left()

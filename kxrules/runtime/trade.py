@@ -51,7 +51,9 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     if options.gateway is not None:
         from .gateway_host import GatewayHost, gateway_plan
 
-        return run_session(profile, options, GatewayHost(profile, options, gateway_plan(profile, options)))
+        plan = gateway_plan(profile, options)
+        assert plan is not None, "--gateway names one"
+        return run_session(profile, options, GatewayHost(profile, options, plan))
     return run_session(profile, options, EmulatorHost(profile, options, quote_source(profile, options)))
 
 

@@ -128,3 +128,22 @@ def test_an_edge_that_covers_commission_but_not_tax_is_not_traded(tmp_path):
     assert rows(con, "SELECT count(*) FROM signals") == [(0,)]
     assert rows(con, "SELECT count(*) FROM orders") == [(0,)]
     assert result.exit_code == 0
+
+
+def test_a_duplicated_chejan_fill_is_counted_once(tmp_path, monkeypatch):
+    # The emulated broker delivers every 체결 twice: the pair, its fills, its costs and the
+    # position are those of the clean run, and the broker's account agrees.
+    from kxrules.broker.adapter import KiwoomAdapter
+
+    from .scenario import broker_holdings, capture, capture_emulators
+
+    emulators, adapters = capture_emulators(monkeypatch), capture(monkeypatch, KiwoomAdapter)
+    q = Quotes().steady(CODE, 99_900, 100_000, end="09:10:05")
+    q.hold(CODE, "NXT", "09:10:00.000", "09:10:00.300", 100_400, 100_500)
+    result, con = run(tmp_path, q, emulator={"faults": {"duplicate_chejan_rate": 1.0}})
+    assert adapters[0].counters["duplicate_fill"] == 2          # both repeats reached the adapter
+    assert rows(con, "SELECT role, side, price, qty, fee_krw, tax_krw FROM fills ORDER BY ts_ns") == [
+        ("entry", "buy", 100_000, 1, 13, 0), ("hedge", "sell", 100_400, 1, 13, 200)]
+    assert rows(con, "SELECT final_state, entry_filled, hedged, net_krw FROM pairs") == [("PAIRED_DONE", 1, 1, 174)]
+    assert result.summary.fills == 2 and result.summary.net_krw == 174
+    assert result.summary.flat and broker_holdings(emulators[0]) == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kxrules.clock import Clock
 from ... import seoul
 from ...money.fees import CostModel, liquidity_of
 from .config import FeeFn
@@ -24,7 +25,7 @@ def session_start_ns(profile: Any) -> int:
     return seoul.epoch_ns(profile.run_date, SESSION_START_S)
 
 
-def emulator_for(profile: Any, clock: Any, seed: int | None) -> KiwoomEmulator:
+def emulator_for(profile: Any, clock: Clock, seed: int | None) -> KiwoomEmulator:
     return KiwoomEmulator(
         profile.emulator, clock, list(profile.codes),
         markets={s.code: s.market for s in profile.symbols},

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Protocol
 
 from ...config.model_file import load_model_file
-from ...config.schema.emulator import (EmulatorConfig, Fees, FillOdds,  # noqa: F401  (the emulator's names)
-                                       FixedLatency, LognormalLatency, UniformLatency)
+from ...config.schema.emulator import (EmulatorConfig, Fees, FillOdds, FixedLatency,
+                                       LognormalLatency, UniformLatency)
+
+__all__ = ["EmulatorConfig", "FeeFn", "Fees", "FillOdds", "FixedLatency", "LognormalLatency",  # the emulator's names
+           "UniformLatency", "default_fee_fn", "load_emulator_config"]
 
 
 class FeeFn(Protocol):

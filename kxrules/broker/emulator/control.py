@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from kxrules.clock import Clock
 from .. import errors as E
 from .. import fids as F
 from ..ocx import Signal, split_list
@@ -47,7 +48,7 @@ class KiwoomEmulator:
     ``names`` override the profile's; ``fee_fn(venue, side, price, qty, market, style) -> (fee, tax)``
     replaces the profile's simple fee model."""
 
-    def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
+    def __init__(self, config: EmulatorConfig, clock: Clock, codes: list[str],
                  markets: dict[str, str], *, venues: VenueMapConfig | None = None,
                  ref_prices: dict[str, int] | None = None, fee_fn: FeeFn | None = None,
                  server: EmulatedServer | None = None, midnight_ns: int | None = None,
@@ -218,10 +219,12 @@ class KiwoomEmulator:
         if decoded is None or qty < 0 or price < 0 or len(screen) != 4:
             return E.OP_ERR_ORD_WRONG_INPUT
         venue, action, side = decoded
+        style = ""
         if action == "new":
-            style = self.venues.decode_hoga(venue, hoga)
-            if style is None or qty == 0 or orig_order_no.strip():
+            hoga_style = self.venues.decode_hoga(venue, hoga)
+            if hoga_style is None or qty == 0 or orig_order_no.strip():
                 return E.OP_ERR_ORD_WRONG_INPUT
+            style = hoga_style
         elif action != "cancel" or not orig_order_no.strip():
             return E.OP_ERR_ORD_WRONG_INPUT
         if not srv.rate_ok(self.clock.now_ns()):

@@ -8,10 +8,15 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kxrules.money.ticks import round_to_tick
 
 from .. import fids as F
 from ..parsing import hhmmss
+
+if TYPE_CHECKING:
+    from .matching import EmuOrder
 
 MSG_OK = {"buy": "[100000] 모의투자 매수주문완료", "sell": "[100000] 모의투자 매도주문완료",
           "cancel": "[100000] 모의투자 취소주문완료"}
@@ -163,7 +168,7 @@ def holdings_summary(rows: list[dict[str, str]]) -> dict[str, str]:
     return {"총매입금액": _num(total), "조회건수": f"{len(rows):04d}"}
 
 
-def open_order_row(account: str, o, name: str) -> dict[str, str]:
+def open_order_row(account: str, o: EmuOrder, name: str) -> dict[str, str]:
     """``o``: an EmuOrder still working at the broker."""
     return {"계좌번호": account, "주문번호": order_no_str(o.order_no), "종목코드": o.code,
             "주문상태": "접수", "종목명": pad_name(name), "주문수량": _num(o.qty),

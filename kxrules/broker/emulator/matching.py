@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kxrules.clock import Clock
 from ...market import IOC_STYLES
 from .config import FillOdds
 
@@ -86,7 +87,7 @@ class ExchangeSink(Protocol):
 
 
 class Exchange:
-    def __init__(self, n_syms: int, clock: Any, odds: FillOdds, rng: np.random.Generator,
+    def __init__(self, n_syms: int, clock: Clock, odds: FillOdds, rng: np.random.Generator,
                  sink: ExchangeSink):
         n = n_syms * 2
         self.clock = clock
@@ -99,7 +100,7 @@ class Exchange:
         self.open = [False, False]
         self.vi: set[int] = set()
         self.resting: dict[int, list[EmuOrder]] = {}
-        self._heap: list[tuple] = []
+        self._heap: list[tuple[int, int, str, Any]] = []  # (time, seq, kind, payload)
         self._seq = itertools.count()
         self._wakes: set[int] = set()
         empty = np.zeros(0, dtype=np.int64)
@@ -185,9 +186,11 @@ class Exchange:
             elif kind == "cancel":
                 self._cancel(payload, te)
             elif kind == "venue":
-                self._venue(*payload, te)
+                vidx, matching, expire = payload
+                self._venue(vidx, matching, expire, te)
             else:
-                self._vi(*payload, te)
+                sym, active = payload
+                self._vi(sym, active, te)
         self._apply_pending(t + 1)
         self._schedule_quote_wake()
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from kxrules.clock import Clock
 from kxrules.money.ticks import on_grid
 
 from ..fids import ST_ACCEPTED, ST_CONFIRMED, ST_FILLED, ST_REJECTED
 from ..venues import VenueMapConfig, load_venue_map_file
 from ... import seoul
-from ...market import VENUE_INDEX
+from ...market import VENUE_INDEX, VENUES
 from ...seoul import NS_PER_MS, NS_PER_S
 from . import formats as fm
 from .accounts import Account
@@ -35,7 +36,7 @@ ORDERS_PER_S = 5
 
 
 class EmulatedServer:
-    def __init__(self, config: EmulatorConfig, clock: Any, codes: list[str],
+    def __init__(self, config: EmulatorConfig, clock: Clock, codes: list[str],
                  markets: dict[str, str], *, ref_prices: dict[str, int] | None = None,
                  fee_fn: FeeFn | None = None, midnight_ns: int | None = None,
                  venues: VenueMapConfig | None = None):
@@ -81,7 +82,7 @@ class EmulatedServer:
     def _deliver(self, t: int, method: str, *args: Any) -> None:
         self.clock.call_at(t, self._deliver_now, method, args)
 
-    def _deliver_now(self, method: str, args: tuple) -> None:
+    def _deliver_now(self, method: str, args: tuple[Any, ...]) -> None:
         c = self.control
         if c is None or not c.connected:
             self.undelivered += 1
@@ -175,7 +176,7 @@ class EmulatedServer:
         if vidx is None or (style == "mid" and venue != "NXT"):
             return fm.MSG_VENUE_UNSUPPORTED, 0
         if not self.exchange.open[vidx]:
-            first_open = min((self.at_time(s.at) for s in self.cfg.sessions.get(venue, ())
+            first_open = min((self.at_time(s.at) for s in self.cfg.sessions.get(VENUES[vidx], ())
                               if s.matching), default=now + 1)
             return (fm.MSG_BEFORE_OPEN if now < first_open else fm.MSG_CLOSED), 0
         priced = not self.venues.needs_zero_price(venue, style)

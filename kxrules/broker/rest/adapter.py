@@ -27,17 +27,18 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from typing import Any
+from typing import Any, Coroutine
 
 import httpx
 import websockets
 
 from ..events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
                       HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
-from ..orders import OrderTracker
+from ..orders import OrderTracker, TrackedOrder
 from ..parsing import norm_order_no, parse_int_or, session_venue, strip_code
 from ..venues import VenueMapConfig
 from . import frames as FR
+from .clock import AsyncioClock
 from . import protocol as P
 from .credentials import Credentials, Redactor
 from .token import TokenKeeper, TokenRefused
@@ -52,7 +53,7 @@ LOGIN_TIMEOUT_S = 10.0
 
 class KiwoomRestAdapter:
     def __init__(self, *, base_url: str, ws_url: str, credentials: Credentials,
-                 rest_venues: RestVenueMap, venues: VenueMapConfig, clock: Any,
+                 rest_venues: RestVenueMap, venues: VenueMapConfig, clock: AsyncioClock,
                  listener: BrokerListener, codes: list[str], account: str | None = None,
                  server: str = "real", http_timeout_s: float = 5.0, close_loop: bool = False,
                  transport: httpx.AsyncBaseTransport | None = None):
@@ -91,18 +92,18 @@ class KiwoomRestAdapter:
         self._closed = False
         self._close_loop = close_loop
         self._ws: Any = None
-        self._ws_task: asyncio.Task | None = None
+        self._ws_task: asyncio.Task[None] | None = None
         self._renew_timer: Any = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- tasks on the loop ------------------------------------------------------------------
-    def _spawn(self, coro) -> asyncio.Task:
-        task = self.clock.loop.create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = self.clock.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.counters["task_failed"] += 1
@@ -294,7 +295,7 @@ class KiwoomRestAdapter:
         else:
             self.counters["real_other_type"] += 1
 
-    def _order(self, values: dict) -> None:
+    def _order(self, values: dict[str, Any]) -> None:
         try:
             rec = FR.order_event(values)
         except (ValueError, TypeError):
@@ -302,7 +303,7 @@ class KiwoomRestAdapter:
             return
         self.orders.on_chejan(rec, {"type": P.RT_ORDER, **_strs(values)})
 
-    def _balance(self, values: dict) -> None:
+    def _balance(self, values: dict[str, Any]) -> None:
         try:
             bal = FR.balance_event(values)
         except (ValueError, TypeError):
@@ -319,7 +320,7 @@ class KiwoomRestAdapter:
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _call(self, api_id: str, path: str, body: dict[str, str], *,
-                    cont_key: str | None = None) -> tuple[int, str, dict, httpx.Headers | None]:
+                    cont_key: str | None = None) -> tuple[int, str, dict[str, Any], httpx.Headers | None]:
         """One TR: (return_code, message, body, headers). A token the server refuses is renewed
         and the call made once more; a transport failure is ``RC_TRANSPORT``."""
         for attempt in (0, 1):
@@ -397,7 +398,7 @@ class KiwoomRestAdapter:
         self._spawn(self._order_call(c, P.API_CANCEL, body))
         return 0
 
-    async def _order_call(self, o, api: str, body: dict[str, str]) -> None:
+    async def _order_call(self, o: TrackedOrder, api: str, body: dict[str, str]) -> None:
         rc, msg, data, _ = await self._call(api, P.PATH_ORDER, body)
         raw = {"api-id": api, "return_code": str(rc), "return_msg": msg}
         if rc == P.RC_OK:
@@ -415,6 +416,11 @@ class KiwoomRestAdapter:
     def order_no(self, client_id: str) -> str | None:
         o = self.orders.by_client.get(client_id)
         return o.order_no_raw if o is not None and o.order_no else None
+
+    def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
+                    order_no: str, filled: int) -> None:
+        """Track an order an earlier engine sent (``trade --resume``)."""
+        self.orders.adopt(client_id, code, venue, side, qty, order_no, filled)
 
     def forget(self, client_id: str) -> None:
         self.orders.forget(client_id)
@@ -443,12 +449,15 @@ class KiwoomRestAdapter:
         more = headers is not None and headers.get("cont-yn", "N") == "Y"
         if more:
             self._next_key[kind] = headers.get("next-key", "") if headers is not None else ""
-        rows = self._holding_rows(data) if kind == "holdings" else self._open_order_rows(data)
-        if kind == "open_orders":
+        rows: list[Any]
+        if kind == "holdings":
+            rows = self._holding_rows(data)
+        else:
+            rows = self._open_order_rows(data)
             self.orders.learn(rows)
         self.listener.on_account(AccountPage(kind, rows, more, 0, now))  # type: ignore[arg-type]
 
-    def _holding_rows(self, data: dict) -> list[HoldingRow]:
+    def _holding_rows(self, data: dict[str, Any]) -> list[HoldingRow]:
         rows: list[HoldingRow] = []
         for r in data.get(P.HOLDINGS_LIST) or ():
             try:
@@ -460,7 +469,7 @@ class KiwoomRestAdapter:
                 self.counters["account_row_junk"] += 1
         return rows
 
-    def _open_order_rows(self, data: dict) -> list[OpenOrderRow]:
+    def _open_order_rows(self, data: dict[str, Any]) -> list[OpenOrderRow]:
         rows: list[OpenOrderRow] = []
         for r in data.get(P.OPEN_ORDERS_LIST) or ():
             try:
@@ -516,5 +525,5 @@ class KiwoomRestAdapter:
             loop.close()
 
 
-def _strs(values: dict) -> dict[str, str]:
+def _strs(values: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in values.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 MASK = "***"
 
@@ -50,7 +51,7 @@ class Redactor:
                 s = s.replace(secret, MASK)
         return s
 
-    def clean_dict(self, d: dict) -> dict[str, str]:
+    def clean_dict(self, d: dict[Any, Any]) -> dict[str, str]:
         return {str(k): self.clean(v) for k, v in d.items()}
 
     def __repr__(self) -> str:

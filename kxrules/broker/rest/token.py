@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from kxrules.clock import Clock
 from . import protocol as P
 from .credentials import Credentials, Redactor
 from ...seoul import NS_PER_S
@@ -23,7 +24,7 @@ class TokenRefused(Exception):
 
 class TokenKeeper:
     def __init__(self, http: httpx.AsyncClient, credentials: Credentials, redactor: Redactor,
-                 clock: Any, *, renew_before_s: int) -> None:
+                 clock: Clock, *, renew_before_s: int) -> None:
         self._http = http
         self._cred = credentials
         self._redactor = redactor

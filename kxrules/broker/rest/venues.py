@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...config.schema.rest_venues import (Limit, Limits, RestVenue, RestVenueMap,  # noqa: F401 (the adapter's names)
-                                          TokenSpec, WebSocketSpec)
+from ...config.schema.rest_venues import (Limit, Limits, RestVenue, RestVenueMap, TokenSpec,
+                                          WebSocketSpec)
+
+__all__ = ["Limit", "Limits", "RestVenue", "RestVenueMap", "TokenSpec", "WebSocketSpec",  # the adapter's names
+           "default_rest_venue_path", "load_rest_venue_map"]
 
 
 def default_rest_venue_path() -> Path:

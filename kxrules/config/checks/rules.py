@@ -16,7 +16,7 @@ def expression_position(ws: LoadedWorkspace, loc: tuple, err: ExprError, source:
     """
     path, pos = ws.locate("edge", loc)
     lines = ws.docs["edge"].path.read_text(encoding="utf-8").splitlines()
-    if not 0 < pos.line <= len(lines):
+    if pos is None or not 0 < pos.line <= len(lines):
         return path, pos
     text_line = lines[pos.line - 1]
     start_col = pos.col

@@ -160,7 +160,7 @@ class SessionStep(Strict):
         return v
 
 
-def _default_sessions() -> dict[str, tuple[SessionStep, ...]]:
+def _default_sessions() -> dict[Venue, tuple[SessionStep, ...]]:
     def s(at: str, code: str, matching: bool, expire: bool = False) -> SessionStep:
         return SessionStep(at=at, code=code, matching=matching, expire_resting=expire)
 

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ...market import Venue
 from .common import NonNegInt, PlainNumber, PositiveInt, Strict
 
 
@@ -107,7 +108,7 @@ class RiskFile(Strict):
     position_settle_ms: int = Field(default=2000, ge=100, le=60_000)
     max_orders_per_pair: int = Field(default=12, ge=2, le=100)
     max_flatten_orders: int = Field(default=6, ge=1, le=100)
-    flatten_venue: Literal["KRX", "NXT"] = "KRX"      # where the safety net sends its IOCs
+    flatten_venue: Venue = "KRX"      # where the safety net sends its IOCs
     timings: EngineTimings = EngineTimings()
 
 

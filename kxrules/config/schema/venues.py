@@ -191,7 +191,7 @@ class VenueMapConfig(Strict):
                 if v.enabled and v.subscribe_quotes]
 
 
-def _order_table(venues: dict[str, VenueSpec]) -> dict[int, tuple[str, str, str]]:
+def _order_table(venues: dict[VenueName, VenueSpec]) -> dict[int, tuple[str, str, str]]:
     """nOrderType -> (venue, action, side); a code shared by both sides decodes to 'any'."""
     table: dict[int, tuple[str, str, str]] = {}
     for name, v in venues.items():

@@ -29,6 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...emulator import formats as fm
+from ...emulator.server import EmulatedServer
 from .. import protocol as P
 from ..venues import RestVenueMap
 from .bridge import RestBridge, WsSession
@@ -95,7 +96,8 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
     query_budget = SlidingWindow(rest_venues.limits.queries.capacity, rest_venues.limits.queries.window_ms)
     styles = {(v, tp): style for v, spec in rest_venues.venues.items() for style, tp in spec.trde_tp.items()}
 
-    def reply(code: int, msg: str, status: int = 200, headers: dict | None = None, **body: Any) -> JSONResponse:
+    def reply(code: int, msg: str, status: int = 200, headers: dict[str, str] | None = None,
+              **body: Any) -> JSONResponse:
         return JSONResponse({"return_code": code, "return_msg": msg, **body}, status_code=status,
                             headers=headers)
 
@@ -124,7 +126,7 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         auth.tokens.pop(str(body.get("token", "")), None)
         return reply(0, "정상적으로 처리되었습니다")
 
-    async def wait_ack(rqname: str):
+    async def wait_ack(rqname: str) -> Any:
         fut = bridge.expect(rqname)
         try:
             return await asyncio.wait_for(fut, clock.sleep_s(ack_wait_s))
@@ -200,12 +202,13 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         prev_next, single, rows = got
         headers = {"cont-yn": "Y" if prev_next == "2" else "N",
                    "next-key": rqname if prev_next == "2" else "", "api-id": api}
+        listed: dict[str, Any]
         if api == P.API_HOLDINGS:
+            listed = {P.HOLDINGS_LIST: [holding_json(r) for r in rows]}
             return reply(0, "조회가 완료되었습니다", headers=headers,
-                         tot_pur_amt=single.get("총매입금액", "0"),
-                         **{P.HOLDINGS_LIST: [holding_json(r) for r in rows]})
-        return reply(0, "조회가 완료되었습니다", headers=headers,
-                     **{P.OPEN_ORDERS_LIST: [open_order_json(r, server) for r in rows]})
+                         tot_pur_amt=single.get("총매입금액", "0"), **listed)
+        listed = {P.OPEN_ORDERS_LIST: [open_order_json(r, server) for r in rows]}
+        return reply(0, "조회가 완료되었습니다", headers=headers, **listed)
 
     async def websocket(ws: WebSocket) -> None:
         await ws.accept()
@@ -285,7 +288,7 @@ def holding_json(r: dict[str, str]) -> dict[str, str]:
             "pur_amt": r["매입금액"], "evlt_amt": r["평가금액"]}
 
 
-def open_order_json(r: dict[str, str], server) -> dict[str, str]:
+def open_order_json(r: dict[str, str], server: EmulatedServer) -> dict[str, str]:
     o = server.orders.get(int(r["주문번호"]))
     venue = o.venue if o is not None else "KRX"
     return {"ord_no": r["주문번호"], "stk_cd": r["종목코드"], "stk_nm": r["종목명"].strip(),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, Awaitable, Callable
 
+from ..clock import AsyncioClock
 from ... import fids as F
 from ...emulator import formats as fm
 from ...emulator.server import EmulatedServer
+from ...venues import VenueMapConfig
 from .. import protocol as P
 
 NAMES = {P.RT_HOGA: "주식호가잔량", P.RT_SESSION: "장시작시간", P.RT_VI: "VI발동/해제",
@@ -27,7 +29,7 @@ ACCOUNT_WIDE = (P.RT_SESSION, P.RT_ORDER, P.RT_BALANCE)
 class WsSession:
     """One logged-in socket: its registrations and an outgoing queue (the feeder never waits)."""
 
-    def __init__(self, send_text) -> None:
+    def __init__(self, send_text: Callable[[str], Awaitable[None]]) -> None:
         self.send_text = send_text
         self.regs: dict[str, set[str]] = {}       # type -> items ("" = account/market-wide)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -37,7 +39,7 @@ class WsSession:
         items = self.regs.get(rtype)
         return items is not None and (item in items or "" in items)
 
-    def register(self, data: list[dict], refresh: bool) -> None:
+    def register(self, data: list[dict[str, Any]], refresh: bool) -> None:
         if refresh:
             pass        # "1": keep what was registered and add (the REST guide's refresh flag)
         else:
@@ -46,7 +48,7 @@ class WsSession:
             for rtype in entry.get("type") or ():
                 self.regs.setdefault(str(rtype), set()).update(str(i) for i in entry.get("item") or [""])
 
-    def remove(self, data: list[dict]) -> None:
+    def remove(self, data: list[dict[str, Any]]) -> None:
         for entry in data:
             for rtype in entry.get("type") or ():
                 items = self.regs.get(str(rtype), set())
@@ -71,20 +73,20 @@ def real_message(rtype: str, item: str, values: dict[int, str] | dict[str, str])
 class RestBridge:
     connected = True            # the server is up; sockets are tracked per session
 
-    def __init__(self, server: EmulatedServer, clock: Any, venues) -> None:
+    def __init__(self, server: EmulatedServer, clock: AsyncioClock, venues: VenueMapConfig) -> None:
         self.server = server
         self.clock = clock
         self.venues = venues                      # VenueMapConfig: quote suffixes
         self.sessions: set[WsSession] = set()
         self.counters: Counter[str] = Counter()
-        self._waiting: dict[str, asyncio.Future] = {}
+        self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._msgs: dict[str, str] = {}
         self.closers: list[Any] = []              # coroutines that close every socket (drops)
         self.suffix = {spec.index: spec.real_suffix for spec in venues.venues.values()}
         server.attach(self)
 
     # --- HTTP replies the server produces later ---------------------------------------------
-    def expect(self, rqname: str) -> asyncio.Future:
+    def expect(self, rqname: str) -> asyncio.Future[Any]:
         fut = asyncio.get_running_loop().create_future()
         self._waiting[rqname] = fut
         return fut
@@ -114,7 +116,7 @@ class RestBridge:
             fut.set_result((prev_next, single, rows))
 
     # --- WebSocket frames -------------------------------------------------------------------
-    def broadcast(self, rtype: str, item: str, values: dict) -> None:
+    def broadcast(self, rtype: str, item: str, values: dict[int, str]) -> None:
         text = None
         delivered = False
         for s in self.sessions:

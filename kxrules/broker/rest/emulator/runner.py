@@ -120,10 +120,10 @@ class RestEmulator:
 
     async def _feed(self, clock: AsyncioClock) -> None:
         """Replay the quote file at the session's time: each row when the clock reaches it."""
-        bridge = self.bridge
-        assert bridge is not None
+        bridge, quotes = self.bridge, self.quotes
+        assert bridge is not None and quotes is not None
         try:
-            for batch in self.quotes:       # QuoteBatch columns (the host reads the file: marketdata)
+            for batch in quotes:            # QuoteBatch columns (the host reads the file: marketdata)
                 cols = (batch.ts_ns.tolist(), batch.code_idx.tolist(), batch.venue_idx.tolist(),
                         batch.bid.tolist(), batch.ask.tolist(), batch.bid_qty.tolist(), batch.ask_qty.tolist())
                 for ts, sym, venue, bid, ask, bq, aq in zip(*cols):
@@ -142,7 +142,7 @@ class RestEmulator:
         async def run() -> Any:
             return fn(*args)
 
-        fut: concurrent.futures.Future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        fut: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(run(), self.loop)
         return fut.result(timeout)
 
     def stop(self) -> None:
