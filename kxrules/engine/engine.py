@@ -127,14 +127,19 @@ class Engine:
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
+        t = self.throttle
+        hot, sustain_ms = t.pause_utilisation, t.pause_sustain_ns // NS_PER_MS
         self._alert("auto_pause_on" if paused else "auto_pause_off",
-                    "order budget above 80% for 5 s: new entries paused" if paused
-                    else "order budget back below 80%: entries resume")
+                    f"order budget at or above {hot:.0%} for {sustain_ms / 1000:g} s: new entries paused" if paused
+                    else f"order budget back below {hot:.0%}: entries resume", (hot, sustain_ms))
 
-    def _alert(self, kind: str, message: str) -> None:
-        self.recorder.alert(self.clock.now_ns(), kind, message)
+    def _alert(self, kind: str, message: str, facts: tuple = ()) -> None:
+        """A red flag: recorded, and handed to the operator's channel (``on_alert(kind, ts_ns,
+        message, facts)``: the channel formats it off this thread)."""
+        now = self.clock.now_ns()
+        self.recorder.alert(now, kind, message)
         if self.on_alert:
-            self.on_alert(kind, message)
+            self.on_alert(kind, now, message, facts)
 
     # -- market data (hot path) ------------------------------------------------------------------
     def on_quote(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> None:
@@ -311,14 +316,19 @@ class Engine:
             self.execution.adapter.connect()
 
     # -- operator controls ---------------------------------------------------------------------
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: str, *, trip: bool = True) -> None:
+        """Disarm for the rest of the run. ``trip=False``: the day's normal end (the market data
+        or the session is over): recorded like a trip, but no red flag for the operator's channel."""
         if self.guard.killed is None:
             self.guard.kill(reason)
-            self._alert("kill_switch", f"disarmed: {reason}")
+            if trip:
+                self._alert("kill_switch", f"disarmed: {reason}")
+            else:
+                self.recorder.alert(self.clock.now_ns(), "kill_switch", f"disarmed: {reason}")
 
     def wind_down(self) -> None:
         """Disarm, cancel what rests, and let the pairs' machines flatten what is held."""
-        self.kill("wind-down requested")
+        self.kill("wind-down requested", trip=False)
         ex = self.execution
         if ex is None:
             return
