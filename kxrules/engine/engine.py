@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, OrderCancelled, OrderFilled,
-                             OrderRejected, SessionEvent, ViEvent)
+from ..broker.events import (AccountPage, BalanceUpdate, ConnectionEvent, MasterStateEvent, OrderCancelled,
+                             OrderFilled, OrderRejected, SessionEvent, ViEvent)
 from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
@@ -271,6 +271,37 @@ class Engine:
         self.recorder.vi_event(ev)
         if ev.active:
             self._alert("vi", f"VI on {ev.code}: muted on both venues")
+
+    def on_master_state(self, ev: MasterStateEvent) -> None:
+        """At login, the broker's master data for a code: a restricted name (거래정지, 정리매매,
+        관리종목, 투자위험/경고) is muted for the day, with the reason recorded and alerted once."""
+        sym = self.index.get(ev.code)
+        if sym is None or not ev.restrictions:
+            return
+        reason = "/".join(ev.restrictions)
+        if self.mute(sym, reason, source="broker master data"):
+            name = self.profile.symbols[sym].name
+            self._alert("symbol_muted", f"{ev.code} {name}: {reason} by the broker's master data; muted for the "
+                                        f"day", (ev.code, name, reason))
+
+    def mute(self, sym: int, reason: str, *, source: str) -> bool:
+        """No new pairs on ``sym`` (live pairs finish as their machine says); recorded as a
+        ``symbol_muted`` event with its reason and source. False if it was already muted."""
+        if not self.guard.mute(sym, reason):
+            return False
+        self.recorder.mute_event(self.clock.now_ns(), "symbol_muted", self.profile.codes[sym],
+                                     {"reason": reason, "source": source})
+        return True
+
+    def unmute(self, sym: int, *, source: str) -> bool:
+        """Lift a mute with a reason; recorded as ``symbol_unmuted``."""
+        reason = self.guard.mute_reasons.get(sym)
+        if not self.guard.unmute(sym):
+            return False
+        self.recorder.mute_event(self.clock.now_ns(), "symbol_unmuted", self.profile.codes[sym],
+                                     {"reason": reason, "source": source})
+        self._eligible_now(sym)
+        return True
 
     def on_connection(self, ev: ConnectionEvent) -> None:
         was = self.guard.connected

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from ...config.model_file import load_model_file
 from ...config.schema.emulator import (EmulatorConfig, Fees, FillOdds,  # noqa: F401  (the emulator's names)
-                                       FixedLatency, LognormalLatency, UniformLatency)
+                                       FixedLatency, LognormalLatency, MasterState, UniformLatency)
 
 
 class FeeFn(Protocol):
