@@ -1,8 +1,8 @@
-"""Build ``kxrules/reference/nxt_eligibility.csv`` from NXT's published changes to its list of
+"""Build ``kxrules/config/nxt_eligibility.csv`` from NXT's published changes to its list of
 매매체결대상 stocks (편입 / 편출 notices on nextrade.co.kr, as compiled day by day in the public
 nxt-market-monitor data set): one row per code and stretch of eligibility.
 
-    python scripts/build_nxt_eligibility.py CHANGES.csv SNAPSHOT.csv LAST_DATE > kxrules/reference/nxt_eligibility.csv
+    python scripts/build_nxt_eligibility.py CHANGES.csv SNAPSHOT.csv LAST_DATE > kxrules/config/nxt_eligibility.csv
 
 CHANGES.csv: 일자, 종목코드, 종목명, 상장시장, 재분류구분 (편입 / 편출 / 거래불가 / 거래불가 해제) …;
 SNAPSHOT.csv: the list on LAST_DATE (stock_code …), which the rebuilt list must equal.

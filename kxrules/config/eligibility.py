@@ -1,4 +1,4 @@
-"""NXT's list of eligible stocks (매매체결대상) by date, shipped as ``kxrules/reference/nxt_eligibility.csv``
+"""NXT's list of eligible stocks (매매체결대상) by date, shipped as ``kxrules/config/nxt_eligibility.csv``
 (one row per code and stretch of eligibility; its header says the source and the dates it covers)."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class EligibilityList:
 
 @cache
 def nxt_eligibility() -> EligibilityList:
-    text = files("kxrules.reference").joinpath("nxt_eligibility.csv").read_text(encoding="utf-8")
+    text = files("kxrules.config").joinpath("nxt_eligibility.csv").read_text(encoding="utf-8")
     lines = text.splitlines()
     through = next(dt.date.fromisoformat(ln[len(KNOWN_THROUGH):].strip()) for ln in lines
                    if ln.startswith(KNOWN_THROUGH))
