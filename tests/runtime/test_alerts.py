@@ -15,7 +15,7 @@ from kxrules.config.schema.profile import SLACK_EVENTS
 from kxrules.runtime.alerts import LABELS, SlackNotifier, format_alert
 from kxrules.runtime.trade import run_trade
 
-from ..engine.scenario import MS, Quotes, at, run
+from ..engine.scenario import Quotes, run
 
 CODE = "005930"
 S = 1_000_000_000
