@@ -41,9 +41,7 @@ def _run_trade(profile, options: TradeOptions) -> TradeResult:
 
     plan = gateway_plan(profile, options)
     if plan is not None:            # the control (or the emulator) in a gateway process
-        from .live import run_with_slack
-
-        return run_with_slack(profile, options, GatewayHost(profile, options, plan))
+        return run_session(profile, options, GatewayHost(profile, options, plan))
     if options.broker == "kiwoom":
         from ..broker.kiwoom.control import require_real_control
 
