@@ -15,8 +15,9 @@ from typing import Any
 from kxrules.clock import Clock
 from . import errors as E
 from . import fids as F
-from .events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
+from .events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent, MasterStateEvent,
                      HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
+from .master import restrictions
 from .ocx import OcxLike, split_list
 from .orders import OrderTracker
 from .parsing import (norm_order_no, parse_chejan_balance, parse_chejan_order, parse_int_or,
@@ -120,9 +121,22 @@ class KiwoomAdapter:
             self.ocx.KOA_Functions("ShowAccountWindow", "")
         if self._subscribed:
             self._register_all()
+        self._read_master_states(now)
         gubun = self._server_gubun()
         self.listener.on_connection(ConnectionEvent(True, 0, now, {
             "accounts": ";".join(accounts), "server_gubun": gubun}, server=server_of_gubun(gubun)))
+
+    def _read_master_states(self, now: int) -> None:
+        """Each code's master data (GetMasterStockState, GetMasterConstruction: synchronous,
+        no TR) as a MasterStateEvent, before the login is reported: the engine mutes restricted
+        names before it can arm."""
+        on_master = getattr(self.listener, "on_master_state", None)
+        if on_master is None:
+            return
+        for code in self.codes:
+            state, construction = self.ocx.GetMasterStockState(code), self.ocx.GetMasterConstruction(code)
+            on_master(MasterStateEvent(code, restrictions(state, construction), now,
+                                       {"state": state, "construction": construction}))
 
     def _server_gubun(self) -> str:
         """GetServerGubun as KOA Studio documents it (GetLoginInfo), else as koapy asks it

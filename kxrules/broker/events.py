@@ -160,6 +160,16 @@ class ViEvent:
 
 
 @dataclass(slots=True)
+class MasterStateEvent:
+    """The broker's master data for one code, read at login: the restrictions found in it
+    (``broker/master.py``: 거래정지, 정리매매, 관리종목, 투자위험, 투자경고), and the raw text."""
+    code: str
+    restrictions: tuple[str, ...]
+    ts_ns: int = 0
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class ConnectionEvent:
     connected: bool
     err_code: int
@@ -212,5 +222,7 @@ class BrokerListener(Protocol):
     def on_vi(self, ev: ViEvent) -> None: ...
 
     def on_connection(self, ev: ConnectionEvent) -> None: ...
+
+    def on_master_state(self, ev: MasterStateEvent) -> None: ...
 
     def on_account(self, ev: AccountPage) -> None: ...

@@ -72,6 +72,8 @@ CODES: dict[str, Code] = _registry(
     Code("KX605", E, "per-symbol override names an unknown parameter"),
     Code("KX606", E, "reference price is not on the tick grid or not positive"),
     Code("KX607", W, "universe is empty"),
+    Code("KX608", E, "universe name is not on NXT's list of eligible stocks on the run date"),
+    Code("KX609", W, "universe name is not on NXT's shipped eligibility list, which ends before the run date"),
     # Fees and tax
     Code("KX701", E, "fee table does not cover the run date for a venue and side"),
     Code("KX702", E, "tax table does not cover the run date for a listing market"),

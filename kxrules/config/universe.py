@@ -26,6 +26,7 @@ class Symbol:
     market: str
     ref_price: int
     line: int
+    col: int = 1          # where the code starts on its line
 
 
 def _field_cols(raw_line: str) -> list[int]:
@@ -105,7 +106,7 @@ def load_universe(path: Path, diags: Diagnostics) -> list[Symbol] | None:
                 ok = False
         if ok:
             first_seen[code] = line_no
-            symbols.append(Symbol(code, name, market, price, line_no))
+            symbols.append(Symbol(code, name, market, price, line_no, cols[0]))
     if not symbols and not diags.has_errors():
         diags.add(path, None, "KX607", "universe lists no symbols")
     return symbols

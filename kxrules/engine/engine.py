@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..arrays import I64
-from ..broker.events import (AccountPage, BalanceUpdate, BrokerAdapter, ConnectionEvent, OrderCancelled,
-                             OrderEvent, OrderFilled, OrderRejected, SessionEvent, ViEvent)
+from ..broker.events import (AccountPage, BalanceUpdate, BrokerAdapter, ConnectionEvent, MasterStateEvent,
+                             OrderCancelled, OrderEvent, OrderFilled, OrderRejected, SessionEvent, ViEvent)
 from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .broker_truth import BrokerTruth, QueryThrottle
 from .evaluator import RuleEvaluator, Signal, SignalBatch
-from .execution import Execution
+from .execution import AlertSink, Execution
 from .guard import SessionGuard
 from .limits import RiskLimits
 from .quotebook import QuoteBook
@@ -45,7 +45,7 @@ def leg_liquidity(legs: Legs) -> tuple[str, str]:
 
 class Engine:
     def __init__(self, profile: CompiledProfile, clock: Clock, recorder: Recorder, telemetry: Telemetry, *,
-                 on_alert: Callable[[str, str], None] | None = None) -> None:
+                 on_alert: AlertSink | None = None) -> None:
         self.profile = profile
         self.clock = clock
         self.recorder = recorder
@@ -140,14 +140,19 @@ class Engine:
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
+        t = self.throttle
+        hot, sustain_ms = t.pause_utilisation, t.pause_sustain_ns // NS_PER_MS
         self._alert("auto_pause_on" if paused else "auto_pause_off",
-                    "order budget above 80% for 5 s: new entries paused" if paused
-                    else "order budget back below 80%: entries resume")
+                    f"order budget at or above {hot:.0%} for {sustain_ms / 1000:g} s: new entries paused" if paused
+                    else f"order budget back below {hot:.0%}: entries resume", (hot, sustain_ms))
 
-    def _alert(self, kind: str, message: str) -> None:
-        self.recorder.alert(self.clock.now_ns(), kind, message)
+    def _alert(self, kind: str, message: str, facts: tuple[Any, ...] = ()) -> None:
+        """A red flag: recorded, and handed to the operator's channel (``on_alert(kind, ts_ns,
+        message, facts)``: the channel formats it off this thread)."""
+        now = self.clock.now_ns()
+        self.recorder.alert(now, kind, message)
         if self.on_alert:
-            self.on_alert(kind, message)
+            self.on_alert(kind, now, message, facts)
 
     def alert(self, kind: str, message: str) -> None:
         """News from the host (a gateway restarted): recorded and sent like the engine's own."""
@@ -291,6 +296,37 @@ class Engine:
         if ev.active:
             self._alert("vi", f"VI on {ev.code}: muted on both venues")
 
+    def on_master_state(self, ev: MasterStateEvent) -> None:
+        """At login, the broker's master data for a code: a restricted name (거래정지, 정리매매,
+        관리종목, 투자위험/경고) is muted for the day, with the reason recorded and alerted once."""
+        sym = self.index.get(ev.code)
+        if sym is None or not ev.restrictions:
+            return
+        reason = "/".join(ev.restrictions)
+        if self.mute(sym, reason, source="broker master data"):
+            name = self.profile.symbols[sym].name
+            self._alert("symbol_muted", f"{ev.code} {name}: {reason} by the broker's master data; muted for the "
+                                        f"day", (ev.code, name, reason))
+
+    def mute(self, sym: int, reason: str, *, source: str) -> bool:
+        """No new pairs on ``sym`` (live pairs finish as their machine says); recorded as a
+        ``symbol_muted`` event with its reason and source. False if it was already muted."""
+        if not self.guard.mute(sym, reason):
+            return False
+        self.recorder.mute_event(self.clock.now_ns(), "symbol_muted", self.profile.codes[sym],
+                                     {"reason": reason, "source": source})
+        return True
+
+    def unmute(self, sym: int, *, source: str) -> bool:
+        """Lift a mute with a reason; recorded as ``symbol_unmuted``."""
+        reason = self.guard.mute_reasons.get(sym)
+        if not self.guard.unmute(sym):
+            return False
+        self.recorder.mute_event(self.clock.now_ns(), "symbol_unmuted", self.profile.codes[sym],
+                                     {"reason": reason, "source": source})
+        self._eligible_now(sym)
+        return True
+
     def on_connection(self, ev: ConnectionEvent) -> None:
         was = self.guard.connected
         self.guard.connected = ev.connected
@@ -335,14 +371,19 @@ class Engine:
             self.execution.adapter.connect()
 
     # -- operator controls ---------------------------------------------------------------------
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: str, *, trip: bool = True) -> None:
+        """Disarm for the rest of the run. ``trip=False``: the day's normal end (the market data
+        or the session is over): recorded like a trip, but no red flag for the operator's channel."""
         if self.guard.killed is None:
             self.guard.kill(reason)
-            self._alert("kill_switch", f"disarmed: {reason}")
+            if trip:
+                self._alert("kill_switch", f"disarmed: {reason}")
+            else:
+                self.recorder.alert(self.clock.now_ns(), "kill_switch", f"disarmed: {reason}")
 
     def wind_down(self) -> None:
         """Disarm, cancel what rests, and let the pairs' machines flatten what is held."""
-        self.kill("wind-down requested")
+        self.kill("wind-down requested", trip=False)
         ex = self.execution
         if ex is None:
             return

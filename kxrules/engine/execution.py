@@ -12,7 +12,7 @@ declared order budget, backing off between attempts. No pair sends more than
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
 IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
+FILL_KINDS = {"buy": "buy_fill", "sell": "sell_fill"}
 
 
 @dataclass(slots=True)
@@ -57,9 +58,14 @@ class ExecutionTimeouts:
                    flatten_retry_ms=timings.flatten_retry_ms, ioc_outcome_ms=timings.ioc_outcome_ms)
 
 
+# the operator's channel: (kind, ts_ns, message, facts); facts are raw values formatted off the engine thread
+AlertSink = Callable[[str, int, str, tuple[Any, ...]], None]
+
+
 class Execution:
     def __init__(self, profile: CompiledProfile, clock: Clock, adapter: BrokerAdapter, throttle: OrderThrottle,
-                 recorder: Recorder, telemetry: Telemetry, *, on_alert: Callable[[str, str], None] | None = None,
+                 recorder: Recorder, telemetry: Telemetry, *,
+                 on_alert: AlertSink | None = None,
                  timeouts: ExecutionTimeouts | None = None) -> None:
         self.profile = profile
         self.clock = clock
@@ -132,16 +138,17 @@ class Execution:
             if self.on_cooled is not None:
                 self.on_cooled(sym, until)
 
-    def alert(self, kind: str, message: str) -> None:
+    def alert(self, kind: str, message: str, facts: tuple[Any, ...] = ()) -> None:
         """A red flag: recorded in the alerts table and sent to the operator's channel."""
         self.recorder.alert(self.clock.now_ns(), kind, message)
-        self.notify(kind, message)
+        self.notify(kind, message, facts)
 
-    def notify(self, kind: str, message: str) -> None:
+    def notify(self, kind: str, message: str, facts: tuple[Any, ...] = ()) -> None:
         """News for the operator's channel only, not a red flag (fills, finished pairs).
-        ``on_alert`` is the channel itself (e.g. Slack), never something that records."""
+        ``on_alert`` is the channel itself (e.g. Slack), never something that records; it
+        formats ``facts`` off the engine thread."""
         if self._on_alert:
-            self._on_alert(kind, message)
+            self._on_alert(kind, self.clock.now_ns(), message, facts)
 
     def record_transition(self, pair: Pair, trigger: str, source: str, dest: str) -> None:
         self.recorder.transition(self.clock.now_ns(), pair.pair_id, trigger, source, dest)
@@ -182,8 +189,7 @@ class Execution:
         self.pairs_done.append(pair)
         self.recorder.pair_finished(pair)
         if self._on_alert and pair.state == "PAIRED_DONE":
-            self.notify("pair_done", f"pair {pair.pair_id} {pair.code}: net ₩{pair.net_krw:,} "
-                                     f"(gross ₩{pair.gross_krw:,}, fees ₩{pair.fees:,}, tax ₩{pair.tax:,})")
+            self.notify("pair_done", "", (pair.code, pair.pair_id, pair.net_krw, pair.buy_value))
         self.telemetry.pair_finished(pair)
         self.check_flat(pair.sym)
 
@@ -465,7 +471,8 @@ class Execution:
             self.evaluator.sellable[:, rec.sym] = held
         self.recorder.fill(now, rec, ev, fee, tax)
         if self._on_alert:
-            self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
+            self.notify(FILL_KINDS[rec.side], "", (rec.code, rec.venue, ev.qty, ev.price,
+                                                   None if rec.pair is None else rec.pair.pair_id, rec.role))
         pair = rec.pair
         if pair is not None and rec.role != "flatten" and pair.ended_ns is None:
             # a pair's books close when it ends (it is recorded then); a later fill is the

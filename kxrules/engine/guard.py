@@ -1,5 +1,6 @@
 """When the engine may open new pairs: a trading day, inside the guard window, both venues open,
-connected, not killed; and per symbol, not under a VI or halt.
+connected, not killed; and per symbol, not under a VI and not muted with a reason (the broker's
+master data says 거래정지, 관리종목, 투자경고/위험 or 정리매매; or the operator muted it).
 
 Wall time (virtual in simulation) and FID 215 work together: the window is the clock's rule and
 a venue's "closed" signal disarms even inside it. Holidays and late-open days come from the
@@ -33,7 +34,9 @@ class SessionGuard:
         self.account_known = False      # the broker's holdings have been read (the baseline)
         self.server_ok = False          # the broker logged in to the server the profile declares
         self.killed: str | None = None
-        self.muted = np.zeros(n_symbols, dtype=bool)
+        self.muted = np.zeros(n_symbols, dtype=bool)      # no new pairs: under a VI, or muted with a reason
+        self.vi = np.zeros(n_symbols, dtype=bool)
+        self.mute_reasons: dict[int, str] = {}             # sym -> why (관리종목, 거래정지, the operator ...)
 
     def on_fid215(self, code: str) -> tuple[str, str] | None:
         """Apply a 장운영구분 code; returns (venue, effect) when it opened or closed a venue."""
@@ -48,7 +51,24 @@ class SessionGuard:
         return venue_effect
 
     def on_vi(self, sym: int, active: bool) -> None:
-        self.muted[sym] = active
+        self.vi[sym] = active
+        self.muted[sym] = active or sym in self.mute_reasons
+
+    def mute(self, sym: int, reason: str) -> bool:
+        """No new pairs on ``sym`` until unmuted (a VI's end does not lift it). False if it was
+        already muted with a reason (the first reason stands)."""
+        if sym in self.mute_reasons:
+            return False
+        self.mute_reasons[sym] = reason
+        self.muted[sym] = True
+        return True
+
+    def unmute(self, sym: int) -> bool:
+        """Lift a mute with a reason (a VI still in force keeps the symbol muted)."""
+        if self.mute_reasons.pop(sym, None) is None:
+            return False
+        self.muted[sym] = bool(self.vi[sym])
+        return True
 
     def kill(self, reason: str) -> None:
         if self.killed is None:

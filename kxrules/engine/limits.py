@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .execution import Execution
     from .pair import Pair
 
-Alert = Callable[[str, str], None]
+Alert = Callable[..., None]         # (kind, message, facts=())
 
 
 class RiskLimits:
@@ -100,7 +100,8 @@ class RiskLimits:
         if len(times) >= risk.reject_spike_per_symbol and not self._spiking[sym]:
             self._spiking[sym] = True
             self.counters["reject_spikes"] += 1
-            self.alert("reject_spike", f"{code}: {len(times)} rejects within {window_s:g} s")
+            self.alert("reject_spike", f"{code}: {len(times)} rejects within {window_s:g} s",
+                       (code, len(times), window_s, self.ex.reject_cooldown_ms))
         if self._in_a_row[sym] >= risk.reject_freeze_consecutive or len(times) >= risk.reject_freeze_count:
             if not self.truth.frozen[sym]:
                 self.counters["reject_freezes"] += 1

@@ -159,7 +159,14 @@ class Pair:
     def alert_unhedged(self) -> None:
         if not self.alerted_unhedged:          # once per pair, not once per retry
             self.alerted_unhedged = True
-            self.ex.alert("hedge_timeout", f"pair {self.pair_id} {self.code}: {self.unhedged} share(s) still unhedged")
+            self.ex.alert("still_unhedged", f"pair {self.pair_id} {self.code}: {self.unhedged} share(s) still "
+                                            f"unhedged after the escalation")
+
+    def alert_hedge_timeout(self) -> None:
+        t_hedge_ms = self.ex.param("t_hedge_ms", self.sym)
+        self.ex.alert("hedge_timeout", f"pair {self.pair_id} {self.code}: hedge not filled in {t_hedge_ms} ms; "
+                                       f"cancel, then {self.unhedged} share(s) by the escalation",
+                      (self.code, self.pair_id, t_hedge_ms))
 
 
 assert set(ACTIONS) <= set(dir(Pair)), "every registered action needs a Pair method"

@@ -69,5 +69,6 @@ class ControlCapture:
 
 
 #: Calls the engine may make, by the control's own names (nothing else is served).
-CALLS = frozenset({"CommConnect", "GetConnectState", "GetLoginInfo", "KOA_Functions", "SetRealReg",
+CALLS = frozenset({"CommConnect", "GetConnectState", "GetLoginInfo", "KOA_Functions", "GetMasterStockState",
+                   "GetMasterConstruction", "SetRealReg",
                    "SetRealRemove", "DisconnectRealData", "SendOrder", "SetInputValue", "CommRqData"})

@@ -19,6 +19,7 @@ from .wire import Connection, WireError
 
 # what each call answers once the gateway is gone: what the control answers when disconnected
 _WHEN_GONE: dict[str, Any] = {"GetConnectState": 0, "GetLoginInfo": "", "KOA_Functions": "",
+                              "GetMasterStockState": "", "GetMasterConstruction": "",
                               **dict.fromkeys(("CommConnect", "SetRealReg", "SendOrder", "CommRqData"),
                                               OP_ERR_SOCKET_CLOSED)}
 
@@ -102,6 +103,12 @@ class RemoteControl:
 
     def KOA_Functions(self, name: str, param: str) -> str:
         return self._call("KOA_Functions", name, param)
+
+    def GetMasterStockState(self, code: str) -> str:
+        return self._call("GetMasterStockState", code)
+
+    def GetMasterConstruction(self, code: str) -> str:
+        return self._call("GetMasterConstruction", code)
 
     def SetRealReg(self, screen: str, codes: str, fids: str, opt: str) -> int:
         return self._call("SetRealReg", screen, codes, fids, opt)

@@ -34,7 +34,8 @@ ACTIONS: dict[str, str] = {
     "arm_reject_cooldown": "mute the symbol for reject_cooldown_ms",
     "book_pnl": "book the pair's gross and net PnL",
     "flag_unresolved": "record that an order's outcome is unknown (reconcile later)",
-    "alert_unhedged": "raise the unhedged-position alert",
+    "alert_unhedged": "raise the unhedged-position alert (the escalation itself failed)",
+    "alert_hedge_timeout": "raise the hedge-timeout alert: t_hedge passed, cancel then escalate",
 }
 CONDITIONS: dict[str, str] = {
     "hedge_complete": "the hedge has sold every share the entry bought",

@@ -22,7 +22,6 @@ from ..broker.kiwoom.control import open_kiwoom_control
 from ..broker.kiwoom.qtclock import QtClock
 from ..clock import NS_PER_S, Clock
 from ..engine.engine import Engine
-from .alerts import SlackNotifier
 from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, TradeResult, Wait, run_session
 from .status import status_line
 
@@ -130,9 +129,9 @@ class KiwoomHost:
     mode = "live"
     source = "Kiwoom OpenAPI+"
     summary_source = "Kiwoom OpenAPI+ (live)"
-    seed = None
+    seed: int | None = None
     durable = True
-    record_quotes = None                # the profile's recording.quotes
+    record_quotes: bool | None = None                # the profile's recording.quotes
 
     def __init__(self, profile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> None:
         self.profile = profile
@@ -156,21 +155,4 @@ class KiwoomHost:
 
 def run_live(profile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> TradeResult:
     """Trade live through the OpenAPI+ control."""
-    return run_with_slack(profile, options, KiwoomHost(profile, options, control=control, clock=clock))
-
-
-def run_with_slack(profile, options: TradeOptions, host: Any) -> TradeResult:
-    """A live session: Slack gets the alerts and the end-of-run paragraph when the profile asks."""
-    notifier = SlackNotifier.from_profile(profile)
-    if notifier is not None and options.alerts is None:
-        options.alerts = notifier
-    try:
-        result = run_session(profile, options, host)
-    except BaseException:
-        if notifier is not None:
-            notifier.close()
-        raise
-    if notifier is not None:
-        notifier("run_end", result.summary.paragraph() + "".join(f"\n{e}" for e in result.errors[:2]))
-        notifier.close()
-    return result
+    return run_session(profile, options, KiwoomHost(profile, options, control=control, clock=clock))

@@ -235,9 +235,4 @@ def run_rest(profile, options: TradeOptions) -> TradeResult:
             seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
             data_dir = Path(options.data_dir or profile.data_dir)
             quotes = synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)
-    host = RestHost(profile, options, emulator=options.emulator, quotes=quotes)
-    if options.emulator:
-        return run_session(profile, options, host)
-    from .live import run_with_slack        # live: Slack gets the alerts and the end-of-run paragraph
-
-    return run_with_slack(profile, options, host)
+    return run_session(profile, options, RestHost(profile, options, emulator=options.emulator, quotes=quotes))

@@ -58,7 +58,7 @@ class TradeOptions:
     replay_path: str = "fast"           # "fast" (columnar) or "faithful" (real-data strings)
     record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
-    alerts: Callable[[str, str], None] | None = None
+    alerts: Callable[[str, int, str, tuple], None] | None = None   # (kind, ts_ns, message, facts)
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
@@ -91,7 +91,7 @@ def wind_down(engine: Engine, stopped_by: str) -> Iterator[Wait]:
     still busy after the first wait is wound down (again) and given one more, shorter wait. The
     predicate is always ``engine.idle``: whatever the engine still waits for is its business."""
     if stopped_by == END_OF_DATA:
-        engine.kill("end of market data")
+        engine.kill("end of market data", trip=False)
     else:
         engine.wind_down()
     yield Wait(engine.idle)

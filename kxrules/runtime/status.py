@@ -15,7 +15,8 @@ def status_line(engine: Engine, ts_ns: int) -> str:
     server = (engine.server or "?").upper()     # PAPER / REAL / SIM: never trade real by accident
     return (f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))} {armed:<8} {server:<5} quotes {engine.stats['quotes']:,} "
             f"signals {engine.stats['signals']:,} pairs {len(done):,} net ₩{net:,} "
-            f"max orders/s {engine.throttle.max_in_window}")
+            f"max orders/s {engine.throttle.max_in_window}"
+            + (f" muted {len(engine.guard.mute_reasons)}" if engine.guard.mute_reasons else ""))
 
 
 def progress_reporter(engine: Engine, sink: Callable[[str], None] | None) -> Callable[[int, int], None] | None:

@@ -54,6 +54,7 @@ class RunSummary:
     pairs_abandoned: int = 0
     adjusted_krw: int = 0              # estimated cash of fills we never received (in net_krw)
     server: str | None = None          # paper | real | sim (the emulator, unchecked); None: no login
+    muted: dict = field(default_factory=dict)   # code -> why it was muted (the broker's master data …)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +87,8 @@ class RunSummary:
                    f"never received (positions adjusted to the broker's)" if self.adjusted_krw else "") + ". "
                 f"{self.rejects:,} rejects, {self.ack_timeouts:,} ack timeouts, {self.ioc_hedges:,} IOC hedges, "
                 f"max {self.max_orders_per_s} order calls in any second; {unhedged}; {flat}."
-                + (f" Disarmed early: {self.killed}." if self.killed and not self.ended_normally else ""))
+                + (f" Disarmed early: {self.killed}." if self.killed and not self.ended_normally else "")
+                + (" Muted: " + ", ".join(f"{c} ({r})" for c, r in self.muted.items()) + "." if self.muted else ""))
 
 
 def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
@@ -122,4 +124,5 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
         broker_confirmed=confirmed, adjusted_krw=truth.adjusted_krw, position_breaks=[b["code"] for b in truth.breaks],
         unresolved_breaks=open_breaks, pairs_abandoned=ex.counters["abandoned"],
         server=engine.server,
+        muted={profile.codes[sym]: reason for sym, reason in sorted(engine.guard.mute_reasons.items())},
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..broker.server import ServerUndeclared, expected_server
+from .alerts import run_with_alerts
 from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeError, TradeOptions, TradeResult, run_session
 from .sim_host import EmulatorHost, fee_fn_for
 from .sources import QuoteSourceSpec, synthetic_day
@@ -24,6 +25,11 @@ __all__ = ["EXIT_ABNORMAL", "EXIT_OK", "EXIT_USAGE", "TradeError", "TradeOptions
 
 
 def run_trade(profile, options: TradeOptions) -> TradeResult:
+    """Any broker's session; Slack gets its alerts and the end-of-run lines when the profile asks."""
+    return run_with_alerts(profile, options, lambda: _run_trade(profile, options))
+
+
+def _run_trade(profile, options: TradeOptions) -> TradeResult:
     try:        # a live broker needs the profile to say paper or real; nothing has started yet
         expected_server(profile.profile.server, options.broker)
     except ServerUndeclared as exc:
@@ -35,9 +41,7 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
 
     plan = gateway_plan(profile, options)
     if plan is not None:            # the control (or the emulator) in a gateway process
-        from .live import run_with_slack
-
-        return run_with_slack(profile, options, GatewayHost(profile, options, plan))
+        return run_session(profile, options, GatewayHost(profile, options, plan))
     if options.broker == "kiwoom":
         from ..broker.kiwoom.control import require_real_control
 

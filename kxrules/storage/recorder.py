@@ -327,6 +327,10 @@ class Recorder:
         """Broker truth: baselines, reconciliations, position breaks and adjustments, frozen symbols."""
         self._event(ts_ns, kind, code, detail)
 
+    def mute_event(self, ts_ns: int, kind: str, code: str, detail: dict) -> None:
+        """A symbol muted or unmuted (``symbol_muted`` / ``symbol_unmuted``): the reason and its source."""
+        self._event(ts_ns, kind, code, detail)
+
     def auto_pause(self, ts_ns: int, on: bool) -> None:
         self._event(ts_ns, "auto_pause", None, {"on": on})
 

@@ -38,6 +38,12 @@ class ScriptedOcx:
         self.koa.append((name, param))
         return "1" if name == "GetServerGubun" else ""
 
+    def GetMasterStockState(self, code: str) -> str:
+        return "증거금20%|담보대출|신용가능"
+
+    def GetMasterConstruction(self, code: str) -> str:
+        return "정상"
+
     def SetRealReg(self, screen, codes, fids, opt) -> int:
         self.realreg.append((screen, codes, fids, opt))
         return 0

@@ -57,6 +57,15 @@ def test_no_profile_reports_an_error_in_any_profile(ws):
     assert r.stdout.splitlines()[-1] == f"FAILED: pilot, sim on {DATE}: 1 error(s), 0 warning(s)"
 
 
+def test_an_unknown_slack_send_on_name_is_an_error_at_its_position(ws):
+    ws.replace("config/profiles/pilot.yaml", "send_on: [buy_fill, sell_fill", "send_on: [buy_fill, sell_fills")
+    line, col = ws.find("config/profiles/pilot.yaml", "sell_fills")
+    r = validate(ws, "--profile", "pilot")
+    assert r.exit_code == 1
+    assert (f"config/profiles/pilot.yaml:{line}:{col}: error KX104 alerts.slack.send_on.1: Input should be "
+            f"'buy_fill', 'sell_fill', 'pair_done'") in r.stdout
+
+
 def test_warnings_alone_exit_0(ws, monkeypatch):
     monkeypatch.delenv("KXRULES_SLACK_WEBHOOK")
     line, col = ws.find("config/profiles/pilot.yaml", "KXRULES_SLACK_WEBHOOK")

@@ -80,9 +80,11 @@ class Quotes:
 
 
 def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emulator: dict | None = None,
-        until: str | None = None, profile: str = "pilot", risk: dict | None = None, day: dt.date = DAY):
+        until: str | None = None, profile: str = "pilot", risk: dict | None = None, day: dt.date = DAY,
+        runner=run_simulation):
     """Run the pilot profile on the emulator over ``quotes`` (``risk``: keys of rules/risk.yaml
-    to change); returns (result, read-only DuckDB)."""
+    to change; ``runner``: ``run_trade`` for what the CLI adds, e.g. Slack); returns (result,
+    read-only DuckDB)."""
     uni = tmp / "universe.csv"
     rows = universe or [("005930", "삼성전자", "KOSPI", 100000)]
     uni.write_text("code,name,market,ref_price\n" + "".join(f"{c},{n},{m},{p}\n" for c, n, m, p in rows),
@@ -109,7 +111,7 @@ def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emula
     if until:
         h, m, s = (int(x) for x in until.split(":"))
         until_s = h * 3600 + m * 60 + s
-    result = run_simulation(compiled, TradeOptions(broker="sim", replay=replay, data_dir=tmp / "data",
+    result = runner(compiled, TradeOptions(broker="sim", replay=replay, data_dir=tmp / "data",
                                                    until=until_s))
     return result, duckdb.connect(str(result.db_path), read_only=True)
 

@@ -46,9 +46,10 @@ def test_unfilled_hedge_is_cancelled_then_sold_with_an_ioc_at_t_hedge(tmp_path):
     assert rows(con, "SELECT gross_krw, fees_krw, tax_krw, net_krw, used_ioc FROM pairs") == [(-100, 26, 198, -324, True)]
     (unhedged,), = rows(con, "SELECT unhedged_ms FROM pairs")
     assert 800 < unhedged < 800 + 200                     # t_hedge + the IOC round trip
-    # the one red flag (the end of data kills the run) is recorded once; fills and the finished
-    # pair are news for the operator's channel, not alerts
-    assert rows(con, "SELECT kind, count(*) FROM alerts GROUP BY kind") == [("kill_switch", 1)]
+    # the red flags (the hedge timeout, and the end of data disarming the run) are recorded once
+    # each; fills and the finished pair are news for the operator's channel, not alerts
+    assert rows(con, "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY kind") == [
+        ("hedge_timeout", 1), ("kill_switch", 1)]
 
 
 def test_rejected_entry_cools_the_symbol_down(tmp_path):

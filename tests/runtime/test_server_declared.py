@@ -161,7 +161,7 @@ def test_status_line_shows_the_server():
 
     from kxrules.runtime.status import status_line
 
-    engine = SimpleNamespace(execution=None, guard=SimpleNamespace(armed=lambda ts: False), server=REAL,
+    engine = SimpleNamespace(execution=None, guard=SimpleNamespace(armed=lambda ts: False, mute_reasons={}), server=REAL,
                              stats={"quotes": 0, "signals": 0}, throttle=SimpleNamespace(max_in_window=0))
     assert " disarmed REAL  quotes 0 " in status_line(engine, kst("09:00:00"))
     engine.server = None

@@ -189,7 +189,7 @@ def test_the_exit_code_rule(flat, normal, operator, failed, code):
 def test_the_wind_down_asks_again_when_still_busy():
     busy = {"now": True}
     calls: list[str] = []
-    engine = SimpleNamespace(kill=lambda reason: calls.append(f"kill {reason}"),
+    engine = SimpleNamespace(kill=lambda reason, trip=True: calls.append(f"kill {reason}"),
                              wind_down=lambda: calls.append("wind_down"),
                              idle=lambda: not busy["now"])
     waits = list(wind_down(engine, END_OF_DATA))
@@ -294,7 +294,7 @@ class FakeEngine:
         self.calls: list[tuple[str, int]] = []
         self.clock: VirtualClock | None = None
 
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: str, trip: bool = True) -> None:
         self.calls.append((f"kill {reason}", self.clock.now_ns()))
 
     def wind_down(self) -> None:

@@ -8,10 +8,10 @@ from typing import Protocol
 
 from ...config.model_file import load_model_file
 from ...config.schema.emulator import (EmulatorConfig, Fees, FillOdds, FixedLatency,
-                                       LognormalLatency, UniformLatency)
+                                       LognormalLatency, MasterState, UniformLatency)
 
 __all__ = ["EmulatorConfig", "FeeFn", "Fees", "FillOdds", "FixedLatency", "LognormalLatency",  # the emulator's names
-           "UniformLatency", "default_fee_fn", "load_emulator_config"]
+           "MasterState", "UniformLatency", "default_fee_fn", "load_emulator_config"]
 
 
 class FeeFn(Protocol):

@@ -29,7 +29,7 @@ from .. import fids as F
 from ..ocx import Signal, split_list
 from ..venues import VenueMapConfig, load_venue_map_file
 from . import formats as fm
-from .config import EmulatorConfig, FeeFn
+from .config import EmulatorConfig, FeeFn, MasterState
 from .delivery import RealDataQueue
 from .server import EmulatedServer
 
@@ -37,6 +37,7 @@ MAX_CODES = 100
 MAX_FIDS = 100
 MAX_SCREENS = 200
 _NO_DEFAULTS: dict[int, str] = {}
+_CLEAN = MasterState()
 _TEMPLATES: dict[str, tuple[list[str], dict[int, int]]] = {
     rtype: ([fm.DEFAULTS.get(rtype, _NO_DEFAULTS).get(f, "") for f in fids],
             {f: i for i, f in enumerate(fids)})
@@ -127,6 +128,17 @@ class KiwoomEmulator:
         if name == "ShowAccountWindow" and self.connected:
             self.server.password_ok = True
         return ""
+
+    def GetMasterStockState(self, code: str) -> str:
+        self.calls["GetMasterStockState"] += 1
+        return self._master(code).state
+
+    def GetMasterConstruction(self, code: str) -> str:
+        self.calls["GetMasterConstruction"] += 1
+        return self._master(code).construction
+
+    def _master(self, code: str) -> MasterState:
+        return self.server.cfg.master.get(code) or _CLEAN
 
     # --- real-time registration ---
     def SetRealReg(self, screen: str, codes: str, fids: str, opt: str) -> int:

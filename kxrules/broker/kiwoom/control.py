@@ -88,6 +88,12 @@ class KiwoomControl:
     def KOA_Functions(self, name: str, param: str) -> str:
         return str(self._call("KOA_Functions(QString, QString)", name, param))
 
+    def GetMasterStockState(self, code: str) -> str:
+        return str(self._call("GetMasterStockState(QString)", code))
+
+    def GetMasterConstruction(self, code: str) -> str:
+        return str(self._call("GetMasterConstruction(QString)", code))
+
     def SetRealReg(self, screen: str, codes: str, fids: str, opt: str) -> int:
         return int(self._call("SetRealReg(QString, QString, QString, QString)",
                               screen, codes, fids, opt))

@@ -8,8 +8,8 @@ from ...rules.expr import CompiledExpr
 
 from ..diagnostics import Diagnostics
 from ..load import LoadedWorkspace
-from . import (economics, machine, money, risk, rules, screens, secrets, server, sessions, throttle,
-               universe, venues)
+from . import (economics, eligibility, machine, money, risk, rules, screens, secrets, server, sessions,
+               throttle, universe, venues)
 
 
 @dataclass(slots=True)
@@ -25,6 +25,7 @@ def run_checks(ws: LoadedWorkspace, diags: Diagnostics, run_date: dt.date) -> Ch
     screens.check(ws, diags)
     venues.check(ws, diags)
     universe.check(ws, diags)
+    eligibility.check(ws, diags, run_date)
     money.check(ws, diags, run_date)
     kernels = rules.check(ws, diags)
     machine.check(ws, diags)

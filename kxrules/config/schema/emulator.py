@@ -182,6 +182,14 @@ class QueryWindow(Strict):
     window_ms: int = Field(ge=1)
 
 
+class MasterState(Strict):
+    """What the broker's master data says of a code: OpenAPI+ ``GetMasterStockState`` (``|``-separated
+    flags) and ``GetMasterConstruction`` (감리구분); the REST 종목정보 조회 (ka10100) answers the same
+    ``state`` and an ``orderWarning`` code derived from the construction."""
+    state: str = "증거금20%|담보대출|신용가능"
+    construction: Literal["정상", "투자주의", "투자경고", "투자위험", "투자주의환기종목"] = "정상"
+
+
 class EmulatorConfig(Strict):
     seed: int = Field(0, ge=0)
     account: str = Field("8000000011", pattern=r"^\d{8,11}$")
@@ -198,6 +206,8 @@ class EmulatorConfig(Strict):
     sessions: dict[Venue, tuple[SessionStep, ...]] = Field(
         default_factory=_default_sessions)
     names: dict[str, str] = Field(default_factory=dict, description="code -> name for FID 302")
+    master: dict[str, MasterState] = Field(
+        default_factory=dict, description="code -> the broker's master data (default: a clean name)")
     query_limits: tuple[QueryWindow, ...] = Field(
         default_factory=lambda: (QueryWindow(capacity=5, window_ms=1000),),
         description="TR query limits the server enforces (Kiwoom documents 5 per second)")

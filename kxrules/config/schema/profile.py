@@ -14,7 +14,8 @@ LIVE_SERVERS = ("paper", "real")
 SIM_SERVER = "sim"
 
 SLACK_EVENTS = Literal["buy_fill", "sell_fill", "pair_done", "auto_pause_on", "auto_pause_off",
-                       "hedge_timeout", "reject_spike", "kill_switch", "run_end"]
+                       "hedge_timeout", "reject_spike", "kill_switch", "position_break", "residual_position",
+                       "disconnect", "symbol_muted", "run_end"]
 
 
 class ProfileFiles(Strict):
@@ -39,10 +40,18 @@ class Account(Strict):
     password_env: str = "KXRULES_ACCOUNT_PASSWORD"
 
 
+class SlackStorms(Strict):
+    """Per kind, at most ``max_per_window`` messages within ``window_s`` (engine time); the rest
+    become one "… and N more" line."""
+    window_s: int = Field(default=60, ge=1, le=3600)
+    max_per_window: int = Field(default=5, ge=1, le=100)
+
+
 class Slack(Strict):
     enabled: bool = False
     webhook_env: str = "KXRULES_SLACK_WEBHOOK"
     send_on: list[SLACK_EVENTS] = []
+    storms: SlackStorms = SlackStorms()
 
 
 class Alerts(Strict):
