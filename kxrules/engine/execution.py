@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
 IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
+SPARE_PAIRS = 4            # pair models registered ahead: a batch rarely starts more
 
 
 @dataclass(slots=True)
@@ -82,6 +83,9 @@ class Execution:
         self._pending_timer = None
         self._seq = 0
         self._pair_seq = 0
+        # pair models registered with the machine ahead of need (start_pair takes one, the idle refills)
+        self._spares: list[Pair] = [self._spare() for _ in range(SPARE_PAIRS)]
+        self._restock = None
         self.evaluator = None                         # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
@@ -155,12 +159,25 @@ class Execution:
     # -- pairs --------------------------------------------------------------------------------
     def start_pair(self, signal: Signal) -> Pair:
         self._pair_seq += 1
-        pair = Pair(self._pair_seq, self.profile.codes[signal.sym], signal, self.legs.entry.side, self)
-        self.machine.add_model(pair)
+        pair = self._spares.pop() if self._spares else self._spare()
+        pair.begin(self._pair_seq, self.profile.codes[signal.sym], signal, self.legs.entry.side, self)
+        if self._restock is None:
+            self._restock = self.clock.call_at(self.clock.now_ns(), self._restock_spares)
         self.active.setdefault(signal.sym, []).append(pair)
         self.live_count[signal.sym] += 1
         pair.fire("send")
         return pair
+
+    def _spare(self) -> Pair:
+        pair = Pair.spare()
+        self.machine.add_model(pair)
+        return pair
+
+    def _restock_spares(self) -> None:
+        """Register the models of the next pairs once the engine is idle, off the quote-to-order path."""
+        self._restock = None
+        while len(self._spares) < SPARE_PAIRS:
+            self._spares.append(self._spare())
 
     def pair_finished(self, pair: Pair) -> None:
         pair.ended_ns = self.clock.now_ns()
