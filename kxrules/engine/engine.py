@@ -88,6 +88,7 @@ class Engine:
         self.execution.on_first_fill = self.limits.on_first_fill
         # every way a symbol becomes eligible again re-evaluates its standing book
         self.execution.on_cooled = self._eligible_at
+        self.execution.on_clip_done = self._eligible_now
         self.truth.on_thaw = self._eligible_now
         self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
         return self.execution
@@ -132,6 +133,8 @@ class Engine:
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
+        if not paused:
+            self._eligible_now(None)          # entries resume: every standing gap is looked at
         self._alert("auto_pause_on" if paused else "auto_pause_off",
                     "order budget above 80% for 5 s: new entries paused" if paused
                     else "order budget back below 80%: entries resume")
@@ -267,6 +270,8 @@ class Engine:
     def on_session(self, ev: SessionEvent) -> None:
         changed = self.guard.on_fid215(ev.code215)
         self.recorder.session_event(ev, changed)
+        if changed is not None and changed[1] == "open":
+            self._eligible_now(None)          # a venue (re)opened: standing gaps may trade now
 
     def on_vi(self, ev: ViEvent) -> None:
         sym = self.index.get(ev.code)

@@ -91,6 +91,7 @@ class Execution:
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
         self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
         self.on_cooled: Callable[[int, int], None] | None = None    # set by the engine: re-evaluate at the end
+        self.on_clip_done: Callable[[int], None] | None = None      # set by the engine: re-check the spread
         risk = profile.risk
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
@@ -185,6 +186,10 @@ class Execution:
         if pair in live:
             live.remove(pair)
             self.live_count[pair.sym] -= 1
+            # a clip that traded frees its slot: look at the spread again at once (a pair that
+            # did not trade cooled its symbol, and the cooldown's end looks again)
+            if pair.entry_filled and self.on_clip_done is not None:
+                self.on_clip_done(pair.sym)
         self.machine.remove_model(pair)
         self.pairs_done.append(pair)
         self.recorder.pair_finished(pair)

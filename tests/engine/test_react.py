@@ -1,6 +1,8 @@
 """React at once (#13 item 3): a quote that leaves its symbol crossed is evaluated as soon as the
 engine is idle, not on a fixed batch grid; quotes delivered together are evaluated together; and
-``batch_interval_ms`` bounds how long a batch may wait behind a stream of events."""
+``batch_interval_ms`` bounds how long a batch may wait behind a stream of events. Every edge seen
+(#13 item 2): a standing gap is looked at again when a clip frees its slot and when a venue
+reopens; after a reconnect only quotes sent since count."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -34,7 +36,8 @@ def test_quotes_delivered_at_the_same_instant_are_evaluated_once_on_the_book_the
     q.hold(CODE, "NXT", "09:10:00.003", "09:10:00.300", 100_400, 100_500)
     q.hold(CODE, "KRX", "09:10:00.003", "09:10:00.300", 99_800, 99_900)
     _, con = run(tmp_path, q)
-    assert rows(con, "SELECT ts_ns, buy_price, sell_price FROM signals WHERE ts_ns < ?", at("09:10:00.300")) == [
+    first = rows(con, "SELECT min(ts_ns) FROM signals")[0][0]
+    assert rows(con, "SELECT ts_ns, buy_price, sell_price FROM signals WHERE ts_ns = ?", first) == [
         (at("09:10:00.003") + LATENCY, 99_900, 100_400)]
 
 
@@ -71,3 +74,40 @@ def test_a_batch_waits_behind_a_burst_at_most_batch_interval_ms():
     assert engine.stats["batches"] == 1
     clock.run_due()                                                            # its timer was cancelled
     assert engine.stats["batches"] == 1 and clock.next_due_ns() is None
+
+
+def test_a_standing_gap_is_looked_at_again_when_a_traded_clip_frees_its_slot(tmp_path):
+    # one quote each, then nothing moves until the gap closes: the second look comes from the
+    # first clip's end (the order budget, 2 of 5 calls spent, refuses the second pair)
+    q = Quotes().add("09:10:00", CODE, "KRX", 99_900, 100_000).add("09:10:00", CODE, "NXT", 100_400, 100_500)
+    q.add("09:10:01", CODE, "NXT", 99_900, 100_000)
+    _, con = run(tmp_path, q)
+    (ended, state), = rows(con, "SELECT ended_ns, final_state FROM pairs")
+    assert state == "PAIRED_DONE"
+    assert rows(con, "SELECT ts_ns, refuse_reason FROM signals WHERE NOT admitted") == [(ended, "throttle")]
+
+
+def test_a_standing_gap_is_traded_when_its_venue_reopens(tmp_path):
+    sessions = {"KRX": [{"at": "08:30:00", "code": "0", "matching": False},
+                        {"at": "09:00:00", "code": "3", "matching": True},
+                        {"at": "09:05:00", "code": "4", "matching": False},
+                        {"at": "09:06:00", "code": "3", "matching": True}],
+                "NXT": [{"at": "09:00:30", "code": "R", "matching": True}]}
+    # refreshes every 700 ms: none at 09:06:00.000, so only the reopening can look at the gap then
+    q = Quotes().steady(CODE, 99_900, 100_000, end="09:07:00", every_ms=700)
+    q.hold(CODE, "NXT", "09:05:30", "09:07:00", 100_400, 100_500)
+    _, con = run(tmp_path, q, emulator={"sessions": sessions}, risk={"max_pairs_per_symbol_per_day": 1})
+    assert rows(con, "SELECT started_ns FROM pairs") == [(at("09:06:00") + LATENCY,)]
+
+
+def test_after_a_reconnect_a_quote_from_before_the_drop_does_not_count(tmp_path):
+    # NXT's gap stands from 09:10:00.600 and NXT says nothing after it; KRX shows no size then
+    # (a refused gap). The session drops at 09:10:01 for 3 s; after it KRX quotes with size again.
+    # The old NXT quote is not a quote of this session: nothing is traded.
+    q = Quotes().steady(CODE, 99_900, 100_000, end="09:10:20")
+    q.hold(CODE, "NXT", "09:10:00.600", "09:10:20", 100_400, 100_500)
+    q.hold(CODE, "KRX", "09:10:00.500", "09:10:01.500", 99_900, 100_000, 1000, 0)
+    result, con = run(tmp_path, q, emulator={"faults": {"disconnect_at": "09:10:01", "reconnect_after_s": 3}})
+    conn = rows(con, "SELECT detail FROM events WHERE kind = 'connection' ORDER BY ts_ns")
+    assert '"connected": true' in conn[-1][0]
+    assert rows(con, "SELECT count(*) FROM pairs") == [(0,)]
