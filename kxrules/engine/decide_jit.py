@@ -18,7 +18,7 @@ from ..rules import program as P
 from .crossing import direction_crossed, symbol_crossed
 
 # market variables per candidate (rules.variables.MARKET_VARIABLES order); parameter slots follow
-N_MARKET = 10
+N_MARKET = 12
 
 
 @njit(cache=True, error_model="numpy")
@@ -124,11 +124,12 @@ def _tick(price, tick_table):
 
 
 @njit(cache=True, error_model="numpy")
-def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss_cool_ns,
+def decide(top, changed_ns, dirty, dirty_since, eligible, next_eligible, sellable, now, miss_cool_ns,
            rates, cost_cols, param_vals, code, consts, spans, tick_table, scratch, out):
     """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
 
-    ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes. ``cost_cols`` rows:
+    ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes; ``changed_ns`` (2, n) when
+    each top last changed. ``cost_cols`` rows:
     divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
     parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
     ``scratch``: (N_MARKET + stack depth, 2n) float64, the candidates' market variables then the
@@ -204,6 +205,8 @@ def decide(top, dirty, dirty_since, eligible, next_eligible, sellable, now, miss
             market[7, k] = net
             market[8, k] = net / (tick * slice_qty)
             market[9, k] = sellable[1 - d, s]
+            market[10, k] = (now - changed_ns[d, s]) / 1e6
+            market[11, k] = (now - changed_ns[1 - d, s]) / 1e6
             k += 1
     if k == 0:
         return 0
@@ -255,7 +258,7 @@ def _store_rows(top, sym, venue, b, a, bq, aq, changed):
 
 
 @njit(cache=True)
-def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
+def apply_quotes(top, changed_ns, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
     """QuoteBook.update_batch: apply in arrival order, dirty on a changed top, and keep the time
     of the first change since the last batch. Returns whether anything changed.
 
@@ -269,6 +272,7 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
         if changed[i]:
             any_change = True
             s = sym[i]
+            changed_ns[venue[i], s] = t[i]
             if not dirty[s]:
                 dirty[s] = True
                 dirty_since[s] = t[i]
@@ -276,6 +280,9 @@ def apply_quotes(top, dirty, dirty_since, sym, venue, b, a, bq, aq, t):
 
 
 @njit(cache=True)
-def overwrite_quotes(top, sym, venue, b, a, bq, aq):
-    """QuoteBook.overwrite: set tops in arrival order without marking anything dirty."""
+def overwrite_quotes(top, changed_ns, sym, venue, b, a, bq, aq, t):
+    """QuoteBook.overwrite: set tops (and their change times) in arrival order without marking
+    anything dirty."""
     _store_rows(top, sym, venue, b, a, bq, aq, np.empty(sym.shape[0], dtype=np.bool_))
+    for i in range(sym.shape[0]):
+        changed_ns[venue[i], sym[i]] = t[i]

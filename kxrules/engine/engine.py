@@ -157,7 +157,7 @@ class Engine:
         """Columnar path: set the tops of quotes delivered by now and mark the symbols of those
         that left them crossed (``crossing``, the fast replay's shadow book; it counts and records
         the quotes itself)."""
-        self.book.overwrite(sym, venue, bid, ask, bid_qty, ask_qty)
+        self.book.overwrite(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
         if crossing.any():
             self.book.touch(sym[crossing], ts_ns[crossing])
             self._wake()

@@ -132,7 +132,7 @@ class RuleEvaluator:
     def _evaluate_compiled(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
         book = self.book
         book.any_dirty = False
-        k = self._decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
+        k = self._decide(book.top, book.changed_ns, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
                          now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
         if k == 0:
             return None
@@ -155,7 +155,9 @@ class RuleEvaluator:
         k = sym.size
         with np.errstate(all="ignore"):
             env = rule_variables(self.tables, self.params, direction, sym, fa[buy_at], faq[buy_at],
-                                 fb[sell_at], fbq[sell_at], self._sellable_flat[sell_at])
+                                 fb[sell_at], fbq[sell_at], self._sellable_flat[sell_at],
+                                 (now_ns - book.changed_ns[direction, sym]) / 1e6,
+                                 (now_ns - book.changed_ns[1 - direction, sym]) / 1e6)
             ok = np.ones(k, dtype=bool)
             for kern in self.kernels:
                 ok &= kern(env)

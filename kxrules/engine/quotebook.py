@@ -16,7 +16,7 @@ from .crossing import symbol_crossed
 
 
 class QuoteBook:
-    __slots__ = ("n", "top", "bid", "ask", "bid_qty", "ask_qty", "dirty", "dirty_since", "any_dirty",
+    __slots__ = ("n", "top", "bid", "ask", "bid_qty", "ask_qty", "changed_ns", "dirty", "dirty_since", "any_dirty",
                  "_flat", "_compiled_apply", "_compiled_overwrite")
 
     def __init__(self, n_symbols: int):
@@ -25,6 +25,8 @@ class QuoteBook:
         # bid, ask, bid_qty and ask_qty are its (venue, symbol) planes
         self.top = np.zeros((4, 2, n_symbols), dtype=np.int64)
         self.bid, self.ask, self.bid_qty, self.ask_qty = self.top
+        # when each (venue, symbol) top last changed (the quote's receipt): the rules' quote ages
+        self.changed_ns = np.zeros((2, n_symbols), dtype=np.int64)
         self.dirty = np.zeros(n_symbols, dtype=bool)
         # the quote time that first made each symbol dirty since the last batch (tick->signal)
         self.dirty_since = np.zeros(n_symbols, dtype=np.int64)
@@ -47,6 +49,7 @@ class QuoteBook:
         a[sym] = ask
         bq[sym] = bid_qty
         aq[sym] = ask_qty
+        self.changed_ns[venue, sym] = ts_ns
         if not self.dirty[sym]:
             bid0, ask0 = self.bid[0, sym], self.ask[0, sym]
             bid1, ask1 = self.bid[1, sym], self.ask[1, sym]
@@ -62,8 +65,8 @@ class QuoteBook:
         if len(sym) == 0:
             return
         if self._compiled_apply is not None:
-            if self._compiled_apply(self.top, self.dirty, self.dirty_since, sym, venue, bid, ask, bid_qty,
-                                    ask_qty, ts_ns):
+            if self._compiled_apply(self.top, self.changed_ns, self.dirty, self.dirty_since, sym, venue, bid, ask,
+                                    bid_qty, ask_qty, ts_ns):
                 self.any_dirty = True
             return
         fb, fa, fbq, faq = self._flat
@@ -73,6 +76,7 @@ class QuoteBook:
         fa[flat] = ask
         fbq[flat] = bid_qty
         faq[flat] = ask_qty
+        self.changed_ns.reshape(-1)[flat[changed]] = ts_ns[changed]
         if changed.any():
             moved = sym[changed]
             fresh = ~self.dirty[moved]
@@ -83,10 +87,10 @@ class QuoteBook:
             self.any_dirty = True
 
     def overwrite(self, sym: np.ndarray, venue: np.ndarray, bid: np.ndarray, ask: np.ndarray,
-                  bid_qty: np.ndarray, ask_qty: np.ndarray) -> None:
-        """Set tops without marking anything dirty (quotes no batch could act on)."""
+                  bid_qty: np.ndarray, ask_qty: np.ndarray, ts_ns: np.ndarray) -> None:
+        """Set tops, each a change received at ``ts_ns``, without marking anything dirty."""
         if self._compiled_overwrite is not None:
-            self._compiled_overwrite(self.top, sym, venue, bid, ask, bid_qty, ask_qty)
+            self._compiled_overwrite(self.top, self.changed_ns, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
             return
         fb, fa, fbq, faq = self._flat
         flat = venue * self.n + sym
@@ -94,6 +98,7 @@ class QuoteBook:
         fa[flat] = ask
         fbq[flat] = bid_qty
         faq[flat] = ask_qty
+        self.changed_ns.reshape(-1)[flat] = ts_ns
 
     def touch(self, sym: int | np.ndarray, ts_ns: int | np.ndarray) -> None:
         """Mark symbols dirty: they became eligible again and their standing book must be looked

@@ -224,7 +224,7 @@ class FastReplay:
         p = self.pending
         sl = self._take(now)
         if sl.start < sl.stop:
-            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
+            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
             crossing = p.crossing[sl]
             if crossing.any():
                 self.engine.book.touch(p.sym[sl][crossing], p.d[sl][crossing])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from kxrules.clock import WallClock
 from kxrules.config.compile import compile_profile
 from kxrules.engine.engine import Engine
@@ -111,3 +113,14 @@ def test_after_a_reconnect_a_quote_from_before_the_drop_does_not_count(tmp_path)
     conn = rows(con, "SELECT detail FROM events WHERE kind = 'connection' ORDER BY ts_ns")
     assert '"connected": true' in conn[-1][0]
     assert rows(con, "SELECT count(*) FROM pairs") == [(0,)]
+
+
+@pytest.mark.parametrize("krx_requoted, traded", [(None, False), ("09:10:01.900", True)])
+def test_a_rule_can_demand_fresh_quotes_with_quote_age_ms(tmp_path, krx_requoted, traded):
+    # NXT's gap arrives at 09:10:02; KRX's ask last moved at 09:10:00 (2 s old) unless re-quoted
+    q = Quotes().add("09:10:00", CODE, "KRX", 99_900, 100_000).add("09:10:00", CODE, "NXT", 99_900, 100_000)
+    if krx_requoted:
+        q.add(krx_requoted, CODE, "KRX", 99_900, 100_000, 900, 900)
+    q.add("09:10:02", CODE, "NXT", 100_400, 100_500).add("09:10:02.100", CODE, "NXT", 99_900, 100_000)
+    _, con = run(tmp_path, q, rules=["buy_quote_age_ms <= 1000 and sell_quote_age_ms <= 1000"])
+    assert rows(con, "SELECT count(*) > 0 FROM pairs") == [(traded,)]
