@@ -119,6 +119,11 @@ def test_a_flattening_loss_counts_toward_the_daily_loss_limit(tmp_path):
     assert rows(con, "SELECT role, side, status FROM orders WHERE role = 'flatten'") == [("flatten", "sell", "filled")]
     (killed,), = rows(con, "SELECT message FROM alerts WHERE kind = 'kill_switch'")
     assert killed == "disarmed: session net PnL ₩-324 below -₩200"
+    # the report's cumulative PnL line ends at the day's net, though the fill came after its pair ended
+    from kxrules.report import series
+
+    (run_id,), = rows(con, "SELECT max(run_id) FROM runs")
+    assert series.pnl(con, run_id)[-1][1] == -324
 
 
 def test_an_edge_that_covers_commission_but_not_tax_is_not_traded(tmp_path):
