@@ -110,7 +110,7 @@ class Execution:
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
                          "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
-                         "ignored_events": 0}
+                         "ignored_events": 0, "fills": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -478,6 +478,7 @@ class Execution:
             held = max(self.position[rec.sym], 0)
             self.evaluator.sellable[:, rec.sym] = held
         self.recorder.fill(now, rec, ev, fee, tax)
+        self.counters["fills"] += 1                 # the recording must hold as many (record_end)
         if self._on_alert:
             self.notify(f"{rec.side}_fill", f"{rec.code} {rec.venue} {rec.side} {ev.qty} @ ₩{ev.price:,} ({rec.role})")
         pair = rec.pair
