@@ -22,6 +22,7 @@ from .evaluator import VENUE_NAMES, Signal
 from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
                      OrderRecord)
 from .pair import Pair, build_machine
+from ..market import IOC_STYLES
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
@@ -30,8 +31,6 @@ from ..machine.spec import ABANDON, handled_events
 if TYPE_CHECKING:
     from .broker_truth import BrokerTruth
 
-MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
-IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
 SPARE_PAIRS = 4            # pair models registered ahead: a batch rarely starts more
 
 
@@ -210,10 +209,15 @@ class Execution:
         s = pair.signal
         venue, _ = self._leg_venues(pair)
         style = self.legs.entry.style
-        price = 0 if style in MARKET_STYLES else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
+        price = 0 if self._price_zero(venue, style) else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
         rec = self._new_order("entry", pair, s.sym, venue, pair.entry_side, pair.qty, style, price)
         pair.entry_id = rec.client_id
         self._send(rec, urgent=False)
+
+    def _price_zero(self, venue: str, style: str) -> bool:
+        """The style goes without a price at this venue (market, IOC market, midpoint): the
+        broker's venue map says so (its ``price_zero``), nothing here."""
+        return self.adapter.venues.needs_zero_price(venue, style)
 
     def within_budget(self, pair: Pair) -> bool:
         """Room for one more order of this pair; past the budget the pair is abandoned."""
@@ -264,7 +268,7 @@ class Execution:
         if not self.within_budget(pair):
             return
         style = (self.legs.escalation if escalate else self.legs.hedge).style
-        if style in MARKET_STYLES:
+        if self._price_zero(venue, style):
             price = 0
         else:
             price = pair.signal.sell_price if side == "sell" else pair.signal.buy_price
