@@ -121,7 +121,7 @@ class Engine:
         if self.stopping:
             return
         self.book.touch(np.arange(self.book.n) if sym is None else sym, self.clock.now_ns())
-        self._wake()
+        self.wake()
 
     def _eligible_at(self, sym: int, until_ns: int) -> None:
         """A cooldown ends at ``until_ns``: evaluate the symbol then."""
@@ -155,18 +155,9 @@ class Engine:
             if self.record_quotes:
                 self.recorder.quote(ts_ns, sym, venue, bid, ask, bid_qty, ask_qty)
             if self.book.any_dirty:
-                self._wake()
+                self.wake()
 
-    def apply_quotes(self, sym, venue, bid, ask, bid_qty, ask_qty, ts_ns, crossing) -> None:
-        """Columnar path: set the tops of quotes delivered by now and mark the symbols of those
-        that left them crossed (``crossing``, the fast replay's shadow book; it counts and records
-        the quotes itself)."""
-        self.book.overwrite(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
-        if crossing.any():
-            self.book.touch(sym[crossing], ts_ns[crossing])
-            self._wake()
-
-    def _wake(self) -> None:
+    def wake(self) -> None:
         """Evaluate as soon as the engine is idle; a batch asked for ``batch_interval_ms`` ago and
         still waiting behind a stream of events runs now (the bound on coalescing)."""
         now = self.clock.now_ns()

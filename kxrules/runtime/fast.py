@@ -219,26 +219,29 @@ class FastReplay:
         p.head = sl.stop
         return sl
 
-    def _sync(self, now: int) -> None:
-        """The engine is about to evaluate: everything delivered by now must be in its book."""
+    def _sync(self, now: int) -> bool:
+        """Put every quote delivered by ``now`` into the engine's book, marking the symbols the
+        crossing ones left crossed (before any batch, and at each window); returns whether any
+        was marked."""
         p = self.pending
         sl = self._take(now)
-        if sl.start < sl.stop:
-            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-            crossing = p.crossing[sl]
-            if crossing.any():
-                self.engine.book.touch(p.sym[sl][crossing], p.d[sl][crossing])
+        if sl.start == sl.stop:
+            return False
+        self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+        crossing = p.crossing[sl]
+        if not crossing.any():
+            return False
+        self.engine.book.touch(p.sym[sl][crossing], p.d[sl][crossing])
+        return True
 
     def process_until(self, t: int) -> None:
         """Deliver every crossing quote due by ``t`` (with what came before it); run the clock to ``t``."""
-        p, clock = self.pending, self.clock
+        clock = self.clock
         while self.windows and self.windows[0] <= t:
             w = self.windows.popleft()
             clock.run_until(w)
-            sl = self._take(w)
-            if sl.start < sl.stop:               # else a batch at w took them already
-                self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl],
-                                         p.d[sl], p.crossing[sl])
+            if self._sync(w):                    # else a batch at w took them already
+                self.engine.wake()
         clock.run_until(t)
 
     def flush(self) -> None:

@@ -77,8 +77,9 @@ def test_a_batch_between_crossing_quotes_sees_every_quote_delivered_by_then(tmp_
 
     def counting_sync(self, now):
         head = self.pending.head
-        original(self, now)
+        marked = original(self, now)
         synced.append(self.pending.head - head)
+        return marked
     monkeypatch.setattr(FastReplay, "_sync", counting_sync)
     fast, faithful = _replay_both_ways(
         tmp_path, universe, uni, quotes,
