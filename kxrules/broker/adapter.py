@@ -191,6 +191,7 @@ class KiwoomAdapter:
     # --- real data ---
     def _on_real(self, key: str, rtype: str, data: str) -> None:
         if rtype == F.RT_HOGA:
+            received_ns = self.clock.now_ns()       # the engine's added latency counts from here
             ent = self._keys.get(key)
             if ent is None:
                 self.counters["real_unknown_code"] += 1
@@ -206,7 +207,7 @@ class KiwoomAdapter:
             if ask_qty < 0 or bid_qty < 0 or "_" in a + b + aq + bq:
                 self.counters["quote_junk"] += 1
                 return
-            self._on_quote(ent[0], ent[1], bid, ask, bid_qty, ask_qty, self.clock.now_ns())
+            self._on_quote(ent[0], ent[1], bid, ask, bid_qty, ask_qty, received_ns)
         elif rtype == F.RT_TRADE:
             self._trade(key)
         elif rtype == F.RT_SESSION:

@@ -7,7 +7,10 @@ values it came from, for the recorder). Quotes never become objects: they go to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Union
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
+
+if TYPE_CHECKING:
+    from ..config.schema.venues import VenueMapConfig
 
 VENUE_KRX = 0
 VENUE_NXT = 1
@@ -181,6 +184,8 @@ class ConnectionEvent:
 class BrokerAdapter(Protocol):
     """What the engine and the session call on a broker (the OpenAPI+ ``KiwoomAdapter``, the REST
     ``RestAdapter``). Events come back through the ``BrokerListener``; every call returns at once."""
+
+    venues: VenueMapConfig          # which styles go without a price at which venue
 
     def connect(self) -> int: ...
 

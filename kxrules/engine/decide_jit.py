@@ -21,7 +21,7 @@ from ..rules import program as P
 from .crossing import direction_crossed, symbol_crossed
 
 # market variables per candidate (rules.variables.MARKET_VARIABLES order); parameter slots follow
-N_MARKET = 10
+N_MARKET = 12
 
 
 @njit(cache=True, error_model="numpy")
@@ -128,12 +128,13 @@ def _tick(price: int, tick_table: I64) -> Any:    # an int64 scalar of the table
 
 
 @njit(cache=True, error_model="numpy")
-def decide(top: I64, dirty: Mask, dirty_since: I64, eligible: Mask, next_eligible: I64, sellable: I64, now: int,
-           miss_cool_ns: int, rates: I64, cost_cols: I64, param_vals: F64, code: I64, consts: F64, spans: I64,
-           tick_table: I64, scratch: F64, out: I64) -> int:
+def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: Mask, next_eligible: I64,
+           sellable: I64, now: int, miss_cool_ns: int, rates: I64, cost_cols: I64, param_vals: F64, code: I64,
+           consts: F64, spans: I64, tick_table: I64, scratch: F64, out: I64) -> int:
     """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
 
-    ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes. ``cost_cols`` rows:
+    ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes; ``changed_ns`` (2, n) when
+    each top last changed. ``cost_cols`` rows:
     divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
     parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
     ``scratch``: (N_MARKET + stack depth, 2n) float64, the candidates' market variables then the
@@ -209,6 +210,8 @@ def decide(top: I64, dirty: Mask, dirty_since: I64, eligible: Mask, next_eligibl
             market[7, k] = net
             market[8, k] = net / (tick * slice_qty)
             market[9, k] = sellable[1 - d, s]
+            market[10, k] = (now - changed_ns[d, s]) / 1e6
+            market[11, k] = (now - changed_ns[1 - d, s]) / 1e6
             k += 1
     if k == 0:
         return 0
@@ -260,8 +263,8 @@ def _store_rows(top: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64
 
 
 @njit(cache=True)
-def apply_quotes(top: I64, dirty: Mask, dirty_since: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64,
-                 t: I64) -> bool:
+def apply_quotes(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, sym: I64, venue: I64, b: I64, a: I64,
+                 bq: I64, aq: I64, t: I64) -> bool:
     """QuoteBook.update_batch: apply in arrival order, dirty on a changed top, and keep the time
     of the first change since the last batch. Returns whether anything changed.
 
@@ -275,6 +278,7 @@ def apply_quotes(top: I64, dirty: Mask, dirty_since: I64, sym: I64, venue: I64, 
         if changed[i]:
             any_change = True
             s = sym[i]
+            changed_ns[venue[i], s] = t[i]
             if not dirty[s]:
                 dirty[s] = True
                 dirty_since[s] = t[i]
@@ -282,6 +286,10 @@ def apply_quotes(top: I64, dirty: Mask, dirty_since: I64, sym: I64, venue: I64, 
 
 
 @njit(cache=True)
-def overwrite_quotes(top: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64) -> None:
-    """QuoteBook.overwrite: set tops in arrival order without marking anything dirty."""
+def overwrite_quotes(top: I64, changed_ns: I64, sym: I64, venue: I64, b: I64, a: I64, bq: I64, aq: I64,
+                     t: I64) -> None:
+    """QuoteBook.overwrite: set tops (and their change times) in arrival order without marking
+    anything dirty."""
     _store_rows(top, sym, venue, b, a, bq, aq, np.empty(sym.shape[0], dtype=np.bool_))
+    for i in range(sym.shape[0]):
+        changed_ns[venue[i], sym[i]] = t[i]

@@ -1,10 +1,12 @@
 """The engine: one thread, one clock. Quotes in → batch → rules → admission → pairs → orders.
 
-It implements the broker adapter's listener. A quote that changes a top of book marks its symbol
-dirty and, if no batch is pending, schedules one on the next ``batch_interval_ms`` boundary, so
-quiet markets cost nothing. Each batch evaluates the compiled rules over the dirty, armed,
-not-cooling symbols; admission applies the risk caps and the order budget; admitted signals
-start a pair on the compiled state machine.
+It implements the broker adapter's listener. A quote that changes a top of book and leaves its
+symbol crossed marks it dirty and wakes the engine: one batch runs as soon as the engine is idle
+(a timer due now, which runs after the events already queued for this instant), so a burst of
+quotes is evaluated once and a lone quote at once. ``batch_interval_ms`` bounds the coalescing: a
+batch pending that long runs inside the next quote's callback. Each batch evaluates the compiled
+rules over the dirty, armed, not-cooling symbols; admission applies the risk caps and the order
+budget; admitted signals start a pair on the compiled state machine.
 """
 from __future__ import annotations
 
@@ -68,6 +70,10 @@ class Engine:
         self.truth: BrokerTruth | None = None
         self.limits: RiskLimits | None = None
         self._batch_timer: TimerHandle | None = None
+        self._batch_woken_ns = 0            # when the pending batch was asked for
+        # the fast replay brings the book up to a batch's time before it runs (None: the book is
+        # always current, as on the faithful path and live)
+        self.sync_book: Callable[[int], bool] | None = None
         self._reject_times: list[int] = []
         self._reconnect_timer: TimerHandle | None = None
         self.reconnect_ms = profile.risk.timings.reconnect_ms
@@ -94,6 +100,7 @@ class Engine:
         self.execution.on_first_fill = self.limits.on_first_fill
         # every way a symbol becomes eligible again re-evaluates its standing book
         self.execution.on_cooled = self._eligible_at
+        self.execution.on_clip_done = self._eligible_now
         self.truth.on_thaw = self._eligible_now
         self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
         return self.execution
@@ -127,8 +134,7 @@ class Engine:
         if self.stopping:
             return
         self.book.touch(np.arange(self.book.n) if sym is None else sym, self.clock.now_ns())
-        if self._batch_timer is None:
-            self._schedule_batch()
+        self.wake()
 
     def _eligible_at(self, sym: int, until_ns: int) -> None:
         """A cooldown ends at ``until_ns``: evaluate the symbol then."""
@@ -140,6 +146,8 @@ class Engine:
 
     def _pause_changed(self, paused: bool, now_ns: int) -> None:
         self.recorder.auto_pause(now_ns, paused)
+        if not paused:
+            self._eligible_now(None)          # entries resume: every standing gap is looked at
         t = self.throttle
         hot, sustain_ms = t.pause_utilisation, t.pause_sustain_ns // NS_PER_MS
         self._alert("auto_pause_on" if paused else "auto_pause_off",
@@ -164,28 +172,25 @@ class Engine:
         if self.book.update(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns):
             if self.record_quotes:
                 self.recorder.quote(ts_ns, sym, venue, bid, ask, bid_qty, ask_qty)
-            if self._batch_timer is None:
-                self._schedule_batch()
+            if self.book.any_dirty:
+                self.wake()
 
-    def apply_quotes(self, sym: I64, venue: I64, bid: I64, ask: I64, bid_qty: I64, ask_qty: I64,
-                     ts_ns: I64) -> None:
-        """Columnar path: apply quotes delivered by now (the fast replay host counts and records them)."""
-        self.book.update_batch(sym, venue, bid, ask, bid_qty, ask_qty, ts_ns)
-        if self.book.any_dirty and self._batch_timer is None:
-            self._schedule_batch()
-
-    def batch_due_ns(self) -> int | None:
-        """When the scheduled batch will run (None: no batch pending)."""
-        return self._batch_timer.when_ns if self._batch_timer is not None else None
-
-    def _schedule_batch(self) -> None:
+    def wake(self) -> None:
+        """Evaluate as soon as the engine is idle; a batch asked for ``batch_interval_ms`` ago and
+        still waiting behind a stream of events runs now (the bound on coalescing)."""
         now = self.clock.now_ns()
-        at = (now // self.batch_ns + 1) * self.batch_ns
-        self._batch_timer = self.clock.call_at(at, self.run_batch)
+        if self._batch_timer is None:
+            self._batch_timer = self.clock.call_at(now, self.run_batch)
+            self._batch_woken_ns = now
+        elif now - self._batch_woken_ns >= self.batch_ns:
+            self._batch_timer.cancel()
+            self.run_batch()
 
     def run_batch(self) -> SignalBatch | None:
-        self._batch_timer = None
         now = self.clock.now_ns()
+        if self.sync_book is not None:
+            self.sync_book(now)
+        self._batch_timer = None
         self.stats["batches"] += 1
         ex, truth = self.execution, self.truth
         if not self.guard.armed(now) or ex is None or truth is None:
@@ -284,6 +289,8 @@ class Engine:
     def on_session(self, ev: SessionEvent) -> None:
         changed = self.guard.on_fid215(ev.code215)
         self.recorder.session_event(ev, changed)
+        if changed is not None and changed[1] == "open":
+            self._eligible_now(None)          # a venue (re)opened: standing gaps may trade now
 
     def on_vi(self, ev: ViEvent) -> None:
         sym = self.index.get(ev.code)

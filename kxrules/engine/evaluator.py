@@ -134,7 +134,8 @@ class RuleEvaluator:
         book, decide = self.book, self._decide
         assert decide is not None, "evaluate() chose the compiled path"
         book.any_dirty = False
-        k = decide(book.top, book.dirty, book.dirty_since, eligible, self.next_eligible_ns, self.sellable,
+        k = decide(book.top, book.changed_ns, book.dirty, book.dirty_since, eligible, self.next_eligible_ns,
+                   self.sellable,
                          now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
         if k == 0:
             return None
@@ -157,7 +158,9 @@ class RuleEvaluator:
         k = sym.size
         with np.errstate(all="ignore"):
             env = rule_variables(self.tables, self.params, direction, sym, fa[buy_at], faq[buy_at],
-                                 fb[sell_at], fbq[sell_at], self._sellable_flat[sell_at])
+                                 fb[sell_at], fbq[sell_at], self._sellable_flat[sell_at],
+                                 (now_ns - book.changed_ns[direction, sym]) / 1e6,
+                                 (now_ns - book.changed_ns[1 - direction, sym]) / 1e6)
             ok = np.ones(k, dtype=bool)
             for kern in self.kernels:
                 ok &= kern(env)

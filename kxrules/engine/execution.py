@@ -22,7 +22,7 @@ from .evaluator import Signal
 from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
                      OrderRecord)
 from .pair import Pair, build_machine
-from ..market import VENUES as VENUE_NAMES
+from ..market import IOC_STYLES, VENUES as VENUE_NAMES
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .throttle import OrderThrottle
@@ -39,9 +39,8 @@ if TYPE_CHECKING:
     from .evaluator import RuleEvaluator
     from .telemetry import Telemetry
 
-MARKET_STYLES = frozenset({"market", "ioc_market", "mid"})
-IOC_STYLES = frozenset({"ioc_limit", "ioc_market"})
 FILL_KINDS = {"buy": "buy_fill", "sell": "sell_fill"}
+SPARE_PAIRS = 4            # pair models registered ahead: a batch rarely starts more
 
 
 @dataclass(slots=True)
@@ -97,11 +96,15 @@ class Execution:
         self._pending_timer: TimerHandle | None = None
         self._seq = 0
         self._pair_seq = 0
+        # pair models registered with the machine ahead of need (start_pair takes one, the idle refills)
+        self._spares: list[Pair] = [self._spare() for _ in range(SPARE_PAIRS)]
+        self._restock: TimerHandle | None = None
         self.evaluator: RuleEvaluator | None = None   # set by the engine (cooldowns)
         self.pairs_done: list[Pair] = []
         self.truth: "BrokerTruth | None" = None       # set by the engine: what the broker holds
         self.on_first_fill: Callable[[Pair], None] | None = None   # set by the engine: max unhedged time
         self.on_cooled: Callable[[int, int], None] | None = None    # set by the engine: re-evaluate at the end
+        self.on_clip_done: Callable[[int], None] | None = None      # set by the engine: re-check the spread
         risk = profile.risk
         self.max_orders_per_pair = risk.max_orders_per_pair
         self.max_flatten_orders = risk.max_flatten_orders
@@ -120,7 +123,7 @@ class Execution:
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
                          "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
-                         "ignored_events": 0}
+                         "ignored_events": 0, "fills": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -172,12 +175,25 @@ class Execution:
     # -- pairs --------------------------------------------------------------------------------
     def start_pair(self, signal: Signal) -> Pair:
         self._pair_seq += 1
-        pair = Pair(self._pair_seq, self.profile.codes[signal.sym], signal, self.legs.entry.side, self)
-        self.machine.add_model(pair)
+        pair = self._spares.pop() if self._spares else self._spare()
+        pair.begin(self._pair_seq, self.profile.codes[signal.sym], signal, self.legs.entry.side, self)
+        if self._restock is None:
+            self._restock = self.clock.call_at(self.clock.now_ns(), self._restock_spares)
         self.active.setdefault(signal.sym, []).append(pair)
         self.live_count[signal.sym] += 1
         pair.fire("send")
         return pair
+
+    def _spare(self) -> Pair:
+        pair = Pair.spare()
+        self.machine.add_model(pair)
+        return pair
+
+    def _restock_spares(self) -> None:
+        """Register the models of the next pairs once the engine is idle, off the quote-to-order path."""
+        self._restock = None
+        while len(self._spares) < SPARE_PAIRS:
+            self._spares.append(self._spare())
 
     def pair_finished(self, pair: Pair) -> None:
         pair.ended_ns = self.clock.now_ns()
@@ -185,6 +201,10 @@ class Execution:
         if pair in live:
             live.remove(pair)
             self.live_count[pair.sym] -= 1
+            # a clip that traded frees its slot: look at the spread again at once (a pair that
+            # did not trade cooled its symbol, and the cooldown's end looks again)
+            if pair.entry_filled and self.on_clip_done is not None:
+                self.on_clip_done(pair.sym)
         self.machine.remove_model(pair)
         self.pairs_done.append(pair)
         self.recorder.pair_finished(pair)
@@ -204,10 +224,15 @@ class Execution:
         s = pair.signal
         venue, _ = self._leg_venues(pair)
         style = self.legs.entry.style
-        price = 0 if style in MARKET_STYLES else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
+        price = 0 if self._price_zero(venue, style) else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
         rec = self._new_order("entry", pair, s.sym, venue, pair.entry_side, pair.qty, style, price)
         pair.entry_id = rec.client_id
         self._send(rec, urgent=False)
+
+    def _price_zero(self, venue: str, style: str) -> bool:
+        """The style goes without a price at this venue (market, IOC market, midpoint): the
+        broker's venue map says so (its ``price_zero``), nothing here."""
+        return bool(self.adapter.venues.needs_zero_price(venue, style))
 
     def within_budget(self, pair: Pair) -> bool:
         """Room for one more order of this pair; past the budget the pair is abandoned."""
@@ -258,7 +283,7 @@ class Execution:
         if not self.within_budget(pair):
             return
         style = (self.legs.escalation if escalate else self.legs.hedge).style
-        if style in MARKET_STYLES:
+        if self._price_zero(venue, style):
             price = 0
         else:
             price = pair.signal.sell_price if side == "sell" else pair.signal.buy_price
@@ -470,6 +495,7 @@ class Execution:
             held = max(self.position[rec.sym], 0)
             self.evaluator.sellable[:, rec.sym] = held
         self.recorder.fill(now, rec, ev, fee, tax)
+        self.counters["fills"] += 1                 # the recording must hold as many (record_end)
         if self._on_alert:
             self.notify(FILL_KINDS[rec.side], "", (rec.code, rec.venue, ev.qty, ev.price,
                                                    None if rec.pair is None else rec.pair.pair_id, rec.role))

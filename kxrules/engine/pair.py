@@ -30,6 +30,15 @@ class Pair:
     trigger: Callable[[str], bool]
 
     def __init__(self, pair_id: int, code: str, signal: "Signal", entry_side: str, ex: "Execution") -> None:
+        self.begin(pair_id, code, signal, entry_side, ex)
+
+    @classmethod
+    def spare(cls) -> "Pair":
+        """A model not started yet, to be registered with the machine ahead of need (``begin``
+        starts it): registering binds some 40 methods, too slow for the quote-to-order path."""
+        return cls.__new__(cls)
+
+    def begin(self, pair_id: int, code: str, signal: "Signal", entry_side: str, ex: "Execution") -> None:
         self.pair_id = pair_id
         self.code = code
         self.sym = signal.sym

@@ -1,4 +1,6 @@
-"""Latency SLOs and execution health: tick→signal, signal→send, send→ack, unhedged time.
+"""Latency SLOs and execution health: tick→signal, signal→send, quote→send (the engine's own added
+latency: from the adapter receiving the quote that made the symbol worth a look to the entry's
+SendOrder), send→ack, unhedged time.
 
 Samples go to the recorder's telemetry table (buffered, bulk-inserted); the report computes the
 percentiles with SQL.
@@ -31,6 +33,7 @@ class Telemetry:
     def order_sent(self, rec: OrderRecord, now_ns: int) -> None:
         if rec.role == "entry" and rec.pair is not None:
             self._add(now_ns, "signal_to_send_ms", (now_ns - rec.pair.started_ns) / NS_PER_MS)
+            self._add(now_ns, "quote_to_send_ms", (now_ns - rec.pair.signal.quote_ts_ns) / NS_PER_MS)
 
     def order_acked(self, rec: OrderRecord, now_ns: int) -> None:
         self._add(now_ns, "send_to_ack_ms", (now_ns - rec.sent_ns) / NS_PER_MS)

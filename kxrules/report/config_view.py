@@ -14,7 +14,7 @@ from typing import Any
 from ..money.fees import is_broker_commission
 from .source import RunInfo
 
-DEFAULT_SLO_MS = {"tick_to_signal": 25.0, "signal_to_send": 15.0, "send_to_ack": 150.0}
+DEFAULT_SLO_MS = {"tick_to_signal": 25.0, "signal_to_send": 15.0, "quote_to_send": 1.0, "send_to_ack": 150.0}
 
 
 @dataclass

@@ -206,6 +206,7 @@ def slo(con, run_id: int, view: ConfigView) -> list[dict[str, Any]]:
     tiles = []
     targets = [("tick_to_signal_ms", "tick → signal", view.slo_ms.get("tick_to_signal")),
                ("signal_to_send_ms", "signal → send", view.slo_ms.get("signal_to_send")),
+               ("quote_to_send_ms", "quote → send (engine)", view.slo_ms.get("quote_to_send")),
                ("send_to_ack_ms", "send → ack", view.slo_ms.get("send_to_ack")),
                ("unhedged_ms", "time unhedged", view.unhedged_p95_ms)]
     for metric, label, target in targets:

@@ -144,16 +144,16 @@ def _is_on(detail: str | None) -> bool:
 
 
 def pnl(con, run_id: int) -> list[tuple[float, int]]:
-    """Cumulative net PnL: a pair's net is booked when it ends; fills of flattening orders and of
-    pairs that never ended count as cash when they happen. The last point equals the total."""
+    """Cumulative net PnL as the cash of every fill (sell notional less buy notional, fees and
+    tax), each fill of an ended pair counted when the pair ended (its net is booked then) or when
+    it came, if later; fills of flattening orders and of pairs that never ended count when they
+    happen. The line is thus the day's net at its last point whatever a fill is attributed to."""
     pts = rows(con, f"""
         WITH f AS ({FILLS}),
-        x AS (SELECT ended_ns AS ts, net_krw AS v FROM pairs WHERE run_id = $run AND net_krw <> 0
-              UNION ALL
-              SELECT f.ts_ns, CAST(CASE WHEN f.side = 'sell' THEN f.notional ELSE -f.notional END
-                                   - f.fee_krw - f.tax_krw AS BIGINT)
-              FROM f WHERE f.pair_id IS NULL
-                 OR f.pair_id NOT IN (SELECT pair_id FROM pairs WHERE run_id = $run AND ended_ns IS NOT NULL))
+        x AS (SELECT CASE WHEN p.ended_ns > f.ts_ns THEN p.ended_ns ELSE f.ts_ns END AS ts,
+                     CAST(CASE WHEN f.side = 'sell' THEN f.notional ELSE -f.notional END
+                          - f.fee_krw - f.tax_krw AS BIGINT) AS v
+              FROM f LEFT JOIN pairs p ON p.run_id = $run AND p.pair_id = f.pair_id)
         SELECT ts, sum(sum(v)) OVER (ORDER BY ts) AS cum FROM x GROUP BY ts ORDER BY ts""", run_id)
     return [(kst(p["ts"]), int(p["cum"])) for p in pts]
 

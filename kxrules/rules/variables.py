@@ -31,6 +31,8 @@ MARKET_VARIABLES: dict[str, str] = {
     "net_edge_krw": "gross_edge_krw - cost_krw",
     "net_edge_ticks": "net_edge_krw / (tick * slice_qty)",
     "sellable_qty": "shares we may sell on the sell venue now",
+    "buy_quote_age_ms": "ms since the buy venue's top last changed (a float; demand fresh quotes)",
+    "sell_quote_age_ms": "ms since the sell venue's top last changed",
 }
 
 
@@ -109,8 +111,10 @@ class ParameterTable:
 
 def rule_variables(tables: CostTables, params: ParameterTable, direction: np.ndarray, sym: np.ndarray,
                    buy_ask: np.ndarray, buy_ask_qty: np.ndarray, sell_bid: np.ndarray,
-                   sell_bid_qty: np.ndarray, sellable_qty: np.ndarray) -> dict[str, np.ndarray]:
-    """Every rule variable for the candidates (direction[i], sym[i]), as equal-length arrays."""
+                   sell_bid_qty: np.ndarray, sellable_qty: np.ndarray, buy_quote_age_ms: np.ndarray | float = 0.0,
+                   sell_quote_age_ms: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
+    """Every rule variable for the candidates (direction[i], sym[i]), as equal-length arrays (the
+    quote ages default to fresh: validate's economics probe has no clock)."""
     env = params.rows(sym)
     slice_qty = env["slice_qty"]
     tick = tick_sizes(buy_ask)
@@ -121,5 +125,7 @@ def rule_variables(tables: CostTables, params: ParameterTable, direction: np.nda
     net = gross - cost
     env.update(buy_ask=buy_ask, buy_ask_qty=buy_ask_qty, sell_bid=sell_bid, sell_bid_qty=sell_bid_qty,
                tick=tick, gross_edge_krw=gross, cost_krw=cost, net_edge_krw=net,
-               net_edge_ticks=net / (tick * slice_qty), sellable_qty=sellable_qty)
+               net_edge_ticks=net / (tick * slice_qty), sellable_qty=sellable_qty,
+               buy_quote_age_ms=np.broadcast_to(np.asarray(buy_quote_age_ms, dtype=np.float64), buy_ask.shape),
+               sell_quote_age_ms=np.broadcast_to(np.asarray(sell_quote_age_ms, dtype=np.float64), buy_ask.shape))
     return env

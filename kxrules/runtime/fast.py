@@ -1,20 +1,21 @@
 """The fast replay host: the same orders and fills as the faithful path, at columnar speed.
 
 On the faithful path every quote becomes a formatted real-data string, is delivered after its
-latency draw, parsed by the adapter and applied to the QuoteBook one at a time. But the engine
-only *reads* the book in a batch, and a batch can only produce a signal where a symbol's two
-venues cross (the evaluator's price-gap prefilter). So this host:
+latency draw, parsed by the adapter and applied to the QuoteBook one at a time; the engine wakes
+only for a quote that changes a top and leaves its symbol crossed (the evaluator's price-gap
+prefilter: nothing else can signal) and evaluates once the events due at that instant are done.
+So this host:
 
 1. feeds each chunk of quotes to the emulated matcher in one call (orders, acks and fills still
    go through the emulated control and the adapter, as in live trading);
 2. computes every quote's delivery time with the emulator's own real-data draws (vectorised,
    runs split where the emulator publishes real data itself, so the random streams stay
    aligned);
-3. finds, with a shadow book, the batch windows in which a changed quote leaves its symbol
-   crossed: only there does it run the clock to that window's first change, apply the window's
-   quotes to the QuoteBook in one numpy call and let the engine's batch fire on the clock, exactly
-   when the faithful path would. Quotes of windows without a cross are applied in bulk just before
-   the next evaluated window (a batch over them could not signal).
+3. finds, with a shadow book, the quotes that change a top and leave their symbol crossed; each
+   delivery time of one is a window: the clock runs to it, every quote delivered by then is put
+   into the QuoteBook in one numpy call, the crossing ones mark their symbols, and the engine's
+   batch fires on the clock exactly when the faithful path's would. A batch the engine runs for
+   another reason (a symbol eligible again) first brings the book up to its time (``sync_book``).
 
 Timers (emulator latencies, pair timers) run on the same virtual clock in the same order, so the
 parity test can demand identical orders and fills. A disconnect fault (quotes dropped or delayed
@@ -45,14 +46,16 @@ LOW32 = (1 << 32) - 1
 
 class _Pending:
     """Quotes fed to the emulator but not yet applied to the engine's book (delivery order):
-    delivery time ``d``, symbol, venue, top of book; ``head`` is the first not yet applied."""
+    delivery time ``d``, symbol, venue, top of book, whether the quote may cross its symbol;
+    ``head`` is the first not yet applied."""
 
     def __init__(self) -> None:
         empty: I64 = np.zeros(0, dtype=np.int64)
         self.d = self.sym = self.venue = self.bid = self.ask = self.bq = self.aq = empty
+        self.crossing: Mask = np.zeros(0, dtype=bool)
         self.head = 0
 
-    def extend(self, d: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
+    def extend(self, d: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, crossing: Mask) -> None:
         h = self.head
         self.d = np.concatenate((self.d[h:], d))
         self.sym = np.concatenate((self.sym[h:], sym))
@@ -61,14 +64,15 @@ class _Pending:
         self.ask = np.concatenate((self.ask[h:], ask))
         self.bq = np.concatenate((self.bq[h:], bq))
         self.aq = np.concatenate((self.aq[h:], aq))
+        self.crossing = np.concatenate((self.crossing[h:], crossing))
         self.head = 0
 
     def __len__(self) -> int:
         return len(self.d) - self.head
 
-    def index(self, t: int) -> int:
-        """Position of the first pending quote delivered at or after ``t`` (``d`` is sorted)."""
-        return max(self.head, int(self.d.searchsorted(t)))
+    def index_after(self, t: int) -> int:
+        """Position of the first pending quote delivered after ``t`` (``d`` is sorted)."""
+        return max(self.head, int(self.d.searchsorted(t, side="right")))
 
 
 class FastReplay:
@@ -83,7 +87,6 @@ class FastReplay:
         self.until_ns = until_ns if until_ns is not None else 1 << 62
         self.on_progress = on_progress
         self.interrupted = False
-        self.batch_ns = engine.batch_ns
         n = len(codes)
         # the state after every quote handed over so far (for crossing flags), packed as
         # (bid << 32 | ask) and (bid_qty << 32 | ask_qty) per venue and symbol
@@ -95,8 +98,9 @@ class FastReplay:
         jit = compiled.load("kxrules.runtime.shadow_jit")
         self._shadow_kernel = jit.shadow_flags if jit is not None else None
         self.breaks = fastpath.real_data_breaks(emulator)
-        self.windows: deque[int] = deque()    # batch times still to evaluate (ascending)
+        self.windows: deque[int] = deque()    # delivery times of crossing quotes still to apply (ascending)
         self.rows = 0
+        engine.sync_book = self._sync
 
     def interrupt(self) -> None:
         self.interrupted = True
@@ -147,10 +151,13 @@ class FastReplay:
             changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
         hot = changed & crossed
         if hot.any():
-            self.windows.extend(np.unique((d[hot] // self.batch_ns + 1) * self.batch_ns).tolist())
-        c = changed                 # an unchanged quote neither dirties a symbol nor moves the book
+            times = np.unique(d[hot])
+            if self.windows and times[0] == self.windows[-1]:
+                times = times[1:]
+            self.windows.extend(times.tolist())
+        c = changed                 # an unchanged quote neither marks a symbol nor moves the book
         self.pending.extend(d=d[c], sym=sym[c], venue=venue[c], bid=bid[c], ask=ask[c], bq=bq[c],
-                            aq=aq[c])
+                            aq=aq[c], crossing=hot[c])
         if self.engine.record_quotes:
             self.engine.recorder.quotes(d[c], sym[c], venue[c], bid[c], ask[c], bq[c], aq[c])
         self.rows += len(ts)
@@ -219,57 +226,46 @@ class FastReplay:
         return changed, crossed
 
     # -- applying quotes to the engine ------------------------------------------------------
-    def _top_up(self) -> None:
-        """A batch is scheduled: everything delivered before it must be in the book when it runs."""
-        due = self.engine.batch_due_ns()
+    def _take(self, t: int) -> slice:
+        """The pending quotes delivered by ``t``, taken off the queue."""
         p = self.pending
-        if due is None or not len(p):
-            return
-        end = p.index(due)
-        if end > p.head:
-            sl = slice(p.head, end)
-            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-            p.head = end
+        sl = slice(p.head, p.index_after(t))
+        p.head = sl.stop
+        return sl
+
+    def _sync(self, now: int) -> bool:
+        """Put every quote delivered by ``now`` into the engine's book, marking the symbols the
+        crossing ones left crossed (before any batch, and at each window); returns whether any
+        was marked."""
+        p = self.pending
+        sl = self._take(now)
+        if sl.start == sl.stop:
+            return False
+        self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
+        crossing = p.crossing[sl]
+        if not crossing.any():
+            return False
+        self.engine.book.touch(p.sym[sl][crossing], p.d[sl][crossing])
+        return True
 
     def process_until(self, t: int) -> None:
-        """Evaluate every window whose first change is delivered by ``t``; run the clock to ``t``."""
-        p, clock, book = self.pending, self.clock, self.engine.book
-        while True:
-            self._top_up()
-            if not self.windows:
-                break
-            b = self.windows[0]
-            start = p.index(b - self.batch_ns)
-            end = p.index(b)
-            if start >= end:                     # this window's quotes are already in the book
-                self.windows.popleft()
-                continue
-            d_first = int(p.d[start])
-            if d_first > t:
-                break
-            self.windows.popleft()
-            if start > p.head:                   # quiet windows first: a batch over them cannot signal
-                clock.run_until(int(p.d[p.head]))
-                sl = slice(p.head, start)
-                book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
-                p.head = start
-            clock.run_until(d_first)
-            sl = slice(start, end)
-            self.engine.apply_quotes(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-            p.head = end
+        """Deliver every crossing quote due by ``t`` (with what came before it); run the clock to ``t``."""
+        clock = self.clock
+        while self.windows and self.windows[0] <= t:
+            w = self.windows.popleft()
+            clock.run_until(w)
+            if self._sync(w):                    # else a batch at w took them already
+                self.engine.wake()
         clock.run_until(t)
 
     def flush(self) -> None:
-        """Evaluate every pending window, then put what is left into the book."""
+        """Deliver every pending window, then put what is left into the book."""
         p = self.pending
-        while self.windows:
-            self.process_until(max(self.windows[0], self.clock.now_ns()))
-        self._top_up()
+        if self.windows:
+            self.process_until(self.windows[-1])
         if len(p):
-            sl = slice(p.head, len(p.d))
             self.clock.run_until(max(int(p.d[-1]), self.clock.now_ns()))
-            self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl])
-            p.head = len(p.d)
+            self._sync(int(p.d[-1]))
 
     def drain(self, idle: Callable[[], bool], limit_ns: int = DRAIN_LIMIT_NS) -> bool:
         return drain(self.clock, idle, limit_ns)

@@ -269,6 +269,21 @@ def start_recording(recorder: Recorder, **run: Any) -> int:
         raise TradeError(str(exc)) from None
 
 
+def check_row_counts(recorder: Recorder, engine: Engine) -> None:
+    """The recording holds a row for every signal, pair and fill the engine handed it; a table
+    short of (or beyond) the engine's count is a recording failure (exit 1, the run marked)."""
+    ex = engine.execution
+    if ex is None:
+        return
+    expected: dict[str, int] = {"signals": engine.stats["signals"], "fills": ex.counters["fills"],
+                "pairs": len(ex.pairs_done) + sum(len(p) for p in ex.active.values())}
+    got = recorder.row_counts(tuple(expected))
+    wrong = [f"{table} {got[table]} rows recorded, {n} by the engine" for table, n in expected.items()
+             if got[table] != n]
+    if wrong:
+        recorder.mark_incomplete(EXIT_ABNORMAL, "the recording does not match the engine: " + "; ".join(wrong))
+
+
 def record_end(recorder: Recorder, engine: Engine, summary: RunSummary, *,
                stopped_by_operator: bool) -> tuple[int, list[str]]:
     """Record the run's end: pairs still live get their row (their state at the end, no end time),
@@ -281,6 +296,8 @@ def record_end(recorder: Recorder, engine: Engine, summary: RunSummary, *,
                 recorder.pair_open_at_end(pair)
     code = exit_code(summary, stopped_by_operator=stopped_by_operator, recording_failed=recorder.failed is not None)
     written = recorder.finish_run("ok" if code == EXIT_OK else "abnormal", code, summary.as_dict())
+    if written and ex is not None:
+        check_row_counts(recorder, engine)
     recorder.close()
     errors: list[str] = []
     if recorder.failed is not None:
@@ -288,7 +305,7 @@ def record_end(recorder: Recorder, engine: Engine, summary: RunSummary, *,
         how = "flattened" if summary.flat else ("NOT flat: " + ", ".join(
             f"{c} {q:+d}" for c, q in summary.positions_left.items()))
         errors.append(f"recording failed: {recorder.failed}; disarmed and {how}")
-        if written:
+        if written and recorder.incomplete is None:
             errors.append(f"the rows held back were written at the end: run {recorder.run_id} in "
                           f"{recorder.path} is complete")
         else:

@@ -132,6 +132,7 @@ class Recorder:
         self.failed: str | None = None          # the first recording failure, if any
         self.errors: list[str] = []             # every failure, in order
         self.lost: list[str] = []               # what finish_run could not write
+        self.incomplete: str | None = None      # the written rows do not match the engine's counts
         self._rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
         self._quote_cols: list[list] = [[] for _ in range(7)]
         self._quote_chunks: list[tuple] = []
@@ -231,6 +232,25 @@ class Recorder:
                        + ("" if self.durable else " (no orders row of this run was written)"))
         out.append("the run's end (status, exit code, summary)")
         return out
+
+    def row_counts(self, tables: tuple[str, ...]) -> dict[str, int | None]:
+        """Rows of this run per table, as written (None where it cannot be read)."""
+        out: dict[str, int | None] = {}
+        for table in tables:
+            try:
+                out[table] = int(self.con.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?",
+                                                  [self.run_id]).fetchone()[0])
+            except RECORDING_ERRORS:
+                out[table] = None
+        return out
+
+    def mark_incomplete(self, exit_code: int, reason: str) -> None:
+        """The run's rows do not match what the engine did: say so in the run's row."""
+        self.incomplete = reason
+        self._fail("checking the recording", RuntimeError(reason))
+        self._try("marking the run as recording_incomplete", self.con.execute,
+                  "UPDATE runs SET status = 'recording_incomplete', exit_code = ? WHERE run_id = ?",
+                  [exit_code, self.run_id])
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -44,6 +44,7 @@ RULE_SETS = [
     ("max(gross_edge_krw % 7, cost_krw // (sellable_qty - 1)) != 3", "abs(-net_edge_ticks) >= edge_buffer_ticks"),
     ("1 <= sell_bid_qty - buy_ask_qty < 2000 and (slice_qty * 2) ** 2 > 3",
      "min(net_edge_ticks, t_hedge_ms / 1000) >= edge_buffer_ticks or sellable_qty == 2"),
+    ("buy_quote_age_ms < 4 and sell_quote_age_ms <= 6.5", "net_edge_krw > 0"),    # fresh quotes only
 ]
 
 
@@ -75,7 +76,7 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
         quiet = step % 7 == 6                 # now and then a quiet window: tops set, nothing dirtied
         for book, ev in zip(books, evs):
             if quiet:
-                book.overwrite(sym, venue, bid, ask, qty, qty + 1)
+                book.overwrite(sym, venue, bid, ask, qty, qty + 1, ts)
             else:
                 book.update_batch(sym, venue, bid, ask, qty, qty + 1, ts)
             ev.sellable[:, :] = step % 3
@@ -88,7 +89,7 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
         assert evs[0].next_eligible_ns.tolist() == evs[1].next_eligible_ns.tolist()
         cooled += int((evs[1].next_eligible_ns > now).sum())
         assert books[0].dirty.tolist() == books[1].dirty.tolist()
-        for name in ("bid", "ask", "bid_qty", "ask_qty"):
+        for name in ("bid", "ask", "bid_qty", "ask_qty", "changed_ns"):
             assert getattr(books[0], name).tolist() == getattr(books[1], name).tolist()
     assert signals > 0 and cooled > 0          # the rules both admitted and refused gaps
 

@@ -3,15 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from types import SimpleNamespace
-
 import duckdb
-import numpy as np
 
-from kxrules import seoul
 from kxrules.config.compile import compile_profile
-from kxrules.clock import NS_PER_MS, NS_PER_S
-from kxrules.marketdata.quote_format import iter_quote_batches
 from kxrules.marketdata.synthetic import generate_day, select_universe
 from kxrules.runtime.fast import FastReplay
 from kxrules.runtime.trade import TradeOptions, run_simulation
@@ -73,45 +67,26 @@ def test_fast_and_faithful_replays_send_identical_orders_and_fills(tmp_path):
     assert fast[2] == faithful[2]
 
 
-def test_a_break_inside_a_pending_batch_window_keeps_parity(tmp_path, monkeypatch):
-    """The emulator's own real data (here a VI ending) splits the stream just after a quote that
-    crossed a symbol was delivered: quotes of the next run delivered before the pending batch
-    must be topped up into the book before it runs. Quotes arrive 1 ms after their time stamp
-    so the split can be placed."""
+def test_a_batch_between_crossing_quotes_sees_every_quote_delivered_by_then(tmp_path, monkeypatch):
+    """A VI that ends makes its symbol eligible again: the engine evaluates at once, between the
+    fast host's windows. Quotes delivered since the last window must be put into the book first
+    (``sync_book``), and both paths still agree."""
     universe, uni, quotes = _day(tmp_path)
-    n = len(universe.codes)
-    shadow = SimpleNamespace(n_syms=n, small=True, shadow_px=np.zeros((2, n), np.int64),
-                             shadow_sz=np.zeros((2, n), np.int64))
-    ts, hot = [], []
-    for b in iter_quote_batches(quotes, codes=list(universe.codes)):
-        changed, crossed = FastReplay._shadow(shadow, b.code_idx, b.venue_idx, b.bid, b.ask, b.bid_qty, b.ask_qty)
-        ts.append(b.ts_ns)
-        hot.append(b.ts_ns[changed & crossed])
-    ts, hot = np.concatenate(ts), np.concatenate(hot)
-    batch_ns, lat_ns = 10 * NS_PER_MS, NS_PER_MS
-    vi_start = seoul.epoch_ns(DAY, seoul.parse_hms("09:02:00"))
+    synced = []
+    original = FastReplay._sync
 
-    def split_after(t: int) -> int | None:
-        """Split 0.5 ms after delivery of the crossing quote at ``t`` if a later quote is still
-        delivered inside that quote's batch window."""
-        split = t + lat_ns + NS_PER_MS // 2
-        due = ((t + lat_ns) // batch_ns + 1) * batch_ns
-        later = ts[(ts >= split) & (ts + lat_ns < due)]
-        return split if later.size else None
-    split = next(s for s in map(split_after, hot[hot > vi_start + NS_PER_S].tolist()) if s is not None)
-    topped_up = []
-    original = FastReplay._top_up
-
-    def counting_top_up(self):
+    def counting_sync(self, now):
         head = self.pending.head
-        original(self)
-        topped_up.append(self.pending.head - head)
-    monkeypatch.setattr(FastReplay, "_top_up", counting_top_up)
+        marked = original(self, now)
+        synced.append(self.pending.head - head)
+        return marked
+    monkeypatch.setattr(FastReplay, "_sync", counting_sync)
     fast, faithful = _replay_both_ways(
         tmp_path, universe, uni, quotes,
-        f'vi: [{{code: "{universe.codes[-1]}", at: "09:02:00", duration_s: {(split - vi_start) / NS_PER_S}}}]',
+        f'vi: [{{code: "{universe.codes[-1]}", at: "09:02:00", duration_s: 61.5}}, '
+        f'{{code: "{universe.codes[1]}", at: "09:03:00", duration_s: 30.25}}]',
         real_data_latency="{dist: fixed, ms: 1}")
-    assert sum(topped_up) > 0, "the scenario should reach the top-up"
+    assert sum(synced) > 0, "a batch between windows should have found quotes to apply"
     assert len(faithful[0]) >= 20, "the sample should trade enough to compare"
     assert fast[0] == faithful[0]
     assert fast[1] == faithful[1]

@@ -71,6 +71,7 @@ def test_rejected_entry_cools_the_symbol_down(tmp_path):
 def test_nothing_is_sent_outside_the_guard_window(tmp_path):
     q = Quotes().steady(CODE, 99_900, 100_000, start="09:00:00", end="09:01:00")
     q.hold(CODE, "NXT", "09:00:30.500", "09:00:31.900", 100_400, 100_500)   # NXT open, guard not yet
+    q.hold(CODE, "NXT", "09:00:31.900", "09:00:31.901", 99_900, 100_000)     # gone before it arms
     q.steady(CODE, 99_900, 100_000, start="15:19:00", end="15:20:00")
     q.hold(CODE, "NXT", "15:19:55.000", "15:19:58.000", 100_400, 100_500)   # guard ended at 15:19:50
     result, con = run(tmp_path, q)
@@ -119,6 +120,11 @@ def test_a_flattening_loss_counts_toward_the_daily_loss_limit(tmp_path):
     assert rows(con, "SELECT role, side, status FROM orders WHERE role = 'flatten'") == [("flatten", "sell", "filled")]
     (killed,), = rows(con, "SELECT message FROM alerts WHERE kind = 'kill_switch'")
     assert killed == "disarmed: session net PnL ₩-324 below -₩200"
+    # the report's cumulative PnL line ends at the day's net, though the fill came after its pair ended
+    from kxrules.report import series
+
+    (run_id,), = rows(con, "SELECT max(run_id) FROM runs")
+    assert series.pnl(con, run_id)[-1][1] == -324
 
 
 def test_an_edge_that_covers_commission_but_not_tax_is_not_traded(tmp_path):

@@ -289,3 +289,25 @@ def test_a_killed_run_is_closed_as_killed_by_the_next_and_its_report_says_incomp
                                           str(tmp_path / "s.html"), "--workspace", str(REPO)])
     assert ok.exit_code == 0 and "DATA INCOMPLETE" not in ok.output
     assert 'data-k="incomplete"' not in (tmp_path / "s.html").read_text(encoding="utf-8")
+
+
+def test_a_recording_that_drops_every_100th_fill_row_is_an_error(tmp_path, monkeypatch):
+    """The recording's row counts are checked against the engine's at the end of the run."""
+    original = Recorder.fill
+    seen = [0]
+
+    def lossy_fill(self, *args):
+        seen[0] += 1
+        if seen[0] % 100:
+            original(self, *args)
+    monkeypatch.setattr(Recorder, "fill", lossy_fill)
+    uni = _small_universe(tmp_path, 10)
+    result = CliRunner().invoke(kxrules_app, _trade_args(uni, tmp_path / "d", until="11:30:00", seed=7))
+    assert seen[0] >= 100, "the run should fill enough to drop a row"
+    assert result.exit_code == 1, result.output
+    lost = seen[0] // 100
+    assert (f"the recording does not match the engine: fills {seen[0] - lost} rows recorded, "
+            f"{seen[0]} by the engine") in result.output
+    assert "Traceback" not in result.output
+    con = duckdb.connect(str(tmp_path / "d" / "kxrules.duckdb"), read_only=True)
+    assert con.execute("SELECT status, exit_code FROM runs").fetchone() == ("recording_incomplete", 1)

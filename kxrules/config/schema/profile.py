@@ -61,6 +61,7 @@ class Alerts(Strict):
 class SloMs(Strict):
     tick_to_signal: float = Field(default=25, gt=0)
     signal_to_send: float = Field(default=15, gt=0)
+    quote_to_send: float = Field(default=1, gt=0)     # the engine's own: adapter → SendOrder
     send_to_ack: float = Field(default=150, gt=0)
 
 

@@ -1,0 +1,172 @@
+"""The engine's own added latency, quote in → SendOrder, and the seeded pilot day's entry fill rate.
+
+    python bench/latency.py [--symbols 200] [--minutes 390] [--seed 7] [--pilot-seed 7] [--out-dir bench/out]
+
+1. A synthetic day (``--minutes`` from 09:00; 390 = the whole day) for ``--symbols`` symbols is
+   replayed through the faithful path (every quote a real-data string through the emulated control
+   and the adapter, as live) on a clock whose timer callbacks take the wall time they really take:
+   virtual time, except that a callback advances the clock while it computes and the next one
+   waits for it (one thread, as in live trading). The latency of each entry is then its
+   ``SendOrder`` time minus the receipt of the quote that made its symbol worth a look (the
+   ``signals.quote_ts_ns`` of its signal), read from the recording: waiting by design (a batch grid)
+   and the computing both count. Target: p99 ≤ 1 ms.
+2. The pilot profile's synthetic day (``kxrules trade -p pilot --broker sim --synthetic --seed 7
+   --speed max``) on the ordinary virtual clock: entries sent, entries filled, fill rate.
+
+Prints one JSON line. It reads only the recording's tables, so ``PYTHONPATH=<an older checkout>``
+measures that version the same way (the "before" figures). The machine's other load shows up in
+the wall-time part: say what else ran.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import heapq
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, machine, workspace_for  # noqa: E402
+
+import duckdb  # noqa: E402
+
+from kxrules.clock import VirtualClock  # noqa: E402
+
+DAY = dt.date(2026, 11, 23)
+
+
+class CostedClock(VirtualClock):
+    """Virtual time in which every timer callback takes the wall time it really takes: while one
+    runs, ``now_ns`` moves with the wall clock from the callback's start; a timer due before the
+    previous callback finished starts when it finished. Between callbacks (the host feeding the
+    emulated exchange) time stands still, so only the client side's work is charged."""
+
+    def __init__(self, start_ns: int = 0):
+        super().__init__(start_ns)
+        self._firing = False
+        self._mark = 0
+        self._busy_until = start_ns
+
+    def now_ns(self) -> int:
+        if self._firing:
+            return self._now + (time.perf_counter_ns() - self._mark)
+        return self._now
+
+    def call_later(self, delay_ms: float, fn, *args):
+        return self.call_at(self.now_ns() + int(delay_ms * 1_000_000), fn, *args)
+
+    def run_until(self, until_ns: int) -> int:
+        fired = 0
+        heap = self._heap
+        while heap and heap[0][0] <= until_ns:
+            when, _, handle = heapq.heappop(heap)
+            if handle.cancelled:
+                continue
+            self._now = max(when, self._busy_until)
+            self._firing = True
+            self._mark = time.perf_counter_ns()
+            try:
+                handle.fn(*handle.args)
+            finally:
+                self._busy_until = self.now_ns()
+                self._firing = False
+            fired += 1
+        if until_ns > self._now:
+            self._now = until_ns
+        return fired
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    import numpy as np
+
+    a = np.asarray(values)
+    return {"n": len(a), "p50": round(float(np.percentile(a, 50)), 4), "p99": round(float(np.percentile(a, 99)), 4),
+            "max": round(float(a.max()), 4)}
+
+
+def engine_latency(args) -> dict:
+    from kxrules.config.compile import compile_profile
+    from kxrules.marketdata.synthetic import generate_day, read_universe_csv
+    from kxrules.broker.emulator.build import emulator_for, session_start_ns
+    from kxrules.runtime.session import run_session
+    from kxrules.runtime.sim_host import EmulatorHost
+    from kxrules.runtime.sources import QuoteSourceSpec
+    from kxrules.runtime.trade import TradeOptions
+
+    out = args.out_dir
+    ws = workspace_for(out, args.symbols)
+    quotes = out / f"latency_{args.symbols}x{args.minutes}_seed{args.seed}.parquet"
+    if not quotes.exists():
+        generate_day(quotes, universe=read_universe_csv(ws / "config/universe/pilot.csv"), date=DAY,
+                     seed=args.seed, start="09:00:00", minutes=args.minutes, workspace=REPO)
+    profile = compile_profile(ws, "sim", DAY)
+    data_dir = out / f"latency_run_{args.symbols}x{args.minutes}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    options = TradeOptions(broker="sim", replay=quotes, data_dir=data_dir, replay_path="faithful")
+
+    class CostedHost(EmulatorHost):
+        def open_broker(self):
+            clock = CostedClock(session_start_ns(self.profile))
+            return clock, emulator_for(self.profile, clock, self.seed)
+
+    t0 = time.perf_counter()
+    host = CostedHost(profile, options, QuoteSourceSpec(quotes, "replay"))
+    res = run_session(profile, options, host)
+    wall = time.perf_counter() - t0
+    con = duckdb.connect(str(res.db_path), read_only=True)
+    lat = [r[0] for r in con.execute("""
+        SELECT (o.sent_ns - s.quote_ts_ns) / 1e6 FROM orders o JOIN signals s USING (run_id, pair_id)
+        WHERE o.role = 'entry' AND o.sent_ns IS NOT NULL""").fetchall()]
+    con.close()
+    return {"symbols": args.symbols, "minutes": args.minutes, "wall_s": round(wall, 1),
+            "exit_code": res.exit_code, "quote_to_send_ms": percentiles(lat)}
+
+
+def pilot_fill_rate(args) -> dict:
+    from kxrules.config.compile import compile_profile
+    from kxrules.runtime.trade import TradeOptions, run_simulation
+
+    profile = compile_profile(REPO, "pilot", DAY)
+    data_dir = args.out_dir / "latency_pilot_day"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    res = run_simulation(profile, TradeOptions(broker="sim", synthetic_seed=args.pilot_seed, data_dir=data_dir))
+    con = duckdb.connect(str(res.db_path), read_only=True)
+    (sent, filled, pairs, done, net), = con.execute("""
+        SELECT count(*) FILTER (WHERE role = 'entry' AND sent_ns IS NOT NULL),
+               count(*) FILTER (WHERE role = 'entry' AND filled_qty > 0),
+               (SELECT count(*) FROM pairs), (SELECT count(*) FROM pairs WHERE final_state = 'PAIRED_DONE'),
+               (SELECT sum(net_krw) FROM pairs WHERE final_state = 'PAIRED_DONE')
+        FROM orders""").fetchall()
+    con.close()
+    return {"seed": args.pilot_seed, "entries_sent": sent, "entries_filled": filled,
+            "fill_rate": round(filled / sent, 4) if sent else None, "pairs": pairs, "pairs_done": done,
+            "net_krw_done": net, "exit_code": res.exit_code}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--symbols", type=int, default=200)
+    parser.add_argument("--minutes", type=int, default=390)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pilot-seed", type=int, default=7)
+    parser.add_argument("--skip-pilot", action="store_true", help="only the latency")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "out")
+    args = parser.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    import kxrules
+
+    result = {"bench": "latency", "kxrules": str(Path(kxrules.__file__).parent), "machine": machine(),
+              "python": platform.python_version(), "engine": engine_latency(args)}
+    if not args.skip_pilot:
+        result["pilot_day"] = pilot_fill_rate(args)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
