@@ -117,6 +117,10 @@ class Engine:
         if self._batch_timer is None:
             self._schedule_batch()
 
+    def rearm(self, sym: int | None = None) -> None:
+        """The operator armed the engine (None) or unmuted ``sym``: look at the standing books."""
+        self._eligible_now(sym)
+
     def _eligible_at(self, sym: int, until_ns: int) -> None:
         """A cooldown ends at ``until_ns``: evaluate the symbol then."""
         self.clock.call_at(until_ns, self._cooldown_over, sym, until_ns)
@@ -167,7 +171,8 @@ class Engine:
         if not self.guard.armed(now) or self.execution is None:
             self.book.take_dirty()
             return None
-        eligible = ~self.guard.muted & ~self.truth.frozen & (self.execution.live_count < self.max_pairs)
+        guard = self.guard
+        eligible = ~(guard.muted | guard.operator_muted | self.truth.frozen) & (self.execution.live_count < self.max_pairs)
         cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
         for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
@@ -316,9 +321,9 @@ class Engine:
             self.guard.kill(reason)
             self._alert("kill_switch", f"disarmed: {reason}")
 
-    def wind_down(self) -> None:
+    def wind_down(self, reason: str = "wind-down requested") -> None:
         """Disarm, cancel what rests, and let the pairs' machines flatten what is held."""
-        self.kill("wind-down requested")
+        self.kill(reason)
         ex = self.execution
         if ex is None:
             return

@@ -57,6 +57,7 @@ class TradeOptions:
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
+    ops: Any = None                     # ops.view.OpsOptions: the operator's live web view (None: off)
 
 
 @dataclass
@@ -145,13 +146,18 @@ class Session:
         self.options = options
         self.host = host
         self.stopped_by: str | None = None          # set when the wind-down begins
+        self.ops = None                             # the live web view (ops.view.OpsView), if asked for
         self.interrupts = Interrupts(self._on_signal)
 
     def run(self) -> TradeResult:
         self.build()
-        with self.interrupts:           # kept through the final write: a signal cannot tear it
-            self.trade()
-            result = self.finish()
+        try:
+            with self.interrupts:           # kept through the final write: a signal cannot tear it
+                self.trade()
+                result = self.finish()
+        finally:
+            if self.ops is not None:
+                self.ops.close()
         self.adapter.close()
         return result
 
@@ -178,6 +184,21 @@ class Session:
             self.engine.resume(resume_point)
         self.loop = host.make_loop(control, clock, self.engine, self.adapter)
         self.recorder.on_failure = self._on_recording_failure
+        if self.options.ops is not None:
+            self._open_ops_view()
+
+    def _open_ops_view(self) -> None:
+        from ..ops.server import OpsUnavailable
+        from ..ops.view import OpsView
+
+        self.ops = OpsView(self.engine, self.options.ops)
+        try:
+            self.ops.start()
+        except OpsUnavailable as exc:
+            self.ops = None
+            self.recorder.close()
+            self.adapter.close()
+            raise TradeError(str(exc)) from None
 
     def _resume_point(self):
         from ..storage.resume import NothingToResume, load_resume_point
@@ -195,9 +216,13 @@ class Session:
             with frozen_startup_heap():
                 self.adapter.connect()
                 self.adapter.subscribe_quotes()
+                if self.ops is not None:
+                    self.ops.pump.start()       # on the engine's clock: every loop runs it
                 self.loop.run(self._wind_down)
         finally:
             self.engine.stopping = True         # no reconnect from here on
+            if self.ops is not None:
+                self.ops.pump.stop(f"stopped: {self.stopped_by}" if self.stopped_by else "stopped")
 
     def _wind_down(self, stopped_by: str) -> Iterator[Wait]:
         self.stopped_by = stopped_by

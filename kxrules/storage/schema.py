@@ -1,6 +1,6 @@
 """The recording's tables. Every row carries ``run_id``; times are epoch nanoseconds (UTC)."""
 
-SCHEMA_VERSION = 2     # 2: runs.server
+SCHEMA_VERSION = 3     # 2: runs.server; 3: operator_commands (a new table: created where missing)
 
 #: what brings a recording written by an older version up to this one (idempotent)
 MIGRATIONS = (
@@ -51,4 +51,8 @@ TABLES = {
         run_id INTEGER, ts_ns BIGINT, kind VARCHAR, code VARCHAR, detail VARCHAR""",
     "alerts": """
         run_id INTEGER, ts_ns BIGINT, kind VARCHAR, message VARCHAR""",
+    # the ops view's controls: who asked, when (the engine clock; received: wall time), what, outcome
+    "operator_commands": """
+        run_id INTEGER, ts_ns BIGINT, received_ns BIGINT, who VARCHAR, command VARCHAR,
+        code VARCHAR, done BOOLEAN, outcome VARCHAR""",
 }

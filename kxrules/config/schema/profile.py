@@ -66,6 +66,13 @@ class Recording(Strict):
     quotes: bool = True
 
 
+class Ops(Strict):
+    """The operator's live web view (``kxrules trade --ops-port``)."""
+    port: int = Field(default=0, ge=0, le=65535)        # 0: off
+    bind: str = "127.0.0.1"                              # loopback; a remote bind is asked for on the CLI
+    secret_env: str = "KXRULES_OPS_SECRET"               # unset: a random secret per run
+
+
 class ProfileFile(Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -81,3 +88,4 @@ class ProfileFile(Strict):
     telemetry: Telemetry = Telemetry()
     recording: Recording = Recording()
     rest: RestBroker = RestBroker()
+    ops: Ops = Ops()
