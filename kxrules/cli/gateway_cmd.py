@@ -11,6 +11,7 @@ from .common import fail, today_in_seoul, workspace_root
 
 def gateway(
     emulator: Annotated[bool, typer.Option("--emulator", help="Serve the Kiwoom emulator (its broker state lives in this process), in lockstep with the engine's virtual clock.")] = False,
+    relay_to: Annotated[Optional[str], typer.Option("--relay-to", help="Serve the broker of the gateway at HOST:PORT through this process (which may then die while that broker lives on, as the real control's process can).")] = None,
     speed: Annotated[Optional[float], typer.Option("--speed", help="With --emulator: run on wall time at N x (the engine follows the gateway's clock) instead of lockstep.")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="With --speed: the market's time when the gateway starts, HH:MM:SS (default 08:50:00).")] = None,
     keep_serving: Annotated[bool, typer.Option("--keep-serving", help="Wall time: serve engines one after another (an engine may be restarted against the same broker) until Ctrl-C.")] = False,
@@ -25,20 +26,25 @@ def gateway(
     data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where a synthetic day is written.")] = None,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
 ) -> None:
-    """Serve one engine session over loopback TCP; the engine runs `kxrules trade --gateway HOST:PORT`.
+    """Serve the broker to an engine over loopback TCP: the OpenAPI+ control (32-bit Windows Python),
+    or with --emulator the Kiwoom emulator. The engine runs `kxrules trade --gateway HOST:PORT`, or
+    `kxrules trade -p PROFILE` with the profile's `gateway:` section (which may start this command).
 
     Both sides read the secret from $KXRULES_GATEWAY_SECRET; a connection that cannot prove it knows
-    it is refused. Exit codes: 0 a session was served to its end, 1 the engine went away, 2 usage."""
+    it is refused. Exit codes: 0 a session was served to its end, 1 the engine went away, 2 usage,
+    3 the control's session dropped (restart the gateway: the control cannot log in again in process)."""
     from ..config.compile import compile_profile
     from ..config.diagnostics import ConfigError
     from ..gateway.wire import WireError, listen, secret_from_env
 
-    if not emulator:
-        fail("only --emulator is served yet: the OpenAPI+ control behind the gateway is not built")
     try:
         secret = secret_from_env()
     except WireError as exc:
         fail(str(exc))
+    if relay_to is not None:
+        if emulator:
+            fail("--relay-to serves another gateway's broker: leave out --emulator")
+        _relay(relay_to, secret, listen(host, port), port_file)
     from ..runtime.session import TradeError, TradeOptions
     from ..runtime.trade import quote_source
     from ..seoul import parse_hms
@@ -60,6 +66,8 @@ def gateway(
     import signal
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)      # SIGTERM ends it like Ctrl-C
+    if not emulator:
+        _serve_control(compiled, listen(host, port), secret, port_file, keep_serving)
     from ..gateway.emulated import emulated_gateway, emulated_live_gateway
     from ..gateway.serve import serve_one
 
@@ -97,6 +105,63 @@ def gateway(
     listener.close()
     _say_holdings(emulated)
     raise typer.Exit(0 if live.served else 1)
+
+
+def _announce(listener, port_file: Optional[Path], what: str) -> None:
+    host, bound = listener.getsockname()[:2]
+    typer.echo(f"gateway listening on {host}:{bound} ({what})")
+    if port_file is not None:
+        port_file.write_text(str(bound), encoding="utf-8")
+
+
+def _relay(upstream: str, secret: bytes, listener, port_file: Optional[Path]) -> None:
+    from ..gateway.relay import relay_one
+
+    up_host, _, up_port = upstream.rpartition(":")
+    if not up_port.isdigit():
+        fail(f"--relay-to must be HOST:PORT, got {upstream!r}")
+    _announce(listener, port_file, f"relay to {upstream}")
+    try:
+        ended = relay_one(listener, secret, (up_host or "127.0.0.1", int(up_port)))
+    except KeyboardInterrupt:
+        ended = True
+    listener.close()
+    raise typer.Exit(0 if ended else 1)
+
+
+def _serve_control(compiled, listener, secret: bytes, port_file: Optional[Path], keep_serving: bool) -> None:
+    """The real OpenAPI+ control on Qt's thread (32-bit Windows Python). Exits 3 when the control's
+    session drops: the engine's supervisor starts a new gateway, which logs in again."""
+    from ..broker.errors import BrokerUnavailable
+    from ..broker.kiwoom.control import open_kiwoom_control
+    from ..gateway.live import LiveGateway
+    from ..gateway.qt_thread import EXIT_SESSION_DROPPED, WATCH_MS, QtControlThread, SessionWatch
+
+    try:
+        control = open_kiwoom_control()
+    except BrokerUnavailable as exc:
+        listener.close()
+        fail(str(exc))
+    thread = QtControlThread(control.app)           # pragma: no cover - Windows only from here
+    info = {"mode": "live", "source": "Kiwoom OpenAPI+", "seed": None, "codes": list(compiled.codes),
+            "run_date": compiled.run_date.isoformat(), "config_hash": compiled.config_hash}
+    gateway = LiveGateway(control, thread, info)
+    dropped: list[str] = []
+
+    def end(reason: str) -> None:
+        dropped.append(reason)
+        typer.echo(f"gateway: {reason}; exiting so that a new gateway logs in again", err=True)
+        thread.stop()
+    watch = SessionWatch(control, end)
+    thread.every(WATCH_MS, watch.check)
+    gateway.serve(listener, secret, once=not keep_serving)
+    _announce(listener, port_file, "Kiwoom OpenAPI+ control")
+    try:
+        thread.run()
+    except KeyboardInterrupt:
+        pass
+    listener.close()
+    raise typer.Exit(EXIT_SESSION_DROPPED if dropped else (0 if gateway.served else 1))
 
 
 def _say_holdings(emulator) -> None:

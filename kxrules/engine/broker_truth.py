@@ -379,6 +379,11 @@ class BrokerTruth:
                            f"order {row.order_no} ({row.code} {row.side} {row.leaves}/{row.qty}) "
                            f"is open at the broker but not ours: check other terminals")
         horizon = self._started_ns - self.settle_ns
+        for sym in sorted({rec.sym for rec in self.ex.unaccounted(open_ids, horizon)}):
+            if self.differs(sym):
+                # an order ended unseen (its Chejan lost, say with a gateway) and the account
+                # moved: what it did is in the holdings, now; no settling window brings more
+                self.position_break(sym, "orders ended unseen")
         self.ex.settle_unaccounted(open_ids, horizon)
 
     def _resumed(self, open_orders: list[OpenOrderRow]) -> dict[str, int]:

@@ -140,6 +140,10 @@ class Engine:
         if self.on_alert:
             self.on_alert(kind, message)
 
+    def alert(self, kind: str, message: str) -> None:
+        """News from the host (a gateway restarted): recorded and sent like the engine's own."""
+        self._alert(kind, message)
+
     # -- market data (hot path) ------------------------------------------------------------------
     def on_quote(self, sym: int, venue: int, bid: int, ask: int, bid_qty: int, ask_qty: int, ts_ns: int) -> None:
         self.stats["quotes"] += 1

@@ -608,16 +608,19 @@ class Execution:
         """An order of the symbol that is working or whose outcome is unknown (sent or waiting)."""
         return bool(self.unfinished[sym]) or any(o.sym == sym for o in self.pending_urgent)
 
-    def settle_unaccounted(self, open_ids: set[str], sent_before_ns: int) -> None:
+    def unaccounted(self, open_ids: set[str], sent_before_ns: int) -> list[OrderRecord]:
         """Orders sent before ``sent_before_ns`` that we still think working (or never heard of),
-        but that are not among the broker's open orders, are over: a never-acknowledged one was
-        not taken (rejected), an acknowledged one ended unseen (cancelled; a lost fill shows in
-        the holdings and is adopted there)."""
-        for rec in [o for orders in self.unfinished for o in orders.values()]:
-            if rec.done or rec.role == "cancel" or not rec.sent_ns or rec.sent_ns > sent_before_ns:
-                continue
-            if rec.client_id in open_ids:
-                continue
+        but that are not among the broker's open orders."""
+        return [o for orders in self.unfinished for o in orders.values()
+                if not (o.done or o.role == "cancel" or not o.sent_ns or o.sent_ns > sent_before_ns
+                        or o.client_id in open_ids)]
+
+    def settle_unaccounted(self, open_ids: set[str], sent_before_ns: int) -> None:
+        """The ``unaccounted`` orders are over: a never-acknowledged one was not taken (rejected),
+        an acknowledged one ended unseen (cancelled). A fill we never heard of shows in the
+        holdings: broker truth opens a break for such a symbol before settling, so its pairs do
+        not act on these outcomes."""
+        for rec in self.unaccounted(open_ids, sent_before_ns):
             self.counters["settled_by_broker"] += 1
             self.adapter.forget(rec.client_id)
             if rec.ack_ns is None and rec.filled == 0:

@@ -9,7 +9,7 @@ the engine never re-enters itself.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from ..broker.errors import OP_ERR_SOCKET_CLOSED
 from ..broker.fids import ADAPTER_REAL_READS, ORDER_TR_ITEMS, TR_ROW_ITEMS
@@ -22,11 +22,23 @@ _WHEN_GONE: dict[str, Any] = {"GetConnectState": 0, "GetLoginInfo": "", "KOA_Fun
                               **dict.fromkeys(("CommConnect", "SetRealReg", "SendOrder", "CommRqData"),
                                               OP_ERR_SOCKET_CLOSED)}
 
+# the calls of a login (the adapter asks GetConnectState first): when to look for the gateway again
+_LOGIN_CALLS = frozenset({"GetConnectState", "CommConnect"})
+
+
+class Reattach(Protocol):
+    """Who finds the gateway again after it went away (``runtime.gateway_supervisor``)."""
+    def reconnect(self) -> Connection | None: ...
+    def lost(self, why: str) -> None: ...
+    def connected_again(self) -> None: ...
+
 
 class RemoteControl:
-    def __init__(self, conn: Connection, *, on_frame: Callable[[dict], None] | None = None):
+    def __init__(self, conn: Connection, *, on_frame: Callable[[dict], None] | None = None,
+                 reattach: Reattach | None = None):
         self.conn = conn
         self.on_frame = on_frame          # frames that are not events (the lockstep host's)
+        self.reattach = reattach          # None: a lost gateway stays lost for this session
         self.OnEventConnect = Signal()
         self.OnReceiveTrData = Signal()
         self.OnReceiveRealData = Signal()
@@ -48,8 +60,15 @@ class RemoteControl:
             self.dead = why
             self.held.append(["C", OP_ERR_SOCKET_CLOSED])
             self.conn.close()
+            if self.reattach is not None:
+                self.reattach.lost(why)
 
     def _call(self, method: str, *args: Any) -> Any:
+        if self.dead is not None and method in _LOGIN_CALLS and self.reattach is not None:
+            conn = self.reattach.reconnect()     # the engine logs in again: find the gateway first
+            if conn is not None:
+                self.conn, self.dead = conn, None
+                self.reattach.connected_again()
         if self.dead is None:
             try:
                 return self._exchange(method, args)

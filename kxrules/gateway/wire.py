@@ -59,6 +59,12 @@ class Connection:
     def send_raw(self, data: bytes) -> None:
         self.sock.sendall(data)
 
+    def take_buffered(self) -> bytes:
+        """Bytes received but not yet read as frames (a relay forwards them first)."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        return data
+
     def recv(self) -> Any:
         while True:
             frame = self.poll()
@@ -135,13 +141,13 @@ def handshake_client(conn: Connection, secret: bytes) -> None:
 
 def connect(host: str, port: int, secret: bytes, *, timeout_s: float = 10.0) -> Connection:
     sock = socket.create_connection((host, port), timeout=timeout_s)
-    sock.settimeout(None)
     conn = Connection(sock)
     try:
-        handshake_client(conn, secret)
+        handshake_client(conn, secret)      # under the timeout: a gateway busy with another engine
     except BaseException:
         conn.close()
         raise
+    sock.settimeout(None)
     return conn
 
 

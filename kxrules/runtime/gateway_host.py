@@ -10,13 +10,15 @@ waits on the socket and the clock's next timer instead of Qt's event loop.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Callable
 
 from ..broker.adapter import KiwoomAdapter
 from ..clock import VirtualClock, WallClock
 from ..engine.engine import Engine
 from ..gateway.remote import RemoteControl
-from ..gateway.wire import WireError, connect, secret_from_env
+from ..gateway.wire import SECRET_ENV, WireError, secret_from_env
+from .gateway_supervisor import GatewayPlan, GatewaySupervisor, GatewayUnavailable
 from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, Wait
 from .simulation import DRAIN_LIMIT_NS
 from .. import seoul
@@ -27,6 +29,21 @@ def parse_address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise TradeError(f"--gateway must be HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def gateway_plan(profile: Any, options: TradeOptions) -> GatewayPlan | None:
+    """Where this session's broker is: ``--gateway HOST:PORT`` (a gateway someone runs), else,
+    for the OpenAPI+ broker, the profile's ``gateway:`` section (which may say how to start it)."""
+    section = profile.profile.gateway
+    if options.gateway is not None:
+        host, port = parse_address(options.gateway)
+        secret_env = section.secret_env if section is not None else SECRET_ENV
+        return GatewayPlan(host, port, secret_env)
+    if options.broker != "kiwoom" or section is None:
+        return None
+    log_dir = Path(options.data_dir or profile.data_dir) / "gateway"
+    return GatewayPlan.from_profile(section, profile_ref=profile.name, workspace=profile.workspace,
+                                    run_date=profile.run_date, log_dir=log_dir)
 
 
 class LockstepLoop:
@@ -96,11 +113,16 @@ class LockstepLoop:
 
 
 class GatewayAdapter(KiwoomAdapter):
-    """The adapter over a ``RemoteControl``: closing it also ends the gateway's session."""
+    """The adapter over a ``RemoteControl``: closing it also ends the gateway's session (and
+    waits for a gateway this run started to exit)."""
+
+    supervisor: GatewaySupervisor | None = None
 
     def close(self) -> None:
         super().close()
         self.ocx.close()
+        if self.supervisor is not None:
+            self.supervisor.close()
 
 
 class GatewaySocketApp:
@@ -147,43 +169,35 @@ class GatewaySocketApp:
 
 class GatewayHost:
     """What a session against a gateway plugs into the lifecycle (lockstep emulator, or a
-    wall-time gateway: ``mode`` and ``broker`` follow what the gateway serves)."""
+    wall-time gateway: ``mode`` and ``broker`` follow what the gateway serves). On wall time the
+    supervisor finds the gateway again (restarting one this run started) when it goes away."""
 
     broker = "sim"
     mode = "simulation"
     durable = True                                # an engine beside a gateway may die: --resume reads it
     record_quotes: bool | None = False           # the gateway's replay file is the quote record
 
-    def __init__(self, profile: Any, options: TradeOptions, address: str) -> None:
+    def __init__(self, profile: Any, options: TradeOptions, plan: GatewayPlan) -> None:
         self.profile = profile
         self.options = options
-        self.address = parse_address(address)
-        self.source = self.summary_source = f"gateway {address}"
+        self.plan = plan
+        self.source = self.summary_source = f"gateway {plan.host}:{plan.port}"
         self.seed: int | None = None
+        self.gateway_mode: str | None = None
+        self.supervisor: GatewaySupervisor | None = None
 
     def open_broker(self) -> tuple[VirtualClock, RemoteControl]:
-        host, port = self.address
         try:
-            conn = connect(host, port, secret_from_env())
-        except (OSError, WireError) as exc:
-            raise TradeError(f"cannot use the gateway at {host}:{port}: {exc}") from None
-        conn.send({"t": "info"})
-        info = conn.recv()
-        self.gateway_mode = info.get("mode")
-        if self.gateway_mode not in ("emulator-lockstep", "emulator-live", "live"):
-            conn.close()
-            raise TradeError(f"the gateway at {host}:{port} serves {self.gateway_mode!r}, which this "
-                             f"engine does not know")
-        day = info.get("run_date")
-        if day is not None and day != self.profile.run_date.isoformat():
-            conn.close()
-            raise TradeError(f"the gateway at {host}:{port} serves the trading day {day}; this engine was "
-                             f"compiled for {self.profile.run_date} (run with --date {day})")
-        if list(info.get("codes", ())) != list(self.profile.codes):
-            conn.close()
-            raise TradeError(f"the gateway at {host}:{port} serves another universe "
-                             f"({len(info.get('codes', ()))} codes; the profile has {len(self.profile.codes)})")
-        self.source = self.summary_source = f"gateway {host}:{port}: {info.get('source')}"
+            secret = secret_from_env(self.plan.secret_env)
+        except WireError as exc:
+            raise TradeError(str(exc)) from None
+        self.supervisor = supervisor = GatewaySupervisor(self.plan, secret, check=self._check_gateway)
+        try:
+            conn = supervisor.start()
+        except (GatewayUnavailable, OSError, WireError) as exc:
+            raise TradeError(f"cannot use the gateway at {supervisor.address}: {exc}") from None
+        info = self.info
+        self.source = self.summary_source = f"gateway {supervisor.address}: {info.get('source')}"
         self.seed = info.get("seed")
         if self.gateway_mode == "emulator-lockstep":
             return VirtualClock(info["now"]), RemoteControl(conn)   # where the gateway's day stands
@@ -193,7 +207,26 @@ class GatewayHost:
             self.broker = "kiwoom"
         clock = WallClock(info.get("origin_ns"), wall_origin_ns=info.get("wall_origin_ns"),
                           speed=float(info.get("speed", 1.0)))
-        return clock, RemoteControl(conn)
+        return clock, RemoteControl(conn, reattach=supervisor)
+
+    def _check_gateway(self, conn: Any) -> None:
+        """The gateway serves what this engine was compiled for (mode, day, universe)."""
+        where = self.supervisor.address if self.supervisor else "?"
+        conn.send({"t": "info"})
+        info = conn.recv()
+        mode = info.get("mode")
+        if mode not in ("emulator-lockstep", "emulator-live", "live"):
+            raise TradeError(f"the gateway at {where} serves {mode!r}, which this engine does not know")
+        day = info.get("run_date")
+        if day is not None and day != self.profile.run_date.isoformat():
+            raise TradeError(f"the gateway at {where} serves the trading day {day}; this engine was "
+                             f"compiled for {self.profile.run_date} (run with --date {day})")
+        if list(info.get("codes", ())) != list(self.profile.codes):
+            raise TradeError(f"the gateway at {where} serves another universe "
+                             f"({len(info.get('codes', ()))} codes; the profile has {len(self.profile.codes)})")
+        if self.gateway_mode is not None and mode != self.gateway_mode:
+            raise TradeError(f"the gateway at {where} came back serving {mode!r}, not {self.gateway_mode!r}")
+        self.info, self.gateway_mode = info, mode
 
     def make_adapter(self, control: RemoteControl, clock: VirtualClock, engine: Engine) -> KiwoomAdapter:
         account = None
@@ -201,7 +234,11 @@ class GatewayHost:
             import os
 
             account = os.environ.get(self.profile.profile.account.number_env) or None
-        return GatewayAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes), account=account)
+        adapter = GatewayAdapter(control, self.profile.venues, clock, engine, list(self.profile.codes), account=account)
+        adapter.supervisor = self.supervisor
+        if self.supervisor is not None:
+            self.supervisor.on_event = engine.alert      # restarts are recorded and alerted
+        return adapter
 
     def make_loop(self, control: RemoteControl, clock: VirtualClock, engine: Engine,
                   adapter: KiwoomAdapter) -> Any:

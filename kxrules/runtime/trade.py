@@ -31,6 +31,13 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
     if options.broker == "kiwoom_rest":
         from .rest_host import run_rest     # the REST API (or its emulator): any OS, 64-bit
         return run_rest(profile, options)
+    from .gateway_host import GatewayHost, gateway_plan
+
+    plan = gateway_plan(profile, options)
+    if plan is not None:            # the control (or the emulator) in a gateway process
+        from .live import run_with_slack
+
+        return run_with_slack(profile, options, GatewayHost(profile, options, plan))
     if options.broker == "kiwoom":
         from ..broker.kiwoom.control import require_real_control
 
@@ -42,9 +49,9 @@ def run_trade(profile, options: TradeOptions) -> TradeResult:
 
 def run_simulation(profile, options: TradeOptions) -> TradeResult:
     if options.gateway is not None:
-        from .gateway_host import GatewayHost
+        from .gateway_host import GatewayHost, gateway_plan
 
-        return run_session(profile, options, GatewayHost(profile, options, options.gateway))
+        return run_session(profile, options, GatewayHost(profile, options, gateway_plan(profile, options)))
     return run_session(profile, options, EmulatorHost(profile, options, quote_source(profile, options)))
 
 

@@ -73,6 +73,25 @@ class Ops(Strict):
     secret_env: str = "KXRULES_OPS_SECRET"               # unset: a random secret per run
 
 
+class GatewayRestarts(Strict):
+    max: int = Field(default=5, ge=0, le=100)             # restarts in one session, then give up
+    backoff_ms: int = Field(default=2_000, ge=0, le=600_000)        # before the first restart
+    backoff_max_ms: int = Field(default=60_000, ge=0, le=3_600_000)  # doubling up to this
+
+
+class Gateway(Strict):
+    """The gateway process that hosts the OpenAPI+ control (``kxrules gateway``, 32-bit Python).
+    With ``python`` set, ``kxrules trade`` starts it (and restarts it when it dies); otherwise it
+    connects to one the operator runs."""
+    host: str = "127.0.0.1"                  # loopback unless the gateway runs on another machine
+    port: int = Field(default=8765, ge=0, le=65535)    # 0: any free port (a gateway this run starts)
+    secret_env: str = "KXRULES_GATEWAY_SECRET"
+    python: str | None = None                # the 32-bit interpreter that runs `-m kxrules gateway`
+    args: list[str] = []                     # more `kxrules gateway` options
+    start_timeout_s: float = Field(default=60, gt=0, le=600)   # login window, auto-login: be patient
+    restarts: GatewayRestarts = GatewayRestarts()
+
+
 class ProfileFile(Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -89,3 +108,4 @@ class ProfileFile(Strict):
     recording: Recording = Recording()
     rest: RestBroker = RestBroker()
     ops: Ops = Ops()
+    gateway: Gateway | None = None           # broker kiwoom: the control runs in a gateway process
