@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 ENGINE_COMMANDS = ("arm", "disarm", "emergency_stop")
 SYMBOL_COMMANDS = ("mute", "unmute", "freeze", "unfreeze")
 COMMANDS = ENGINE_COMMANDS + SYMBOL_COMMANDS
+#: the kill reason of the emergency stop: the operator ended the run (exit 0 when it ends flat)
+EMERGENCY_STOP = "emergency stop by the operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ class OperatorControls:
             return True, "armed (trades inside the guard window)"
         if cmd.command == "emergency_stop":
             guard.operator_disarmed = True
-            engine.wind_down("emergency stop by the operator")
+            engine.wind_down(EMERGENCY_STOP)
             return True, "disarmed for the rest of the run; resting orders cancelled; flattening"
         return False, f"unknown command {cmd.command!r}"
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..clock import NS_PER_S, Clock
+from ..engine.controls import EMERGENCY_STOP
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
@@ -248,7 +249,9 @@ class Session:
         if interrupts.count >= 2:
             notes.append("interrupted again: the wind-down stopped waiting for wall time")
         summary = summarise(self.engine, self.profile, self.host.summary_source, self.run_id)
-        stopped_by_operator = interrupts.count > 0 and self.stopped_by == INTERRUPT
+        # Ctrl-C / SIGTERM, or the ops view's emergency stop
+        stopped_by_operator = ((interrupts.count > 0 and self.stopped_by == INTERRUPT)
+                               or self.engine.guard.killed == EMERGENCY_STOP)
         code, errors = record_end(self.recorder, self.engine, summary, stopped_by_operator=stopped_by_operator)
         return TradeResult(code, summary, self.run_id, self.recorder.path, notes, errors,
                            recorded=not self.recorder.lost)

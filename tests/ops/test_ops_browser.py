@@ -53,7 +53,7 @@ def test_the_live_view_shows_the_engine_and_its_controls_act(workspace, tmp_path
     env.pop("KXRULES_OPS_SECRET", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kxrules", "trade", "-p", "pilot", "--broker", "sim", "--synthetic", "--seed", "7",
-         "--speed", "10", "--date", "2026-11-23", "--until", "09:02:30", "--universe", str(tmp_path / "u6.csv"),
+         "--speed", "10", "--date", "2026-11-23", "--until", "09:03:00", "--universe", str(tmp_path / "u6.csv"),
          "--data-dir", str(data), "--workspace", str(workspace), "--ops-port", str(port), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
@@ -85,7 +85,7 @@ def test_the_live_view_shows_the_engine_and_its_controls_act(workspace, tmp_path
             first_prices = page.text_content('#symbols tbody')
             # a pair in the monitor (live, or finished)
             page.wait_for_selector("#pairs-box tr[data-pair]", timeout=30_000)
-            assert page.text_content("#symbols tbody") != first_prices, "prices never moved"
+            expect(page.locator("#symbols tbody")).not_to_have_text(first_prices)     # prices move
             # mute a symbol, confirmed in the page
             muted = CODES[2]
             page.click(f'tr[data-code="{muted}"] button[data-command="mute"]')
