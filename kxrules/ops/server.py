@@ -180,6 +180,7 @@ class OpsServer:
             time.sleep(0.01)
 
     def stop(self) -> None:
+        """Ask the server to end (the streams close within STREAM_POLL_S); the session does not
+        wait for it: the thread is a daemon and finishes on its own."""
         self.board.closed = True
         self.server.should_exit = True
-        self.thread.join(timeout=3)

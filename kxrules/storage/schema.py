@@ -8,6 +8,9 @@ MIGRATIONS = (
     "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS ignored BOOLEAN",   # events a machine ignored
 )
 
+#: tables a recording of an older version may lack (a reader treats them as empty)
+ADDED_TABLES = frozenset({"operator_commands"})
+
 TABLES = {
     "runs": """
         run_id INTEGER PRIMARY KEY, profile VARCHAR, broker VARCHAR, mode VARCHAR,
