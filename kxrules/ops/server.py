@@ -27,7 +27,7 @@ from .pump import Board
 COOKIE = "kx_ops"
 HEADER = "x-kx-ops"
 CSRF_HEADER = "x-kx-csrf"
-STREAM_POLL_S = 0.05
+STREAM_POLL_S = 0.1       # snapshots come at most every 0.2 s
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",

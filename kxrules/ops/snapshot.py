@@ -21,6 +21,7 @@ FEED_ROWS = 400          # kept on the engine's thread
 FEED_SHOWN = 120         # sent to the page
 CURVE_POINTS = 600       # the PnL curve's resolution (halved when full)
 DONE_SHOWN = 12          # finished pairs in the monitor
+COST_CACHE = 50_000      # slice costs kept by (symbol, direction, prices)
 
 SERVER_NAMES = {"real": "실거래", "paper": "모의투자", "sim": "SIM"}
 
@@ -69,7 +70,7 @@ class SnapshotBuilder:
         self._top_seen = engine.book.top.copy()
         self._changed_ns = [[0] * n, [0] * n]       # when each venue's top last changed (seen here)
         self._curve: list[tuple[int, int]] = []
-        self._curve_step = 1
+        self._costs: dict[tuple, int | None] = {}
         self.ended = False
         self.result: str | None = None
 
@@ -163,14 +164,26 @@ class SnapshotBuilder:
         buy, sell, gap = best
         buy_price, sell_price = ask[buy][i], bid[sell][i]
         qty = int(self.engine.profile.params["slice_qty"][i])
-        try:
-            cost = self.engine.profile.cost.round_trip_cost(
-                self.markets[i], VENUES[buy], buy_price, VENUES[sell], sell_price, qty,
-                buy_liq=self.buy_liq, sell_liq=self.sell_liq)
-        except LookupError:
-            cost = None
+        cost = self._cost(i, buy, buy_price, sell_price, qty)
         return {"gap_ticks": gap // tick_size(buy_price), "direction": f"{VENUES[buy]}→{VENUES[sell]}",
                 "net_edge_krw": gap * qty - cost if cost is not None else None}
+
+    def _cost(self, i: int, buy: int, buy_price: int, sell_price: int, qty: int) -> int | None:
+        """Every cost of one slice, exact as the rules cost it; prices hover within a few ticks,
+        so the answers are kept (the cache is emptied when it grows large)."""
+        key = (i, buy, buy_price, sell_price, qty)
+        cost = self._costs.get(key, -1)
+        if cost == -1:
+            try:
+                cost = self.engine.profile.cost.round_trip_cost(
+                    self.markets[i], VENUES[buy], buy_price, VENUES[1 - buy], sell_price, qty,
+                    buy_liq=self.buy_liq, sell_liq=self.sell_liq)
+            except LookupError:
+                cost = None
+            if len(self._costs) >= COST_CACHE:
+                self._costs.clear()
+            self._costs[key] = cost
+        return cost
 
     def _pairs(self, now: int) -> list[dict]:
         ex = self.engine.execution
