@@ -58,9 +58,9 @@ class SessionGuard:
         return self.window_start_ns <= now_ns < self.window_end_ns
 
     def armed(self, now_ns: int) -> bool:
-        """A trading day, not killed nor disarmed by the operator, connected to the declared server, the account read, inside
-        the guard window (when the profile arms only in the overlap) and no venue reported closed
-        by FID 215 (when it listens to it)."""
+        """A trading day, not killed nor disarmed by the operator, connected to the declared
+        server, the account read, inside the guard window (when the profile arms only in the
+        overlap) and no venue reported closed by FID 215 (when it listens to it)."""
         return (self.trading_day and not self.killed and not self.operator_disarmed
                 and self.connected and self.server_ok
                 and self.account_known

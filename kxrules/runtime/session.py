@@ -178,6 +178,8 @@ class Session:
         self.adapter = host.make_adapter(control, clock, self.engine)
         self.engine.attach(self.adapter)
         resume_point = self._resume_point() if self.options.resume else None
+        if self.options.ops is not None:
+            self._open_ops_view()           # before the run's row: a taken port records nothing
         self.run_id = start_recording(self.recorder, profile=profile.name, broker=host.broker, mode=host.mode,
                                       seed=host.seed, source=host.source, run_date=profile.run_date,
                                       config_hash=profile.config_hash, config=profile.snapshot)
@@ -185,8 +187,6 @@ class Session:
             self.engine.resume(resume_point)
         self.loop = host.make_loop(control, clock, self.engine, self.adapter)
         self.recorder.on_failure = self._on_recording_failure
-        if self.options.ops is not None:
-            self._open_ops_view()
 
     def _open_ops_view(self) -> None:
         from ..ops.server import OpsUnavailable

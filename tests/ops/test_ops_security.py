@@ -96,3 +96,30 @@ def test_a_command_is_recorded_not_the_secret(tmp_path, caplog):
     assert rows == [(7, 5, "ops view 127.0.0.1", "mute", "005930", True, "muted")]
     assert SECRET not in caplog.text
     rec.close()
+
+
+def test_a_taken_port_is_a_usage_error_before_anything_is_recorded(tmp_path):
+    """`--ops-port` on a port another process holds: exit 2 naming it, no run recorded."""
+    import socket
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from kxrules.cli.app import app
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "u.csv").write_text("code,name,market,ref_price\n005930,삼성전자,KOSPI,100000\n", encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(app, [
+            "trade", "-p", "pilot", "--broker", "sim", "--synthetic", "--date", "2026-11-23", "--until", "09:00:05",
+            "--universe", str(tmp_path / "u.csv"), "--data-dir", str(tmp_path / "data"), "--workspace", str(repo),
+            "--ops-port", str(port), "--quiet"])
+    assert r.exit_code == 2, r.output
+    assert f"ops view: cannot listen on 127.0.0.1:{port}" in r.output
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "data" / "kxrules.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
