@@ -20,11 +20,13 @@ circle. The layers, lowest first, and why each sits where it does:
 7. ``engine``: quote book, evaluator, pairs and execution over the ports' events; ``gateway``:
    the broker's side of a split session (the control or the emulator in its own process, the
    wire, the remote control), which needs no engine.
-8. ``runtime`` (hosts that wire engine, broker, data and recorder) and ``report`` (reads what was
+8. ``ops``: the operator's live view of a running engine (snapshots, commands, the web app),
+   which the hosts open for a session.
+9. ``runtime`` (hosts that wire engine, broker, data and recorder) and ``report`` (reads what was
    recorded).
-9. ``research``: sweeps over recorded days, which run sessions (``runtime``) and read them back
+10. ``research``: sweeps over recorded days, which run sessions (``runtime``) and read them back
    with the report's queries.
-10. ``cli``, and ``__main__`` which only runs it.
+11. ``cli``, and ``__main__`` which only runs it.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kxrules.config",),
     ("kxrules.broker", "kxrules.marketdata", "kxrules.storage"),
     ("kxrules.engine", "kxrules.gateway"),
+    ("kxrules.ops",),
     ("kxrules.runtime", "kxrules.report"),
     ("kxrules.research",),
     ("kxrules.cli",),

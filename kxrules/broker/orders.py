@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from kxrules.clock import Clock, TimerHandle
 from . import fids as F

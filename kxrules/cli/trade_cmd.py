@@ -34,6 +34,8 @@ def trade(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Take over from the data directory's last run, which died: its orders, its belief and the day's account baseline; the broker's account decides before arming.")] = False,
+    ops_port: Annotated[Optional[int], typer.Option("--ops-port", help="Serve the operator's live web view on this port (0 = off; default: the profile's ops.port). Prints its URL with a per-run secret (or $KXRULES_OPS_SECRET, the profile's ops.secret_env).", rich_help_panel="Ops view")] = None,
+    ops_bind: Annotated[Optional[str], typer.Option("--ops-bind", help="Address the ops view listens on (default: the profile's ops.bind, 127.0.0.1). Anything but loopback is reachable from the network over unencrypted HTTP.", rich_help_panel="Ops view")] = None,
     gateway: Annotated[Optional[str], typer.Option("--gateway", help="HOST:PORT of a running `kxrules gateway` that serves the broker (secret in $KXRULES_GATEWAY_SECRET).")] = None,
 ) -> None:
     """Log in, arm inside the KRX/NXT overlap, trade tiny slices when the rules say so, hedge, end flat, and record everything in DuckDB.
@@ -107,7 +109,8 @@ def trade(
 
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
-                           record_quotes=record_quotes, gateway=gateway, resume=resume, emulator=emulator)
+                           record_quotes=record_quotes, gateway=gateway, resume=resume, emulator=emulator,
+                           ops=_ops_options(compiled.profile.ops, ops_port, ops_bind, status is not None))
     from ..broker.errors import BrokerUnavailable
 
     try:
@@ -126,6 +129,20 @@ def trade(
     for line in result.errors:          # a recording failure: what happened, what was lost
         typer.echo(f"kxrules: {line}", err=True)
     raise typer.Exit(result.exit_code)
+
+
+def _ops_options(profile_ops, port: int | None, bind: str | None, status_line: bool):
+    """The live web view's options (None: off) from the profile's ``ops:`` and the command line."""
+    port = profile_ops.port if port is None else port
+    if not 0 <= port <= 65535:
+        fail(f"--ops-port must be 0 (off) or a port number, got {port}")
+    if port == 0:
+        return None
+    from ..ops.view import OpsOptions
+
+    def announce(line: str) -> None:
+        typer.echo(("\n" if status_line else "") + line)
+    return OpsOptions(port=port, bind=bind or profile_ops.bind, secret_env=profile_ops.secret_env, announce=announce)
 
 
 def _run_date(date: str | None, replay: Path | None):

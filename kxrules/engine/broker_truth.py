@@ -91,6 +91,7 @@ class BrokerTruth:
         self.frozen = np.zeros(n, dtype=bool)
         self._frozen_for_good: set[int] = set()      # frozen for the rest of the session
         self._thaw_at: dict[int, int] = {}           # timed freezes: when each thaws (ns)
+        self.operator_frozen: set[int] = set()       # frozen by the operator until they unfreeze
         self.on_thaw: Callable[[int], None] | None = None
         self.breaks: list[dict[str, Any]] = []           # every break episode, for the summary
         self._open_breaks: dict[int, dict[str, Any]] = {}
@@ -205,10 +206,34 @@ class BrokerTruth:
         if self._thaw_at.get(sym) != until or sym in self._frozen_for_good:
             return                                  # extended since, or frozen for good
         del self._thaw_at[sym]
+        if sym not in self.operator_frozen:         # the operator's freeze outlasts a timed one
+            self._unfreeze(sym)
+
+    def _unfreeze(self, sym: int) -> None:
         self.frozen[sym] = False
         self.recorder.position_event(self.clock.now_ns(), "symbol_unfrozen", self.codes[sym], {})
         if self.on_thaw is not None:
             self.on_thaw(sym)
+
+    def freeze_by_operator(self, sym: int) -> None:
+        """The operator's freeze: no new pairs on ``sym`` (live pairs go on) until they unfreeze."""
+        self.operator_frozen.add(sym)
+        if not self.frozen[sym]:
+            self.frozen[sym] = True
+            self.recorder.position_event(self.clock.now_ns(), "symbol_frozen", self.codes[sym],
+                                         {"reason": "operator"})
+
+    def unfreeze_by_operator(self, sym: int) -> str | None:
+        """Lift the operator's freeze; returns why the symbol stays frozen (a position break for
+        the session, a reject freeze until it thaws), or None when it trades again."""
+        self.operator_frozen.discard(sym)
+        if sym in self._frozen_for_good:
+            return "frozen for the session by the engine (a position break or max unhedged time)"
+        if sym in self._thaw_at:
+            return "a timed freeze of the engine holds it until it thaws"
+        if self.frozen[sym]:
+            self._unfreeze(sym)
+        return None
 
     @property
     def open_breaks(self) -> list[str]:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..arrays import I64
 from ..broker.events import (AccountPage, BalanceUpdate, BrokerAdapter, ConnectionEvent, MasterStateEvent,
                              OrderCancelled, OrderEvent, OrderFilled, OrderRejected, SessionEvent, ViEvent)
 from ..broker.server import LIVE_SERVERS, SIM, mismatch
@@ -136,6 +135,10 @@ class Engine:
         self.book.touch(np.arange(self.book.n) if sym is None else sym, self.clock.now_ns())
         self.wake()
 
+    def rearm(self, sym: int | None = None) -> None:
+        """The operator armed the engine (None) or unmuted ``sym``: look at the standing books."""
+        self._eligible_now(sym)
+
     def _eligible_at(self, sym: int, until_ns: int) -> None:
         """A cooldown ends at ``until_ns``: evaluate the symbol then."""
         self.clock.call_at(until_ns, self._cooldown_over, sym, until_ns)
@@ -196,7 +199,8 @@ class Engine:
         if not self.guard.armed(now) or ex is None or truth is None:
             self.book.take_dirty()
             return None
-        eligible = ~self.guard.muted & ~truth.frozen & (ex.live_count < self.max_pairs)
+        guard = self.guard
+        eligible = ~(guard.muted | guard.operator_muted | truth.frozen) & (ex.live_count < self.max_pairs)
         cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
         for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
@@ -388,9 +392,9 @@ class Engine:
             else:
                 self.recorder.alert(self.clock.now_ns(), "kill_switch", f"disarmed: {reason}")
 
-    def wind_down(self) -> None:
+    def wind_down(self, reason: str = "wind-down requested") -> None:
         """Disarm, cancel what rests, and let the pairs' machines flatten what is held."""
-        self.kill("wind-down requested", trip=False)
+        self.kill(reason, trip=False)
         ex = self.execution
         if ex is None:
             return

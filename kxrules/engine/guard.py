@@ -36,7 +36,9 @@ class SessionGuard:
         self.killed: str | None = None
         self.muted = np.zeros(n_symbols, dtype=bool)      # no new pairs: under a VI, or muted with a reason
         self.vi = np.zeros(n_symbols, dtype=bool)
-        self.mute_reasons: dict[int, str] = {}             # sym -> why (관리종목, 거래정지, the operator ...)
+        self.mute_reasons: dict[int, str] = {}             # sym -> why (관리종목, 거래정지 ...)
+        self.operator_muted = np.zeros(n_symbols, dtype=bool)   # the operator's mute (ops view)
+        self.operator_disarmed = False                          # the operator's disarm (ops view)
 
     def on_fid215(self, code: str) -> tuple[str, str] | None:
         """Apply a 장운영구분 code; returns (venue, effect) when it opened or closed a venue."""
@@ -78,10 +80,11 @@ class SessionGuard:
         return self.window_start_ns <= now_ns < self.window_end_ns
 
     def armed(self, now_ns: int) -> bool:
-        """A trading day, not killed, connected to the declared server, the account read, inside
-        the guard window (when the profile arms only in the overlap) and no venue reported closed
-        by FID 215 (when it listens to it)."""
-        return (self.trading_day and not self.killed and self.connected and self.server_ok
+        """A trading day, not killed nor disarmed by the operator, connected to the declared
+        server, the account read, inside the guard window (when the profile arms only in the
+        overlap) and no venue reported closed by FID 215 (when it listens to it)."""
+        return (self.trading_day and not self.killed and not self.operator_disarmed
+                and self.connected and self.server_ok
                 and self.account_known
                 and (not self.arm_only_in_overlap or self.in_window(now_ns))
                 and not (self.use_fid_215 and any(state is False for state in self.venue_open.values())))

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..config.schema.common import RATE_SCALE, Rounding
 from ..config.schema.money import FeesFile, TaxFile
-from ..market import MARKETS, VENUES
+from ..market import VENUES
 
 LIQUIDITY = ("taker", "maker")
 

@@ -76,6 +76,7 @@ def collect_from(con, info: RunInfo, data_dir: Path, pairs: list[int] | None = N
         axis_kst = (series.kst(axis[0]), series.kst(axis[0]) + (axis[1] - axis[0]) / series.NS)
     lap("series")
     reasons = queries.reasons(con, rid)
+    reasons["commands"] = queries.operator_commands(con, rid)
     missed = queries.missed(con, rid)
     chosen = series.chosen_pairs(con, rid, pairs)
     timelines = series.timelines(con, rid, chosen, view)

@@ -265,6 +265,16 @@ def reasons(con, run_id: int, limit: int = 8) -> dict[str, list[dict[str, Any]]]
     return {"rejects": rej, "timeouts": tmo, "hedge_timeouts": hedge, "alerts": alerts}
 
 
+def operator_commands(con, run_id: int) -> list[dict[str, Any]]:
+    """The ops view's commands: who asked, when, what, and what came of it (none in a recording
+    made before the table existed)."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'operator_commands'"
+                       ).fetchone()[0]:
+        return []
+    return rows(con, """SELECT ts_ns, who, command, code, done, outcome FROM operator_commands
+                        WHERE run_id = $run ORDER BY ts_ns""", run_id)
+
+
 def broker_truth(con, run_id: int, summary: dict[str, Any] | None) -> dict[str, Any]:
     """What the broker's account said (engine/broker_truth.py): breaks, adjustments, frozen
     symbols, and whether the last question at the end was answered. Runs recorded before broker

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..broker.server import describe
 from ..storage.recorder import DB_NAME
-from ..storage.schema import TABLES
+from ..storage.schema import ADDED_TABLES, TABLES
 
 
 class ReportError(Exception):
@@ -109,7 +109,7 @@ class Recording:
         if "runs" not in tables:
             self.close()
             raise ReportError(f"{path} is not a kxrules recording (no runs table)")
-        missing = sorted(set(TABLES) - tables)
+        missing = sorted(set(TABLES) - tables - ADDED_TABLES)
         if missing:
             self.close()
             raise ReportError(f"{path} lacks the tables {', '.join(missing)} (a recording from another "

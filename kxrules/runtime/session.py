@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Protocol, TypeVar
 from ..broker.events import BrokerAdapter
 from ..clock import NS_PER_S, Clock
 from ..config.compile import CompiledProfile
+from ..engine.controls import EMERGENCY_STOP
 from ..engine.engine import Engine
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
@@ -32,6 +33,7 @@ from .summary import RunSummary, summarise
 
 if TYPE_CHECKING:
     from ..storage.resume import ResumePoint
+    from ..ops.view import OpsView
 
 EXIT_OK, EXIT_ABNORMAL, EXIT_USAGE = 0, 1, 2
 
@@ -62,6 +64,7 @@ class TradeOptions:
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
+    ops: Any = None                     # ops.view.OpsOptions: the operator's live web view (None: off)
 
 
 @dataclass
@@ -162,13 +165,18 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
         self.options = options
         self.host = host
         self.stopped_by: str | None = None          # set when the wind-down begins
+        self.ops: OpsView | None = None             # the live web view (ops.view.OpsView), if asked for
         self.interrupts = Interrupts(self._on_signal)
 
     def run(self) -> TradeResult:
         self.build()
-        with self.interrupts:           # kept through the final write: a signal cannot tear it
-            self.trade()
-            result = self.finish()
+        try:
+            with self.interrupts:           # kept through the final write: a signal cannot tear it
+                self.trade()
+                result = self.finish()
+        finally:
+            if self.ops is not None:
+                self.ops.close()
         self.adapter.close()
         return result
 
@@ -188,6 +196,8 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
         self.adapter = host.make_adapter(control, clock, self.engine)
         self.engine.attach(self.adapter)
         resume_point = self._resume_point() if self.options.resume else None
+        if self.options.ops is not None:
+            self._open_ops_view()           # before the run's row: a taken port records nothing
         self.run_id = start_recording(self.recorder, profile=profile.name, broker=host.broker, mode=host.mode,
                                       seed=host.seed, source=host.source, run_date=profile.run_date,
                                       config_hash=profile.config_hash, config=profile.snapshot)
@@ -195,6 +205,19 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
             self.engine.resume(resume_point)
         self.loop = host.make_loop(control, clock, self.engine, self.adapter)
         self.recorder.on_failure = self._on_recording_failure
+
+    def _open_ops_view(self) -> None:
+        from ..ops.server import OpsUnavailable
+        from ..ops.view import OpsView
+
+        self.ops = OpsView(self.engine, self.options.ops)
+        try:
+            self.ops.start()
+        except OpsUnavailable as exc:
+            self.ops = None
+            self.recorder.close()
+            self.adapter.close()
+            raise TradeError(str(exc)) from None
 
     def _resume_point(self) -> ResumePoint:
         from ..storage.resume import NothingToResume, load_resume_point
@@ -212,9 +235,13 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
             with frozen_startup_heap():
                 self.adapter.connect()
                 self.adapter.subscribe_quotes()
+                if self.ops is not None:
+                    self.ops.pump.start()       # on the engine's clock: every loop runs it
                 self.loop.run(self._wind_down)
         finally:
             self.engine.stopping = True         # no reconnect from here on
+            if self.ops is not None:
+                self.ops.pump.stop(f"stopped: {self.stopped_by}" if self.stopped_by else "stopped")
 
     def _wind_down(self, stopped_by: str) -> Iterator[Wait]:
         self.stopped_by = stopped_by
@@ -240,7 +267,9 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
         if interrupts.count >= 2:
             notes.append("interrupted again: the wind-down stopped waiting for wall time")
         summary = summarise(self.engine, self.profile, self.host.summary_source, self.run_id)
-        stopped_by_operator = interrupts.count > 0 and self.stopped_by == INTERRUPT
+        # Ctrl-C / SIGTERM, or the ops view's emergency stop
+        stopped_by_operator = ((interrupts.count > 0 and self.stopped_by == INTERRUPT)
+                               or self.engine.guard.killed == EMERGENCY_STOP)
         code, errors = record_end(self.recorder, self.engine, summary, stopped_by_operator=stopped_by_operator)
         return TradeResult(code, summary, self.run_id, self.recorder.path, notes, errors,
                            recorded=not self.recorder.lost)

@@ -3,7 +3,7 @@
 This is the stand-in for Qt's event loop: it owns time. Each quote row is delivered at its
 timestamp after every timer due before it has fired (engine batches, emulator latencies, pair
 timers), so the engine sees one consistent, deterministic timeline. ``--speed N`` paces virtual
-time at N× wall time so a person can watch; ``--speed max`` runs as fast as it can. Pacing lives
+time at N× wall time from the first quote on so a person can watch; ``--speed max`` runs as fast as it can. Pacing lives
 here, never in the engine. ``interrupt()`` (Ctrl-C, SIGTERM, a recording failure) stops the replay
 at the next row; ``hurry()`` (a second Ctrl-C) drops the pacing so the wind-down ends at once.
 """
@@ -72,6 +72,8 @@ class SimulationHost:
                 if self.interrupted:
                     return HostResult(rows, last, "interrupt")
                 if self.speed:
+                    if rows == 0:       # pace from the first quote: the quiet before it is not watched
+                        self._wall0, self._virt0 = time.monotonic(), ts
                     self._pace(ts)
                 clock.run_until(ts)
                 feed(sym, venue, bid, ask, bq, aq, ts)

@@ -38,7 +38,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 DB_NAME = "kxrules.duckdb"
 FLUSH_ROWS = 50_000
 
-DURABLE_TABLES = ("order_events", "fills", "alerts", "events")
+DURABLE_TABLES = ("order_events", "fills", "alerts", "events", "operator_commands")
 RECORDING_ERRORS = (duckdb.Error, OSError)
 
 _ORDER_COLS = ["run_id", "client_id", "pair_id", "role", "code", "venue", "side", "qty", "style", "price",
@@ -137,6 +137,9 @@ class Recorder:
         self._quote_cols: list[list] = [[] for _ in range(7)]
         self._quote_chunks: list[tuple] = []
         self._orders: dict[str, Any] = {}
+        # an observer of the rows as they are recorded (the ops view's event feed), on the engine's
+        # thread: ``tap(table, row)``; it only keeps references
+        self.tap: Callable[[str, tuple], None] | None = None
 
     # -- failures -----------------------------------------------------------------------------
     def _fail(self, what: str, exc: BaseException) -> None:
@@ -258,6 +261,8 @@ class Recorder:
 
     # -- rows -------------------------------------------------------------------------------
     def _row(self, table: str, row: tuple) -> None:
+        if self.tap is not None:
+            self.tap(table, row)
         if self.durable and table in DURABLE_TABLES and self.failed is None:
             marks = ",".join("?" * (len(row) + 1))
             if self._try(f"writing {table}", self.con.execute, f"INSERT INTO {table} VALUES ({marks})",
@@ -335,6 +340,10 @@ class Recorder:
 
     def alert(self, ts_ns: int, kind: str, message: str) -> None:
         self._row("alerts", (ts_ns, kind, message))
+
+    def operator_command(self, ts_ns: int, who: str, command: str, code: str | None, done: bool,
+                         outcome: str, received_ns: int) -> None:
+        self._row("operator_commands", (ts_ns, received_ns, who, command, code, done, outcome))
 
     def _event(self, ts_ns: int, kind: str, code: str | None, detail: dict) -> None:
         self._row("events", (ts_ns, kind, code, json.dumps(detail, ensure_ascii=False, default=str)))

@@ -1,12 +1,15 @@
 """The recording's tables. Every row carries ``run_id``; times are epoch nanoseconds (UTC)."""
 
-SCHEMA_VERSION = 2     # 2: runs.server
+SCHEMA_VERSION = 3     # 2: runs.server; 3: operator_commands (a new table: created where missing)
 
 #: what brings a recording written by an older version up to this one (idempotent)
 MIGRATIONS = (
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS server VARCHAR",
     "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS ignored BOOLEAN",   # events a machine ignored
 )
+
+#: tables a recording of an older version may lack (a reader treats them as empty)
+ADDED_TABLES = frozenset({"operator_commands"})
 
 TABLES = {
     "runs": """
@@ -51,4 +54,8 @@ TABLES = {
         run_id INTEGER, ts_ns BIGINT, kind VARCHAR, code VARCHAR, detail VARCHAR""",
     "alerts": """
         run_id INTEGER, ts_ns BIGINT, kind VARCHAR, message VARCHAR""",
+    # the ops view's controls: who asked, when (the engine clock; received: wall time), what, outcome
+    "operator_commands": """
+        run_id INTEGER, ts_ns BIGINT, received_ns BIGINT, who VARCHAR, command VARCHAR,
+        code VARCHAR, done BOOLEAN, outcome VARCHAR""",
 }

@@ -3,7 +3,6 @@
 silently; `kxrules validate --machine` lists what each state ignores."""
 from __future__ import annotations
 
-import datetime as dt
 
 from kxrules.clock import VirtualClock
 from kxrules.config.compile import compile_profile

@@ -1,7 +1,7 @@
-"""The report in headless Chromium: no console error, no request beyond the file itself, charts
-that actually draw something, and a screenshot. Skips (never fails) when no Chromium is installed;
-`.ci/run` installs Debian's. docs/report.png is made with this harness:
-``python -m tests.report.cdp REPORT.html docs/report.png 2200``."""
+"""The report in headless Chromium (Playwright, tests/browser.py): no console error, no request
+beyond the file itself, charts that actually draw something, and a screenshot. Skips (never
+fails) when no Chromium is installed; `.ci/run` installs Debian's. docs/report.png is made with
+``python -m tests.report.screenshot REPORT.html docs/report.png``."""
 from __future__ import annotations
 
 import struct
@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Browser, CDPError, find_chromium
+from ..browser import Watched, chromium, needs_chromium
 from .helpers import REPO, render
 
-CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (`.ci/run` installs Debian's "
-                                                          "chromium; apt-get install -y chromium)")
+pytestmark = needs_chromium
 
 CHARTS_JS = """(() => {
   const out = [];
@@ -30,32 +28,33 @@ CHARTS_JS = """(() => {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    b = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        b.send("Browser.getVersion")
-    except (CDPError, OSError) as exc:          # installed but unable to start here: not our bug
-        b.close()
-        pytest.skip(f"chromium at {CHROMIUM} did not start: {exc}")
-    yield b
-    b.close()
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def open_page(browser, url: str) -> Watched:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watched = Watched(page)
+    page.goto(url, wait_until="load")
+    return watched
 
 
 def test_report_in_headless_chromium(recording, browser, tmp_path):
     rendered = render(recording.data_dir, tmp_path / "report.html", "--run", str(recording.traded))
     assert rendered.exit_code == 0, rendered.output
     url = rendered.path.resolve().as_uri()
-    page = browser.open(url)
-    assert page.console_errors() == []
-    assert [u for u in page.requests() if u != url] == [], "the page fetched something besides itself"
-    charts = page.evaluate(CHARTS_JS)
+    w = open_page(browser, url)
+    assert w.errors == []
+    assert [u for u in w.requests if u != url] == [], "the page fetched something besides itself"
+    charts = w.page.evaluate(CHARTS_JS)
     kinds = {c["cls"] for c in charts}
     assert {"chart", "machine", "slo", "strip"} <= kinds, kinds
     for c in charts:
         assert c["w"] > 100 and c["h"] > 20, c
         assert c["drawn"] > 0, f"an empty chart: {c}"
-    assert page.evaluate("document.querySelector('#symbols td:nth-child(2)').textContent.length") > 0
-    shot = page.screenshot(tmp_path / "report.png")
+    assert len(w.page.text_content("#symbols td:nth-child(2)")) > 0
+    shot = w.page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", shot[16:24])
     assert width == 1280 and height > 2000 and len(shot) > 50_000
@@ -63,23 +62,23 @@ def test_report_in_headless_chromium(recording, browser, tmp_path):
 
 def test_the_harness_catches_errors_and_external_requests(browser):
     """The checks above can fail: a page with a console error and an external image trips both."""
-    page = browser.open("data:text/html,<img src='http://example.invalid/x.png'>"
-                        "<script>console.error('boom')</script>")
-    assert any("boom" in e for e in page.console_errors())
-    assert "http://example.invalid/x.png" in page.requests()
+    w = open_page(browser, "data:text/html,<img src='http://example.invalid/x.png'>"
+                           "<script>console.error('boom')</script>")
+    assert any("boom" in e for e in w.errors)
+    assert "http://example.invalid/x.png" in w.requests
 
 
 def test_empty_run_renders_cleanly_in_chromium(recording, browser, tmp_path):
     rendered = render(recording.data_dir, tmp_path / "empty.html", "--run", str(recording.empty))
     url = rendered.path.resolve().as_uri()
-    page = browser.open(url)
-    assert page.console_errors() == []
-    assert [u for u in page.requests() if u != url] == []
-    assert page.evaluate("document.querySelectorAll('svg.machine g.node').length") >= 5
+    w = open_page(browser, url)
+    assert w.errors == []
+    assert [u for u in w.requests if u != url] == []
+    assert w.page.evaluate("document.querySelectorAll('svg.machine g.node').length") >= 5
 
 
 def test_docs_screenshot_exists():
     shot = Path(REPO / "docs" / "report.png")
     if not shot.exists():
-        pytest.skip("docs/report.png not generated yet (python -m tests.report.cdp REPORT.html docs/report.png 2200)")
+        pytest.skip("docs/report.png not generated yet (python -m tests.report.screenshot REPORT.html docs/report.png)")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,11 +2,10 @@
 and no request beyond the file itself (skips without Chromium)."""
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from kxrules.cli.app import app
-from tests.report.cdp import Browser, CDPError, find_chromium
+from tests.browser import Watched, chromium, needs_chromium
 
 from .conftest import REPO
 
@@ -43,22 +42,14 @@ def test_an_unknown_sweep_is_a_usage_error(swept, tmp_path):
     assert r.exit_code == 2 and "no sweep 'nope'" in r.output and "parity" in r.output
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="no chromium on PATH")
+@needs_chromium
 def test_the_sweep_report_in_headless_chromium(swept, tmp_path):
     out, _ = _render(swept, tmp_path)
-    browser = Browser(find_chromium(), tmp_path / "profile")
-    try:
-        try:
-            browser.send("Browser.getVersion")
-        except (CDPError, OSError) as exc:
-            pytest.skip(f"chromium did not start: {exc}")
-        url = out.resolve().as_uri()
-        page = browser.open(url)
-        assert page.console_errors() == []
-        assert [u for u in page.requests() if u != url] == []
-        charts = page.evaluate(CHARTS_JS)
+    url = out.resolve().as_uri()
+    with chromium() as browser:
+        w = Watched(browser.new_page(viewport={"width": 1280, "height": 900}))
+        w.page.goto(url, wait_until="load")
+        assert w.errors == []
+        assert [u for u in w.requests if u != url] == []
+        charts = w.page.evaluate(CHARTS_JS)
         assert len(charts) == 3 and all(c["drawn"] > 0 for c in charts), charts
-    finally:
-        browser.close()
-        if browser.proc.stderr is not None:     # the harness leaves Chromium's stderr pipe open
-            browser.proc.stderr.close()

@@ -4,7 +4,6 @@ One request at a time (an ``asyncio.Lock``): many calls failing together renew i
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 

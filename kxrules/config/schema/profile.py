@@ -76,6 +76,13 @@ class Recording(Strict):
     quotes: bool = True
 
 
+class Ops(Strict):
+    """The operator's live web view (``kxrules trade --ops-port``)."""
+    port: int = Field(default=0, ge=0, le=65535)        # 0: off
+    bind: str = "127.0.0.1"                              # loopback; a remote bind is asked for on the CLI
+    secret_env: str = "KXRULES_OPS_SECRET"               # unset: a random secret per run
+
+
 class GatewayRestarts(Strict):
     max: int = Field(default=5, ge=0, le=100)             # restarts in one session, then give up
     backoff_ms: int = Field(default=2_000, ge=0, le=600_000)        # before the first restart
@@ -110,4 +117,5 @@ class ProfileFile(Strict):
     telemetry: Telemetry = Telemetry()
     recording: Recording = Recording()
     rest: RestBroker = RestBroker()
+    ops: Ops = Ops()
     gateway: Gateway | None = None           # broker kiwoom: the control runs in a gateway process
