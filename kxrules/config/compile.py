@@ -41,7 +41,7 @@ class CompiledProfile:
     data_dir: Path
     symbols: tuple[Symbol, ...]
     codes: tuple[str, ...]
-    market_idx: np.ndarray                 # index into money.fees.MARKETS per symbol
+    market_idx: np.ndarray                 # index into market.MARKETS per symbol
     ref_price: np.ndarray
     params: dict[str, np.ndarray]          # per-symbol parameter arrays (after overrides)
     cost: CostModel

@@ -46,11 +46,14 @@ def test_same_seed_twice_gives_identical_orders_and_fills_within_the_order_limit
     assert pos == []
 
 
-def test_kiwoom_broker_off_windows_exits_2_naming_the_emulator(tmp_path):
+def test_kiwoom_broker_without_the_gateway_secret_exits_2_naming_it(tmp_path, monkeypatch):
+    """The pilot's control runs in its gateway (profile `gateway:`): nothing starts without the
+    shared secret, and nothing is traded."""
+    monkeypatch.delenv("KXRULES_GATEWAY_SECRET", raising=False)
     result = CliRunner().invoke(app, ["trade", "--profile", "pilot", "--broker", "kiwoom", "--workspace", str(REPO),
                                       "--date", "2026-11-23", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert "--broker sim" in result.output
+    assert "set KXRULES_GATEWAY_SECRET" in result.output and "Traceback" not in result.output
 
 
 def test_live_host_module_imports_off_windows():

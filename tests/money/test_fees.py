@@ -13,7 +13,8 @@ from kxrules.config.diagnostics import Diagnostics
 from kxrules.config.schema.common import RATE_SCALE
 from kxrules.config.schema.money import FeesFile, TaxFile
 from kxrules.config.yaml_loader import load_yaml
-from kxrules.money.fees import MARKETS, Component, CostModel, CoverageError, break_even_ticks
+from kxrules.market import MARKETS
+from kxrules.money.fees import Component, CostModel, CoverageError, break_even_ticks
 from kxrules.money.ticks import round_to_tick, tick_size
 
 from ..conftest import REPO

@@ -52,7 +52,7 @@ def test_the_live_view_shows_the_engine_and_its_controls_act(workspace, tmp_path
     env.pop("KXRULES_OPS_SECRET", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kxrules", "trade", "-p", "pilot", "--broker", "sim", "--synthetic", "--seed", "7",
-         "--speed", "10", "--date", "2026-11-23", "--until", "09:03:00", "--universe", str(tmp_path / "u6.csv"),
+         "--speed", "10", "--date", "2026-11-23", "--until", "09:05:00", "--universe", str(tmp_path / "u6.csv"),
          "--data-dir", str(data), "--workspace", str(workspace), "--ops-port", str(port), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
