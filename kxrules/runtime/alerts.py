@@ -45,6 +45,8 @@ LABELS = {
     "hedge_timeout": "HEDGE TIMEOUT", "reject_spike": "REJECT SPIKE", "kill_switch": "KILL SWITCH",
     "position_break": "POSITION BREAK", "residual_position": "RESIDUAL POSITION",
     "disconnect": "DISCONNECT", "symbol_muted": "MUTED", "run_end": "RUN END",
+    "gateway_lost": "GATEWAY LOST", "gateway_restart": "GATEWAY RESTART", "gateway_back": "GATEWAY BACK",
+    "gateway_gave_up": "GATEWAY GAVE UP",
 }
 #: sent after every storm line: the run is over
 FINAL_KINDS = frozenset({"residual_position", "run_end"})

@@ -15,7 +15,8 @@ SIM_SERVER = "sim"
 
 SLACK_EVENTS = Literal["buy_fill", "sell_fill", "pair_done", "auto_pause_on", "auto_pause_off",
                        "hedge_timeout", "reject_spike", "kill_switch", "position_break", "residual_position",
-                       "disconnect", "symbol_muted", "run_end"]
+                       "disconnect", "symbol_muted", "run_end",
+                       "gateway_lost", "gateway_restart", "gateway_back", "gateway_gave_up"]
 
 
 class ProfileFiles(Strict):
