@@ -1,7 +1,7 @@
 """Diagnostics: every problem found in a workspace, located at ``file:line:col``.
 
-The codes are a public contract (CI scripts match on them, the README documents each one), so
-they live in one registry here and a test checks that the README lists all of them.
+The codes are a public contract (CI scripts match on them, docs/guide.md documents each one), so
+they live in one registry here and a test checks that the guide lists all of them.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one replay quote format (README: the quote format), its validator and a fast streaming reader.
+"""The one replay quote format (docs/guide.md: the quote format), its validator and a fast streaming reader.
 
 A quote file is Parquet (or a DuckDB table) with one row per top-of-book update::
 
