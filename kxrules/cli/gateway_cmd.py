@@ -65,9 +65,9 @@ def gateway(
         fail(str(exc))
     import signal
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)      # SIGTERM ends it like Ctrl-C
     if not emulator:
-        _serve_control(compiled, listen(host, port), secret, port_file, keep_serving)
+        _serve_control(compiled, host, port, secret, port_file, keep_serving)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)      # SIGTERM ends it like Ctrl-C
     from ..gateway.emulated import emulated_gateway, emulated_live_gateway
     from ..gateway.serve import serve_one
 
@@ -129,7 +129,7 @@ def _relay(upstream: str, secret: bytes, listener, port_file: Optional[Path]) ->
     raise typer.Exit(0 if ended else 1)
 
 
-def _serve_control(compiled, listener, secret: bytes, port_file: Optional[Path], keep_serving: bool) -> None:
+def _serve_control(compiled, host: str, port: int, secret: bytes, port_file: Optional[Path], keep_serving: bool) -> None:
     """The real OpenAPI+ control on Qt's thread (32-bit Windows Python). Exits 3 when the control's
     session drops: the engine's supervisor starts a new gateway, which logs in again."""
     from ..broker.errors import BrokerUnavailable
@@ -137,11 +137,16 @@ def _serve_control(compiled, listener, secret: bytes, port_file: Optional[Path],
     from ..gateway.live import LiveGateway
     from ..gateway.qt_thread import EXIT_SESSION_DROPPED, WATCH_MS, QtControlThread, SessionWatch
 
+    import signal
+
+    from ..gateway.wire import listen
+
     try:
         control = open_kiwoom_control()
     except BrokerUnavailable as exc:
-        listener.close()
         fail(str(exc))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)      # pragma: no cover - SIGTERM ends it like Ctrl-C
+    listener = listen(host, port)                   # pragma: no cover
     thread = QtControlThread(control.app)           # pragma: no cover - Windows only from here
     info = {"mode": "live", "source": "Kiwoom OpenAPI+", "seed": None, "codes": list(compiled.codes),
             "run_date": compiled.run_date.isoformat(), "config_hash": compiled.config_hash}
