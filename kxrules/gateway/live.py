@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from .capture import CALLS, ControlCapture
 from .outbox import Outbox
-from .wire import Connection, WireError, handshake_server, pack
+from .serve import accept_engine
+from .wire import Connection, WireError, pack
 
 
 def tune_thread_switching() -> None:
@@ -91,17 +92,9 @@ class LiveGateway:
         def accept_loop() -> None:
             while not self.thread.stopped:
                 try:
-                    sock, peer = listener.accept()
+                    conn = accept_engine(listener, secret, self.log)
                 except OSError:
-                    return
-                conn = Connection(sock)
-                try:
-                    handshake_server(conn, secret)
-                except (WireError, OSError) as exc:
-                    self.log(f"gateway: refused {peer[0]}:{peer[1]}: {exc}")
-                    conn.close()
-                    continue
-                self.log(f"gateway: engine connected from {peer[0]}:{peer[1]}")
+                    return                  # the listener was closed
                 self._serve_engine(conn)
                 self.served += 1
                 if once:

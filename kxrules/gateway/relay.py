@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import select
 import socket
-import sys
 from typing import Callable
 
-from .wire import Connection, WireError, connect, handshake_server
+from .serve import accept_engine, log_stderr
+from .wire import Connection, WireError, connect
 
 CHUNK = 1 << 18
 
 
 def relay_one(listener: socket.socket, secret: bytes, upstream: tuple[str, int], *,
-              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> bool:
+              log: Callable[[str], None] = log_stderr) -> bool:
     """Serve one engine through to ``upstream``. True when the engine ended the session (it
     hung up after its ``bye``), False when the broker behind went away."""
-    while True:
-        sock, peer = listener.accept()
-        engine = Connection(sock)
-        try:
-            handshake_server(engine, secret)
-        except (WireError, OSError) as exc:
-            log(f"gateway: refused {peer[0]}:{peer[1]}: {exc}")
-            engine.close()
-            continue
-        break
-    log(f"gateway: engine connected from {peer[0]}:{peer[1]}; relaying to {upstream[0]}:{upstream[1]}")
+    engine = accept_engine(listener, secret, log)
+    log(f"gateway: relaying to {upstream[0]}:{upstream[1]}")
     try:
         broker = connect(upstream[0], upstream[1], secret)
     except (WireError, OSError) as exc:

@@ -8,11 +8,13 @@ from typing import Callable
 from .wire import Connection, WireError, handshake_server, pack
 
 
-def serve_one(listener: socket.socket, secret: bytes, handle: Callable[[dict], list[dict]],
-              *, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> bool:
-    """Accept connections until one authenticates; serve it until it says ``bye`` or goes away.
-    A connection that fails the handshake is closed and logged (never served). Returns whether a
-    session was served to its ``bye``."""
+def log_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def accept_engine(listener: socket.socket, secret: bytes, log: Callable[[str], None]) -> Connection:
+    """Accept connections until one authenticates; one that fails the handshake is closed and
+    logged, never served."""
     while True:
         sock, peer = listener.accept()
         conn = Connection(sock)
@@ -23,15 +25,23 @@ def serve_one(listener: socket.socket, secret: bytes, handle: Callable[[dict], l
             conn.close()
             continue
         log(f"gateway: engine connected from {peer[0]}:{peer[1]}")
-        try:
-            while True:
-                frame = conn.recv()
-                if frame.get("t") == "bye":
-                    conn.send({"t": "bye"})
-                    return True
-                conn.send_raw(b"".join(pack(reply) for reply in handle(frame)))
-        except (WireError, OSError) as exc:
-            log(f"gateway: the engine went away: {exc}")
-            return False
-        finally:
-            conn.close()
+        return conn
+
+
+def serve_one(listener: socket.socket, secret: bytes, handle: Callable[[dict], list[dict]],
+              *, log: Callable[[str], None] = log_stderr) -> bool:
+    """Serve the first engine that authenticates until it says ``bye`` or goes away. Returns
+    whether a session was served to its ``bye``."""
+    conn = accept_engine(listener, secret, log)
+    try:
+        while True:
+            frame = conn.recv()
+            if frame.get("t") == "bye":
+                conn.send({"t": "bye"})
+                return True
+            conn.send_raw(b"".join(pack(reply) for reply in handle(frame)))
+    except (WireError, OSError) as exc:
+        log(f"gateway: the engine went away: {exc}")
+        return False
+    finally:
+        conn.close()
