@@ -59,7 +59,7 @@ def last_run(data: Path) -> tuple[int, str, dict]:
 def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
     root = workspace(tmp, {"reject_rate": 0.02, "duplicate_chejan_rate": 0.05})
-    quotes = gappy_market(seed, end="10:00:00").write(tmp / "quotes.parquet")   # long enough to die in
+    quotes = gappy_market(seed, end="11:30:00").write(tmp / "quotes.parquet")   # long enough to die in
     gw, port = gateway(root, quotes, tmp)
     data = tmp / "data"
     traded_once = False
