@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..rules.variables import CostTables, ParameterTable, rule_variables, variab
 from ..seoul import NS_PER_MS
 from .crossing import direction_crossed
 from .quotebook import QuoteBook
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 
 @dataclass(slots=True)
@@ -113,6 +116,20 @@ class RuleEvaluator:
                            np.array(ticks, dtype=np.int64))
             self._scratch = np.zeros((jit.N_MARKET + programs.max_stack + 1, 2 * self.n))
             self._out = np.zeros((2 * self.n, len(COLUMNS)), dtype=np.int64)
+            self._compile_now(jit)
+
+    def _compile_now(self, jit: Any) -> None:
+        """numba compiles a kernel at its first call: make that now, at start-up, and not at the
+        day's first crossing quote (seconds on a fresh install, while a live market moves on).
+        The calls see copies of the book and no dirty symbol, so they change nothing."""
+        book = self.book
+        top, changed, since = book.top.copy(), book.changed_ns.copy(), book.dirty_since.copy()
+        clean = np.zeros_like(book.dirty)
+        jit.decide(top, changed, clean, since, clean, self.next_eligible_ns.copy(), self.sellable.copy(), 0,
+                   self.miss_cooldown_ns, *self._model, self._scratch, self._out)
+        none = np.zeros(0, dtype=np.int64)
+        jit.apply_quotes(top, changed, clean.copy(), since, none, none, none, none, none, none, none)
+        jit.overwrite_quotes(top, changed, none, none, none, none, none, none, none)
 
     @property
     def compiled(self) -> bool:
@@ -180,3 +197,9 @@ class RuleEvaluator:
                                     + [env[name][order] for name in ("buy_ask", "sell_bid", "buy_ask_qty",
                                                                      "sell_bid_qty", "slice_qty", "gross_edge_krw",
                                                                      "cost_krw", "net_edge_krw")], axis=1))
+
+
+def compile_kernels(profile: CompiledProfile) -> None:
+    """Compile the rule kernels for ``profile`` now (a throwaway evaluator): a session does it
+    before it reaches the broker, so that a wall-time market never waits for the compiler."""
+    RuleEvaluator(QuoteBook(len(profile.codes)), profile.cost, profile.rules, profile.params, profile.market_idx)

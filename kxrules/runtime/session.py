@@ -25,6 +25,7 @@ from ..clock import NS_PER_S, Clock
 from ..config.compile import CompiledProfile
 from ..engine.controls import EMERGENCY_STOP
 from ..engine.engine import Engine
+from ..engine.evaluator import compile_kernels
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
 from .heap import frozen_startup_heap
@@ -186,6 +187,7 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
         data_dir = Path(self.options.data_dir or profile.data_dir)
         self.recorder = open_recorder(data_dir, profile.codes, durable=host.durable)   # exit 2 if locked
         try:
+            compile_kernels(profile)        # numba compiles here (seconds, once), not while a market runs
             clock, control = host.open_broker()
         except BaseException:
             self.recorder.close()

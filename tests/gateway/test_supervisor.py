@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from kxrules.config.compile import compile_profile
+from kxrules.engine.evaluator import compile_kernels
 from kxrules.gateway.wire import Connection
 from kxrules.runtime.gateway_host import GatewayAdapter
 from kxrules.runtime.gateway_supervisor import GatewayPlan, GatewaySupervisor, GatewayUnavailable
@@ -45,6 +46,8 @@ gateway:
 def test_a_gateway_killed_mid_pair_is_restarted_and_the_session_ends_flat(tmp_path, monkeypatch):
     root = workspace(tmp_path, {})
     quotes = early_market(3).write(tmp_path / "quotes.parquet")
+    relay_profile(root, 0)
+    compile_kernels(compile_profile(root, "gw", DAY))     # before the market's clock starts
     broker, port = _broker(root, quotes, tmp_path)
     relay_profile(root, port)
     monkeypatch.setenv("KXRULES_GATEWAY_SECRET", SECRET)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from kxrules.config.compile import compile_profile
+from kxrules.engine.evaluator import compile_kernels
 from kxrules.money.ticks import tick_size
 from kxrules.runtime.trade import TradeOptions, run_simulation
 
@@ -45,6 +46,7 @@ def session(tmp: Path, monkeypatch, *, until: str = "09:02:10"):
     root = workspace(tmp, {})
     quotes = early_market(3).write(tmp / "quotes.parquet")
     profile = compile_profile(root, "sim", DAY)
+    compile_kernels(profile)        # before the market's clock starts (a fresh checkout compiles for seconds)
     proc, port = start(root, quotes, tmp)
     monkeypatch.setenv("KXRULES_GATEWAY_SECRET", SECRET)
     h, m, s = (int(x) for x in until.split(":"))
