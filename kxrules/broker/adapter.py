@@ -16,7 +16,7 @@ from kxrules.clock import Clock
 from . import errors as E
 from . import fids as F
 from .events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent, MasterStateEvent,
-                     HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
+                     ExecutionRow, HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
 from .master import restrictions
 from .ocx import OcxLike, split_list
 from .orders import OrderTracker
@@ -32,6 +32,9 @@ ACCOUNT_TRS = {
                  {"비밀번호": "", "비밀번호입력매체구분": "00", "조회구분": "2"}),
     "open_orders": ("kx:open_orders", "opt10075",
                     {"전체종목구분": "0", "매매구분": "0", "종목코드": "", "체결구분": "1"}),
+    # 실시간체결요청: every order of the day with fills (체결구분 2), its running totals
+    "executions": ("kx:executions", "opt10076",
+                   {"종목코드": "", "조회구분": "0", "매도수구분": "0", "비밀번호": "", "체결구분": "2"}),
 }
 _ACCOUNT_RQ = {rq: kind for kind, (rq, _, _) in ACCOUNT_TRS.items()}
 
@@ -332,14 +335,18 @@ class KiwoomAdapter:
         """Track an order an earlier engine sent (``trade --resume``)."""
         self.orders.adopt(client_id, code, venue, side, qty, order_no, filled)
 
+    def catch_up(self, client_id: str, filled: int, fees: int, tax: int) -> None:
+        """Fills of ``client_id`` the engine took from the executions TR (``trade --resume``)."""
+        self.orders.catch_up(client_id, filled, fees, tax)
+
     def forget(self, client_id: str) -> None:
         """The broker does not know this order: stop expecting its Chejan."""
         self.orders.forget(client_id)
 
     # --- account TRs out ---
     def request_account(self, kind: str, *, more: bool = False) -> int:
-        """Ask for the holdings (opw00018) or the open orders (opt10075); ``more``: the next
-        page. The reply comes as ``AccountPage``; a refused call returns its code (also sent as
+        """Ask for the holdings (opw00018), the open orders (opt10075) or the day's orders with
+        fills (opt10076); ``more``: the next page. The reply comes as ``AccountPage``; a refused call returns its code (also sent as
         an ``AccountPage`` with ``rc``), e.g. -200 past the query limit."""
         rqname, trcode, inputs = ACCOUNT_TRS[kind]
         self.ocx.SetInputValue("계좌번호", self.account or "")
@@ -361,6 +368,17 @@ class KiwoomAdapter:
                     rows.append(HoldingRow(code, parse_int_or(get(trcode, rqname, i, "보유수량")),
                                            parse_int_or(get(trcode, rqname, i, "매매가능수량")),
                                            abs(parse_int_or(get(trcode, rqname, i, "매입가")))))
+                elif kind == "executions":
+                    side = get(trcode, rqname, i, "주문구분").strip()
+                    rows.append(ExecutionRow(
+                        norm_order_no(get(trcode, rqname, i, "주문번호")),
+                        strip_code(get(trcode, rqname, i, "종목코드")),
+                        "sell" if "매도" in side else "buy",
+                        parse_int_or(get(trcode, rqname, i, "주문수량")),
+                        parse_int_or(get(trcode, rqname, i, "체결량")),
+                        abs(parse_int_or(get(trcode, rqname, i, "체결가"))),
+                        parse_int_or(get(trcode, rqname, i, "당일매매수수료")),
+                        parse_int_or(get(trcode, rqname, i, "당일매매세금"))))
                 else:
                     side = get(trcode, rqname, i, "주문구분").strip()
                     rows.append(OpenOrderRow(

@@ -135,12 +135,27 @@ class OpenOrderRow:
 
 
 @dataclass(slots=True)
+class ExecutionRow:
+    """One row of the executions TR (opt10076 / REST ka10076): an order of the day with fills,
+    its running totals at the broker (what a restarted engine missed is read from them)."""
+
+    order_no: str
+    code: str
+    side: str          # 'buy' | 'sell'
+    qty: int           # 주문수량
+    filled: int        # 체결량: shares filled so far
+    avg_price: int     # 체결가: their average price
+    fees: int          # 당일매매수수료 of this order so far
+    tax: int           # 당일매매세금 of this order so far
+
+
+@dataclass(slots=True)
 class AccountPage:
     """One reply of an account TR. ``more``: the broker has another page (prev_next = 2).
     ``rc`` non-zero: the request was refused (-200 over the query limit, ...) and no reply comes."""
 
-    kind: Literal["holdings", "open_orders"]
-    rows: list[Any]    # HoldingRow for "holdings", OpenOrderRow for "open_orders"
+    kind: Literal["holdings", "open_orders", "executions"]
+    rows: list[Any]    # HoldingRow, OpenOrderRow or ExecutionRow by ``kind``
     more: bool = False
     rc: int = 0
     ts_ns: int = 0
@@ -199,6 +214,8 @@ class BrokerAdapter(Protocol):
 
     def adopt_order(self, client_id: str, code: str, venue: str, side: str, qty: int,
                     order_no: str, filled: int) -> None: ...
+
+    def catch_up(self, client_id: str, filled: int, fees: int, tax: int) -> None: ...
 
     def forget(self, client_id: str) -> None: ...
 

@@ -117,6 +117,7 @@ ADAPTER_REAL_READS: dict[str, tuple[int, ...]] = {
 TR_ROW_ITEMS: dict[str, tuple[str, ...]] = {
     "opw00018": ("종목번호", "보유수량", "매매가능수량", "매입가"),
     "opt10075": ("주문번호", "종목코드", "주문구분", "주문수량", "주문가격", "미체결수량"),
+    "opt10076": ("주문번호", "종목코드", "주문구분", "주문수량", "체결가", "체결량", "당일매매수수료", "당일매매세금"),
 }
 ORDER_TR_ITEMS: tuple[str, ...] = ("주문번호",)
 #: Real types delivered market-wide (not per code): a registration with an empty code list.

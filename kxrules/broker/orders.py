@@ -58,6 +58,7 @@ class TrackedOrder:
     cancelled_qty: int = 0
     fee_seen: int = 0
     tax_seen: int = 0
+    caught_up_to: int = 0   # the executions TR's running quantity (trade --resume): a Chejan within it repeats
     exec_ids: set[str] = field(default_factory=set)
     reject_timer: TimerHandle | None = None
 
@@ -106,6 +107,18 @@ class OrderTracker:
         else:
             self._pending.append(o)
         return o
+
+    def catch_up(self, client_id: str, filled: int, fees: int, tax: int) -> None:
+        """The executions TR (``trade --resume``) told ``client_id``'s running totals: fills up
+        to ``filled`` are the engine's already, so a Chejan that reports one of them late (its
+        running quantity within them) is a repeat."""
+        o = self.by_client.get(client_id)
+        if o is None or filled <= o.cum_qty:
+            return
+        o.cum_qty = o.caught_up_to = filled
+        o.fee_seen, o.tax_seen = max(o.fee_seen, fees), max(o.tax_seen, tax)
+        if o.leaves == 0:
+            o.final = True
 
     def register_cancel(self, intent: CancelIntent, orig: TrackedOrder, qty: int,
                         screen: str = "") -> TrackedOrder:
@@ -320,7 +333,7 @@ class OrderTracker:
 
     def _fill(self, o: TrackedOrder, rec: ChejanOrder, raw: dict[str, str]) -> None:
         key = rec.exec_no or f"cum:{rec.cum_qty}"
-        if key in o.exec_ids:
+        if key in o.exec_ids or 0 < rec.cum_qty <= o.caught_up_to:
             self.counters["duplicate_fill"] += 1
             return
         qty = rec.exec_qty or (rec.cum_qty - o.cum_qty)

@@ -179,3 +179,5 @@ def _say_holdings(emulator) -> None:
     typer.echo(f"gateway: the broker's account holds {json.dumps(held)}")
     typer.echo(f"gateway: {len(names)} orders taken under {len(set(names))} request names, "
                f"{len(server.fills)} fills")
+    filled = {o.rqname: o.cum_qty for o in server.orders.values() if o.cum_qty}
+    typer.echo(f"gateway: shares filled per request name {json.dumps(filled, sort_keys=True)}")

@@ -14,6 +14,11 @@ coalesced (one reconciliation at a time, whatever the number of reasons), retrie
 declared timeout, and never sent in a tight loop. The engine asks at start (arming waits for the
 answer), after a reconnect, on a suspected break and at the end of the run: the summary and the
 exit code say flat only when that last answer agrees.
+
+Each round asks for holdings, open orders and the day's orders with fills (opt10076 / ka10076),
+so that fills the engine never heard (a Chejan lost with a connection, an engine that died:
+``trade --resume``) are caught up from the broker's running totals, recorded as fills at their
+price, before anything is adopted at an estimate.
 """
 from __future__ import annotations
 
@@ -23,16 +28,17 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..broker.errors import OP_ERR_SISE_OVERFLOW
-from ..broker.events import AccountPage, BalanceUpdate, HoldingRow, OpenOrderRow
+from ..broker.events import AccountPage, BalanceUpdate, ExecutionRow, HoldingRow, OrderEvent, OpenOrderRow
+from ..broker.parsing import norm_order_no
 from ..seoul import NS_PER_MS
 
 if TYPE_CHECKING:
     from ..clock import Clock, TimerHandle
     from ..config.schema.strategy import QueryBudget
     from ..storage.recorder import Recorder
+    from ..storage.resume import DayOrder
     from .execution import Execution
 
-ACCOUNT_KINDS = ("holdings", "open_orders")
 RETRY_REFUSED_MS = 1000          # a refused request (-200, not connected) is asked again after this
 
 
@@ -69,7 +75,8 @@ class BrokerTruth:
     def __init__(self, ex: "Execution", clock: Clock, recorder: Recorder, *, settle_ms: int,
                  queries: QueryThrottle, timeout_ms: int,
                  alert: Callable[[str, str], None], on_known: Callable[[], None] = lambda: None,
-                 on_refuse: Callable[[str], None] = lambda why: None) -> None:
+                 on_refuse: Callable[[str], None] = lambda why: None,
+                 deliver: Callable[[OrderEvent], None] | None = None) -> None:
         self.ex = ex
         self.clock = clock
         self.recorder = recorder
@@ -82,6 +89,8 @@ class BrokerTruth:
         self.alert = alert
         self.on_known = on_known
         self.on_refuse = on_refuse              # the run must not arm (engine.kill)
+        # a fill caught up goes where the broker's fills go (the engine: its limits see it too)
+        self.deliver = deliver or ex.on_order_event
         self.known = False                     # a complete holdings reply has come
         self.baseline = [0] * n                # held when the run started
         self.held = [0] * n                    # broker's 보유수량, latest
@@ -100,21 +109,25 @@ class BrokerTruth:
         self._answering: set[str] = set()      # the reasons the round in progress answers
         self._balance_ns = [0] * n             # when each symbol's balance Chejan last came
         self._holdings_ns = 0                  # when the round's holdings reply came
-        self._step: str | None = None          # "holdings" | "open_orders" while asking
+        self._step: str | None = None          # "holdings" | "open_orders" | "executions" while asking
         self._pages: list[Any] = []              # the rows of the reply being read (AccountPage.rows)
         self._holdings: list[HoldingRow] = []
+        self._open_orders: list[OpenOrderRow] = []
+        self.day_orders: dict[str, DayOrder] = {}    # trade --resume: the day's numbered orders
         self._started_ns = 0
         self._timer: TimerHandle | None = None     # pacing or timeout timer
         self.asked_ns: int | None = None       # when the last completed reconciliation started asking
         self._preset_baseline: list[int] | None = None   # trade --resume: the day's, from the recording
         self.resuming = False                  # the first reconciliation of a resumed run is ahead
         self.counters = {"queries": 0, "refused": 0, "timeouts": 0, "over_limit": 0, "reconciliations": 0,
-                         "adjustments": 0, "unknown_open_orders": 0}
+                         "adjustments": 0, "unknown_open_orders": 0, "fills_caught_up": 0}
         self._alerted_foreign: set[str] = set()
 
-    def resume(self, baseline: dict[str, int]) -> None:
-        """An engine restarted mid-day: the account's start is the day's, not what it holds now."""
+    def resume(self, baseline: dict[str, int], day_orders: dict[str, DayOrder]) -> None:
+        """An engine restarted mid-day: the account's start is the day's, not what it holds now;
+        ``day_orders`` (by the broker's number) are matched against the executions TR."""
         self._preset_baseline = [int(baseline.get(c, 0)) for c in self.codes]
+        self.day_orders = {norm_order_no(no): o for no, o in day_orders.items()}
         self.resuming = True
 
     # -- what the broker holds, relative to the start --------------------------------------
@@ -320,12 +333,16 @@ class BrokerTruth:
             self._holdings = self._pages
             self._holdings_ns = self.clock.now_ns()
             self._next_call("open_orders", more=False)
+        elif page.kind == "open_orders":
+            self._open_orders = self._pages
+            self._next_call("executions", more=False)
         else:
             self._step = None
-            self._reconcile(self._holdings, self._pages)
+            self._reconcile(self._holdings, self._open_orders, self._pages)
 
     # -- reconciling --------------------------------------------------------------------------
-    def _reconcile(self, holdings: list[HoldingRow], open_orders: list[OpenOrderRow]) -> None:
+    def _reconcile(self, holdings: list[HoldingRow], open_orders: list[OpenOrderRow],
+                   executions: list[ExecutionRow]) -> None:
         now = self.clock.now_ns()
         reasons, self._answering = self._answering, set()
         self.counters["reconciliations"] += 1
@@ -347,6 +364,7 @@ class BrokerTruth:
             if self.known and self._balance_ns[sym] > self._holdings_ns:
                 held[sym], orderable[sym] = self.held[sym], self.orderable[sym]   # a newer balance
         self.held, self.orderable = held, orderable
+        self._catch_up(executions)
         self._settle_orders(open_orders)
         adjusted = self._resumed(open_orders) if self.resuming else {}
         for sym in range(len(self.codes)):
@@ -388,6 +406,23 @@ class BrokerTruth:
                 # moved: what it did is in the holdings, now; no settling window brings more
                 self.position_break(sym, "orders ended unseen")
         self.ex.settle_unaccounted(open_ids, horizon)
+
+    def _catch_up(self, executions: list[ExecutionRow]) -> None:
+        """Fills of our orders the engine never heard, from the broker's running totals: this
+        run's orders, and (``trade --resume``) the day's orders of the runs before."""
+        caught: dict[str, int] = {}
+        ours = self.ex.numbered_orders()
+        for row in executions:
+            day = self.day_orders.get(row.order_no)
+            client_id = ours.get(row.order_no) or (day.client_id if day is not None else None)
+            if client_id is None:
+                continue                             # not ours (another terminal's order)
+            qty = self.ex.catch_up(row, client_id, day, self.deliver)
+            if qty:
+                caught[client_id] = qty
+        if caught:
+            self.counters["fills_caught_up"] += len(caught)
+            self.recorder.position_event(self.clock.now_ns(), "fills_caught_up", None, {"orders": caught})
 
     def _resumed(self, open_orders: list[OpenOrderRow]) -> dict[str, int]:
         """The first answer after ``--resume``: what the dead engine's records cannot explain

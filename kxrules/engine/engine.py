@@ -92,7 +92,8 @@ class Engine:
         self.truth = BrokerTruth(self.execution, self.clock, self.recorder,
                                  settle_ms=self.profile.risk.position_settle_ms,
                                  queries=QueryThrottle.from_config(queries), timeout_ms=queries.timeout_ms,
-                                 alert=self._alert, on_known=self._account_known, on_refuse=self.kill)
+                                 alert=self._alert, on_known=self._account_known, on_refuse=self.kill,
+                                 deliver=self.on_order_event)
         self.execution.truth = self.truth
         self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
                                  alert=self._alert, kill=self.kill)
@@ -115,7 +116,7 @@ class Engine:
         ex.last_price = [int(point.last_price.get(c, 0)) for c in codes]
         ex._seq = max(ex._seq, point.last_seq)
         ex.adopt_orders(point.orders)
-        truth.resume(point.baseline)
+        truth.resume(point.baseline, point.day_orders)
         self.recorder.position_event(self.clock.now_ns(), "resumed", None, {
             "from_run": point.run_id, "status": point.status, "positions": point.positions,
             "baseline": point.baseline, "orders": [o.client_id for o in point.orders]})

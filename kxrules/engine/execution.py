@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ..broker.parsing import norm_order_no
 from ..broker.events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
                              OrderIntent, OrderRejected)
 from .evaluator import Signal
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from ..config.compile import CompiledProfile
     from ..config.schema.strategy import EngineTimings
     from ..storage.recorder import Recorder
-    from ..storage.resume import UnfinishedOrder
+    from ..broker.events import ExecutionRow
+    from ..storage.resume import DayOrder, UnfinishedOrder
     from .broker_truth import BrokerTruth
     from .evaluator import RuleEvaluator
     from .telemetry import Telemetry
@@ -483,6 +485,8 @@ class Execution:
         tax = self.cost.tax(market, rec.side, ev.price, ev.qty)
         rec.fees += fee
         rec.tax += tax
+        rec.broker_fees += ev.fee
+        rec.broker_tax += ev.tax
         self.position[rec.sym] += ev.qty if rec.side == "buy" else -ev.qty
         self.last_price[rec.sym] = ev.price
         self.last_activity_ns = now
@@ -693,6 +697,46 @@ class Execution:
             self.adopted.append(rec.client_id)
             self.adapter.adopt_order(u.client_id, u.code, u.venue, u.side, u.qty, u.order_no, u.filled)
             self.recorder.order_sent(rec)
+
+    def numbered_orders(self) -> dict[str, str]:
+        """This run's orders (cancels aside) by the broker's number (as the adapters key them)."""
+        return {norm_order_no(r.order_no): cid for cid, r in self.orders.items() if r.order_no and r.role != "cancel"}
+
+    def catch_up(self, row: ExecutionRow, client_id: str, day: DayOrder | None,
+                 deliver: Callable[[OrderEvent], None]) -> int:
+        """Fills the broker made for one of our orders that the engine never heard (a Chejan
+        lost, or an engine that died: ``day`` is the order as the day's earlier runs recorded
+        it), read from the executions TR's running totals: applied and recorded as one fill at
+        their average price (exact to the won when they share one price; the broker's average
+        is an integer). Returns the shares caught up."""
+        rec = self.orders.get(client_id)
+        reopened = rec is None
+        if rec is None:                   # an order a dead run saw end: recorded again in this run
+            assert day is not None
+            if day.code not in self.profile.codes:
+                return 0
+            sym = self.profile.codes.index(day.code)
+            rec = OrderRecord(day.client_id, day.role, sym, day.code, day.venue, day.side, day.qty, day.style,
+                              day.price)
+            rec.filled, rec.order_no = day.filled, row.order_no
+            self.orders[rec.client_id] = rec
+            self.recorder.order_sent(rec)
+        missing = row.filled - rec.filled
+        if missing <= 0:
+            return 0
+        past_value, past_fees, past_tax = (day.value, day.broker_fees, day.broker_tax) if day else (0, 0, 0)
+        value = max(0, row.avg_price * row.filled - past_value - rec.value)
+        price = max(1, (value + missing // 2) // missing)
+        fee = max(0, row.fees - past_fees - rec.broker_fees)
+        tax = max(0, row.tax - past_tax - rec.broker_tax)
+        self.adapter.catch_up(rec.client_id, row.filled, row.fees, row.tax)
+        deliver(OrderFilled(
+            rec.client_id, rec.order_no or row.order_no, f"executions:{row.order_no}:{row.filled}", price, missing,
+            row.filled, max(0, rec.qty - row.filled), fee, tax, self.clock.now_ns(),
+            {"source": "executions TR", "filled": str(row.filled), "avg_price": str(row.avg_price)}))
+        if reopened and not rec.done:
+            self._finish(rec, DONE_CANCELLED, "its remainder ended while no engine ran (executions TR)")
+        return missing
 
     def cancel_adopted(self) -> None:
         """Cancel the dead engine's orders that still rest at the broker."""

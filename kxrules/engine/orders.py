@@ -39,6 +39,8 @@ class OrderRecord:
     value: int = 0            # sum of price * qty over fills
     fees: int = 0
     tax: int = 0
+    broker_fees: int = 0      # the broker's own figures, as its fills reported them
+    broker_tax: int = 0
     late: bool = False        # an ack or fill came after we had timed it out
     message: str = ""
     fills: int = 0            # fill events applied (each counted once: broker/orders.py drops repeats)

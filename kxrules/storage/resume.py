@@ -4,7 +4,8 @@ The recording is durable beside a gateway (every order, fill and event committed
 so the last run tells: what the account held when the day began (its ``account_baseline``, carried
 from run to run), what the engine believed it held (its starting position, its fills and the
 adjustments it adopted), the orders it had not seen end (with their numbers from the ack events),
-and the last client id it used (new ids must not repeat one).
+the last client id it used (new ids must not repeat one), and every order of the day with a
+number and the fills recorded for it (the executions TR then tells what no engine heard).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FINAL = ("filled", "cancelled", "rejected", "confirmed")
+#: the runs of ``run``'s trading day up to ``run`` (parameters: run, run)
+DAY_RUNS = "SELECT run_id FROM runs WHERE run_id <= ? AND run_date = (SELECT run_date FROM runs WHERE run_id = ?)"
 
 
 @dataclass
@@ -31,6 +34,24 @@ class UnfinishedOrder:
 
 
 @dataclass
+class DayOrder:
+    """An order some run of the day sent and the broker numbered, with the fills recorded for it
+    in every run (an order left unfinished is carried over and may fill in a later run)."""
+    client_id: str
+    role: str
+    code: str
+    venue: str
+    side: str
+    qty: int
+    style: str
+    price: int
+    filled: int
+    value: int                               # sum of price * qty over the recorded fills
+    broker_fees: int
+    broker_tax: int
+
+
+@dataclass
 class ResumePoint:
     run_id: int
     status: str
@@ -39,6 +60,7 @@ class ResumePoint:
     last_price: dict[str, int]
     orders: list[UnfinishedOrder] = field(default_factory=list)
     last_seq: int = 0
+    day_orders: dict[str, DayOrder] = field(default_factory=dict)    # by the broker's number, as recorded
 
 
 class NothingToResume(Exception):
@@ -74,13 +96,35 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
         "SELECT code, arg_max(price, ts_ns) FROM fills WHERE run_id = ? GROUP BY code", [run]).fetchall()}
     numbers = dict(con.execute("SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE run_id = ? "
                                "AND order_no IS NOT NULL AND order_no <> '' GROUP BY client_id", [run]).fetchall())
-    filled = dict(con.execute("SELECT client_id, sum(qty) FROM fills WHERE run_id = ? GROUP BY client_id",
-                              [run]).fetchall())
+    # an order carried over from run to run may have filled in any of them
+    filled = dict(con.execute(f"SELECT client_id, sum(qty) FROM fills WHERE run_id IN ({DAY_RUNS}) GROUP BY client_id",
+                              [run, run]).fetchall())
     orders = [UnfinishedOrder(cid, role, code, venue, side, int(qty), style, int(price or 0), int(sent or 0),
                               numbers.get(cid) or no or "", int(filled.get(cid) or 0))
               for cid, role, code, venue, side, qty, style, price, sent, no in con.execute(
                   f"SELECT client_id, role, code, venue, side, qty, style, price, sent_ns, order_no FROM orders "
                   f"WHERE run_id = ? AND role <> 'cancel' AND status NOT IN {FINAL}", [run]).fetchall()]
+    day_orders = _day_orders(con, run)
     last_seq = con.execute("SELECT max(CAST(substr(client_id, 2) AS BIGINT)) FROM orders").fetchone()[0] or 0
     return ResumePoint(run, status, {c: int(q) for c, q in base[0]["holdings"].items()},
-                       {c: q for c, q in positions.items() if q}, last_price, orders, int(last_seq))
+                       {c: q for c, q in positions.items() if q}, last_price, orders, int(last_seq), day_orders)
+
+
+def _day_orders(con: Any, run: int) -> dict[str, DayOrder]:
+    """Every numbered order of ``run``'s trading day up to ``run``, with its fills in all runs."""
+    rows = con.execute(
+        f"WITH day AS ({DAY_RUNS}), "
+        "numbered AS (SELECT client_id, arg_max(order_no, ts_ns) AS order_no FROM order_events WHERE run_id IN "
+        "(SELECT run_id FROM day) AND order_no IS NOT NULL AND order_no <> '' GROUP BY client_id), "
+        "sent AS (SELECT client_id, any_value(role) AS role, any_value(code) AS code, any_value(venue) AS venue, "
+        "any_value(side) AS side, any_value(qty) AS qty, any_value(style) AS style, any_value(price) AS price "
+        "FROM orders WHERE run_id IN (SELECT run_id FROM day) AND role <> 'cancel' GROUP BY client_id), "
+        "filled AS (SELECT client_id, sum(qty) AS qty, sum(price * qty) AS value, "
+        "coalesce(sum(broker_fee_krw), 0) AS fees, coalesce(sum(broker_tax_krw), 0) AS tax FROM fills "
+        "WHERE run_id IN (SELECT run_id FROM day) GROUP BY client_id) "
+        "SELECT n.order_no, s.client_id, s.role, s.code, s.venue, s.side, s.qty, s.style, s.price, "
+        "coalesce(f.qty, 0), coalesce(f.value, 0), coalesce(f.fees, 0), coalesce(f.tax, 0) "
+        "FROM sent s JOIN numbered n USING (client_id) LEFT JOIN filled f USING (client_id)", [run, run]).fetchall()
+    return {no: DayOrder(cid, role, code, venue, side, int(qty), style, int(price or 0), int(filled), int(value),
+                         int(fees), int(tax))
+            for no, cid, role, code, venue, side, qty, style, price, filled, value, fees, tax in rows}

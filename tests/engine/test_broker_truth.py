@@ -32,9 +32,34 @@ def test_the_account_is_read_before_arming_and_start_holdings_are_not_ours(tmp_p
     assert result.summary.broker_confirmed
 
 
-def test_lost_fills_become_a_position_break_settled_by_the_brokers_numbers(tmp_path, monkeypatch):
+def test_lost_fills_are_caught_up_from_the_executions_tr_at_the_brokers_price(tmp_path, monkeypatch):
     # Every order Chejan is lost (as in a network drop): the engine never sees its fills, only
-    # the balance Chejan. The difference outlives the settling window: a position break.
+    # the balance Chejan. The difference outlives the settling window: a position break. The
+    # round that follows reads the day's orders with fills (opt10076) and records what the
+    # engine missed as fills at the broker's price: nothing is adopted at an estimate.
+    emulators = capture_emulators(monkeypatch)
+    result, con = run(tmp_path, cross_once(end="09:12:20"), emulator={"faults": {"chejan_drop_rate": 1.0}})
+    breaks = events(con, "position_break")
+    assert breaks and breaks[0]["code"] == CODE and breaks[0]["engine"] == 0 and breaks[0]["broker"] == 1
+    assert events(con, "fills_caught_up") and not events(con, "position_adjusted")
+    server = emulators[0].server
+    broker_fills = sorted((f[4], f[5], f[6]) for f in server.fills)          # (side, price, qty)
+    recorded = rows(con, "SELECT side, price, qty FROM fills ORDER BY side, price")
+    assert [tuple(r) for r in recorded] == broker_fills                      # every fill, at its price
+    assert rows(con, "SELECT count(*) FROM fills WHERE exec_id NOT LIKE 'executions:%'") == [(0,)]
+    assert broker_holdings(emulators[0]) == {}
+    s = result.summary
+    assert s.flat and s.broker_confirmed and s.adjusted_krw == 0 and not s.unresolved_breaks
+    (gross,), = rows(con, "SELECT sum(CASE WHEN side = 'sell' THEN price * qty ELSE -price * qty END) FROM fills")
+    assert gross == sum(p * q if side == "sell" else -p * q for side, p, q in broker_fills)
+
+
+def test_a_break_the_executions_tr_cannot_explain_is_settled_by_the_brokers_numbers(tmp_path, monkeypatch):
+    # As above, but the executions TR does not list the order (NXT orders through OpenAPI+ are
+    # unconfirmed): the broker's holdings decide, the missed fills valued at an estimate.
+    from kxrules.broker.emulator.server import EmulatedServer
+
+    monkeypatch.setattr(EmulatedServer, "executions", lambda self: [])
     emulators = capture_emulators(monkeypatch)
     q = cross_once(end="09:12:20")
     q.hold(CODE, "NXT", "09:12:00.000", "09:12:00.300", 100_400, 100_500)   # a second gap: frozen

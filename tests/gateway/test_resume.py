@@ -90,7 +90,12 @@ def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
     runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     sent = con.execute("SELECT count(DISTINCT client_id) FROM orders").fetchone()[0]
     recorded_fills = con.execute("SELECT count(DISTINCT exec_id) FROM fills").fetchone()[0]
+    recorded = dict(con.execute("SELECT client_id, sum(qty) FROM fills GROUP BY client_id").fetchall())
+    caught_up = con.execute("SELECT count(*) FROM fills WHERE exec_id LIKE 'executions:%'").fetchone()[0]
     con.close()
+    broker_filled = json.loads(re.search(r"shares filled per request name (\{.*\})", gw_out).group(1))
+    assert {c: int(q) for c, q in recorded.items()} == broker_filled, \
+        f"every fill the broker made is recorded, once ({caught_up} caught up from the executions TR)"
     assert runs >= 2 and taken > 0
     assert sent >= taken, "every order the broker took was recorded as sent"
     assert recorded_fills <= fills

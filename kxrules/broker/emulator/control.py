@@ -9,8 +9,9 @@ the real captures with the declared event-order variations; data getters valid o
 event they belong to.
 
 Account TRs through ``SetInputValue`` / ``CommRqData`` / ``OnReceiveTrData`` / ``GetRepeatCnt`` /
-``GetCommData``: opw00018 계좌평가잔고내역 (holdings) and opt10075 실시간미체결 (open orders), 20
-rows a reply with ``prev_next = "2"`` for more, -200 past the declared query limits.
+``GetCommData``: opw00018 계좌평가잔고내역 (holdings), opt10075 실시간미체결 (open orders) and
+opt10076 실시간체결 (orders with fills), 20 rows a reply with ``prev_next = "2"`` for more, -200 past
+the declared query limits.
 
 Emulator choices (no public source): a dropped session fires ``OnEventConnect(-106)``;
 ``CommConnect`` before ``reconnect_after_s`` fails with -101; modify orders and other TRs are
@@ -258,7 +259,7 @@ class KiwoomEmulator:
         srv = self.server
         if not self.connected:
             return E.OP_ERR_SOCKET_CLOSED
-        if trcode not in (fm.TR_HOLDINGS, fm.TR_OPEN_ORDERS) or len(screen) != 4:
+        if trcode not in (fm.TR_HOLDINGS, fm.TR_OPEN_ORDERS, fm.TR_EXECUTIONS) or len(screen) != 4:
             return E.OP_ERR_RQ_STRUCT_FAIL
         if inputs.get("계좌번호") != srv.cfg.account:
             return E.OP_ERR_RQ_STRING_FAIL

@@ -149,6 +149,7 @@ def tr_code(side_or_action: str, market: str) -> str:
 # --- account TRs (field names as KOA lists them; numbers zero-padded like the control's) ---
 TR_HOLDINGS = "opw00018"      # 계좌평가잔고내역요청
 TR_OPEN_ORDERS = "opt10075"   # 실시간미체결요청
+TR_EXECUTIONS = "opt10076"    # 실시간체결요청
 ROWS_PER_PAGE = 20            # rows per reply; more come with prev_next = "2"
 
 
@@ -166,6 +167,17 @@ def holding_row(code: str, name: str, qty: int, orderable: int, avg_price: int,
 def holdings_summary(rows: list[dict[str, str]]) -> dict[str, str]:
     total = sum(int(r["매입금액"]) for r in rows)
     return {"총매입금액": _num(total), "조회건수": f"{len(rows):04d}"}
+
+
+def execution_row(o: EmuOrder, name: str) -> dict[str, str]:
+    """``o``: an EmuOrder of the day with fills. 체결가 is their average, truncated to the won
+    as an integer field must be."""
+    return {"주문번호": order_no_str(o.order_no), "종목명": pad_name(name), "종목코드": o.code,
+            "주문구분": "+매수" if o.side == "buy" else "-매도", "주문가격": _num(o.price),
+            "주문수량": _num(o.qty), "체결가": _num(o.cum_amount // o.cum_qty), "체결량": _num(o.cum_qty),
+            "미체결수량": _num(o.leaves), "당일매매수수료": _num(o.fee_cum), "당일매매세금": _num(o.tax_cum),
+            "주문상태": "체결", "매매구분": TRADE_KIND.get(o.style, "보통"), "원주문번호": order_no_str(0),
+            "주문시간": hhmmss(o.created_ns)}
 
 
 def open_order_row(account: str, o: EmuOrder, name: str) -> dict[str, str]:

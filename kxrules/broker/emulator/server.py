@@ -389,7 +389,7 @@ class EmulatedServer:
         if o.side == "sell":
             self._balance(self._seq(o, t_r + GAP_NS), o.code, o.side, o.vidx)
 
-    # --- account TRs: opw00018 (holdings) and opt10075 (open orders) ---
+    # --- account TRs: opw00018 (holdings), opt10075 (open orders), opt10076 (orders with fills) ---
     def query_rate_ok(self, now: int) -> bool:
         """Every declared query window has room; a refused call does not count."""
         q = self._queries
@@ -421,6 +421,8 @@ class EmulatedServer:
             rows = [fm.holding_row(c, self.cfg.names.get(c, c), h.qty, h.orderable, h.avg_price,
                                    self._marks(c)[0])
                     for c, h in sorted(self.account.holdings.items()) if h.qty > 0]
+        elif trcode == fm.TR_EXECUTIONS:
+            rows = [fm.execution_row(o, self.cfg.names.get(o.code, o.code)) for o in self.executions()]
         else:
             rows = [fm.open_order_row(self.account.number, o, self.cfg.names.get(o.code, o.code))
                     for o in self.open_orders() if o.leaves > 0]
@@ -433,3 +435,7 @@ class EmulatedServer:
     # --- views for tests and recovery ---
     def open_orders(self) -> list[EmuOrder]:
         return [o for o in self.orders.values() if not o.is_cancel and o.status != "done"]
+
+    def executions(self) -> list[EmuOrder]:
+        """The day's orders with fills (the executions TR)."""
+        return [o for o in self.orders.values() if not o.is_cancel and o.cum_qty > 0]

@@ -33,7 +33,7 @@ import httpx
 import websockets
 
 from ..events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
-                      HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
+                      ExecutionRow, HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
 from ..orders import OrderTracker, TrackedOrder
 from ..parsing import norm_order_no, parse_int_or, session_venue, strip_code
 from ..venues import VenueMapConfig
@@ -422,12 +422,16 @@ class KiwoomRestAdapter:
         """Track an order an earlier engine sent (``trade --resume``)."""
         self.orders.adopt(client_id, code, venue, side, qty, order_no, filled)
 
+    def catch_up(self, client_id: str, filled: int, fees: int, tax: int) -> None:
+        """Fills of ``client_id`` the engine took from the executions TR (``trade --resume``)."""
+        self.orders.catch_up(client_id, filled, fees, tax)
+
     def forget(self, client_id: str) -> None:
         self.orders.forget(client_id)
 
     # --- account TRs ------------------------------------------------------------------------
     def request_account(self, kind: str, *, more: bool = False) -> int:
-        """kt00018 (holdings) or ka10075 (open orders); ``more``: the next page. The reply (or a
+        """kt00018 (holdings), ka10075 (open orders) or ka10076 (orders with fills); ``more``: the next page. The reply (or a
         refusal, ``rc`` non-zero: 1700 over the limit) comes as an ``AccountPage``."""
         if kind not in P.ACCOUNT_API:
             raise ValueError(f"unknown account request {kind!r}")
@@ -439,7 +443,7 @@ class KiwoomRestAdapter:
 
     async def _account_call(self, kind: str, cont: str | None) -> None:
         api = P.ACCOUNT_API[kind]
-        body = P.HOLDINGS_BODY if kind == "holdings" else P.OPEN_ORDERS_BODY
+        body = P.ACCOUNT_BODY[kind]
         rc, _, data, headers = await self._call(api, P.PATH_ACCOUNT, dict(body), cont_key=cont)
         now = self.clock.now_ns()
         if rc != P.RC_OK:
@@ -452,6 +456,8 @@ class KiwoomRestAdapter:
         rows: list[Any]
         if kind == "holdings":
             rows = self._holding_rows(data)
+        elif kind == "executions":
+            rows = self._execution_rows(data)
         else:
             rows = self._open_order_rows(data)
             self.orders.learn(rows)
@@ -480,6 +486,23 @@ class KiwoomRestAdapter:
                                          parse_int_or(str(r.get("ord_qty", ""))),
                                          abs(parse_int_or(str(r.get("ord_pric", "")))),
                                          parse_int_or(str(r.get("oso_qty", "")))))
+            except (KeyError, ValueError, TypeError):
+                self.counters["account_row_junk"] += 1
+        return rows
+
+    def _execution_rows(self, data: dict[str, Any]) -> list[ExecutionRow]:
+        rows: list[ExecutionRow] = []
+        for r in data.get(P.EXECUTIONS_LIST) or ():
+            try:
+                side = str(r.get("io_tp_nm", ""))
+                rows.append(ExecutionRow(norm_order_no(str(r["ord_no"])),
+                                         strip_code(str(r["stk_cd"])).split("_")[0],
+                                         "sell" if "매도" in side else "buy",
+                                         parse_int_or(str(r.get("ord_qty", ""))),
+                                         parse_int_or(str(r.get("cntr_qty", ""))),
+                                         abs(parse_int_or(str(r.get("cntr_pric", "")))),
+                                         parse_int_or(str(r.get("tdy_trde_cmsn", ""))),
+                                         parse_int_or(str(r.get("tdy_trde_tax", "")))))
             except (KeyError, ValueError, TypeError):
                 self.counters["account_row_junk"] += 1
         return rows

@@ -18,13 +18,16 @@ HOSTS = {
 }
 
 API_BUY, API_SELL, API_MODIFY, API_CANCEL = "kt10000", "kt10001", "kt10002", "kt10003"
-API_HOLDINGS, API_OPEN_ORDERS = "kt00018", "ka10075"
-ACCOUNT_API = {"holdings": API_HOLDINGS, "open_orders": API_OPEN_ORDERS}
+API_HOLDINGS, API_OPEN_ORDERS, API_EXECUTIONS = "kt00018", "ka10075", "ka10076"
+ACCOUNT_API = {"holdings": API_HOLDINGS, "open_orders": API_OPEN_ORDERS, "executions": API_EXECUTIONS}
 
 # kt00018 계좌평가잔고내역: 조회구분 2 = 개별; ka10075 미체결: all symbols, both sides, all venues
 HOLDINGS_BODY = {"qry_tp": "2", "dmst_stex_tp": "KRX"}
 OPEN_ORDERS_BODY = {"all_stk_tp": "0", "trde_tp": "0", "stk_cd": "", "stex_tp": "0"}
-HOLDINGS_LIST, OPEN_ORDERS_LIST = "acnt_evlt_remn_indv_tot", "oso"
+# ka10076 체결: every symbol (qry_tp 0), both sides (sell_tp 0), all venues (stex_tp 0)
+EXECUTIONS_BODY = {"stk_cd": "", "qry_tp": "0", "sell_tp": "0", "ord_no": "", "stex_tp": "0"}
+HOLDINGS_LIST, OPEN_ORDERS_LIST, EXECUTIONS_LIST = "acnt_evlt_remn_indv_tot", "oso", "cntr"
+ACCOUNT_BODY = {"holdings": HOLDINGS_BODY, "open_orders": OPEN_ORDERS_BODY, "executions": EXECUTIONS_BODY}
 
 # return_code values (kiwoom/core/errors.py)
 RC_OK = 0

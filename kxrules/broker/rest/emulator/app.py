@@ -185,7 +185,8 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         if not authorised(request):
             return reply(8005, MSG_BAD_TOKEN)
         api = request.headers.get("api-id", "")
-        trcode = {P.API_HOLDINGS: fm.TR_HOLDINGS, P.API_OPEN_ORDERS: fm.TR_OPEN_ORDERS}.get(api)
+        trcode = {P.API_HOLDINGS: fm.TR_HOLDINGS, P.API_OPEN_ORDERS: fm.TR_OPEN_ORDERS,
+                  P.API_EXECUTIONS: fm.TR_EXECUTIONS}.get(api)
         if trcode is None:
             return reply(1501, f"api-id {api!r}는 지원하지 않습니다")
         if rate_limited() or not query_budget.take(clock.now_ns()):
@@ -207,6 +208,9 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
             listed = {P.HOLDINGS_LIST: [holding_json(r) for r in rows]}
             return reply(0, "조회가 완료되었습니다", headers=headers,
                          tot_pur_amt=single.get("총매입금액", "0"), **listed)
+        if api == P.API_EXECUTIONS:
+            listed = {P.EXECUTIONS_LIST: [execution_json(r, server) for r in rows]}
+            return reply(0, "조회가 완료되었습니다", headers=headers, **listed)
         listed = {P.OPEN_ORDERS_LIST: [open_order_json(r, server) for r in rows]}
         return reply(0, "조회가 완료되었습니다", headers=headers, **listed)
 
@@ -286,6 +290,17 @@ def holding_json(r: dict[str, str]) -> dict[str, str]:
     return {"stk_cd": r["종목번호"], "stk_nm": r["종목명"].strip(), "rmnd_qty": r["보유수량"],
             "trde_able_qty": r["매매가능수량"], "pur_pric": r["매입가"], "cur_prc": r["현재가"],
             "pur_amt": r["매입금액"], "evlt_amt": r["평가금액"]}
+
+
+def execution_json(r: dict[str, str], server: EmulatedServer) -> dict[str, str]:
+    o = server.orders.get(int(r["주문번호"]))
+    venue = o.venue if o is not None else "KRX"
+    return {"ord_no": r["주문번호"], "stk_cd": r["종목코드"], "stk_nm": r["종목명"].strip(),
+            "io_tp_nm": r["주문구분"], "ord_pric": r["주문가격"], "ord_qty": r["주문수량"],
+            "cntr_pric": r["체결가"], "cntr_qty": r["체결량"], "oso_qty": r["미체결수량"],
+            "tdy_trde_cmsn": r["당일매매수수료"], "tdy_trde_tax": r["당일매매세금"], "ord_stt": r["주문상태"],
+            "trde_tp": r["매매구분"], "orig_ord_no": r["원주문번호"], "ord_tm": r["주문시간"],
+            "stex_tp": "1" if venue == "KRX" else "2", "stex_tp_txt": venue, "sor_yn": "N"}
 
 
 def open_order_json(r: dict[str, str], server: EmulatedServer) -> dict[str, str]:
