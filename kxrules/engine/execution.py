@@ -78,6 +78,10 @@ class Execution:
         self.cost = profile.cost
         self.markets = [s.market for s in profile.symbols]
         self.legs = profile.machine.legs
+        # per venue, the style each leg sends there (rules/pair_machine.yaml legs)
+        self.entry_styles = self.legs.entry.styles()
+        self.hedge_styles = self.legs.hedge.styles()
+        self.escalation_styles = self.legs.escalation.styles()
         self.state_specs = {s.name: s for s in profile.machine.states}
         self.machine = build_machine(profile.machine_kwargs)
         self.handled = handled_events(profile.machine)
@@ -225,7 +229,7 @@ class Execution:
     def send_entry(self, pair: Pair) -> None:
         s = pair.signal
         venue, _ = self._leg_venues(pair)
-        style = self.legs.entry.style
+        style = self.entry_styles[venue]
         price = 0 if self._price_zero(venue, style) else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
         rec = self._new_order("entry", pair, s.sym, venue, pair.entry_side, pair.qty, style, price)
         pair.entry_id = rec.client_id
@@ -284,7 +288,7 @@ class Execution:
             return            # what is left is already working; the state timer will look again
         if not self.within_budget(pair):
             return
-        style = (self.legs.escalation if escalate else self.legs.hedge).style
+        style = (self.escalation_styles if escalate else self.hedge_styles)[venue]
         if self._price_zero(venue, style):
             price = 0
         else:
@@ -465,7 +469,11 @@ class Execution:
         """An event that may end the order: True when, by the lifecycle table, it ends it now."""
         was = rec.status
         step = self._step(rec, event, qty=qty, raw=raw)
-        if step is None or not rec.done or rec.status == was:
+        if step is None or not rec.done:
+            return False
+        if rec.status == was:          # it had ended so already: the event confirms it
+            self.recorder.order_event(self.clock.now_ns(), rec, event, qty=qty, message=step.why, raw=raw,
+                                      late=step.how == LATE)
             return False
         self._close(rec, step, message, qty=qty, raw=raw)
         return True
