@@ -26,12 +26,15 @@ class Locator(Protocol):
 def _clean_loc(loc: tuple, data: Any) -> tuple:
     """Keep the loc parts that address data; drop pydantic labels (union members, '[key]').
 
-    A key that is missing from a mapping is kept (as the last part) so the caller can name it.
+    A key that is missing from a mapping is kept (as the last part) so the caller can name it;
+    a part that is not a key with more parts after it is a label (a tagged union's member).
     """
     out: list = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(node, dict):
+            if part not in node and i + 1 < len(loc):
+                continue
             out.append(part) if part != "[key]" else None
             if part not in node:
                 break

@@ -38,9 +38,11 @@ if TYPE_CHECKING:
 NS_PER_MIN = 60_000 * NS_PER_MS
 
 
-def leg_liquidity(legs: Legs) -> tuple[str, str]:
-    """(buy leg, sell leg) fee schedules: the rules cost each leg as its order style will pay."""
-    entry, hedge = liquidity_of(legs.entry.style), liquidity_of(legs.hedge.style)
+def leg_liquidity(legs: Legs) -> tuple[dict[str, str], dict[str, str]]:
+    """(buy leg, sell leg) fee schedules per venue: the rules cost each leg as the order style
+    it sends at that venue will pay."""
+    entry = {v: liquidity_of(s) for v, s in legs.entry.styles().items()}
+    hedge = {v: liquidity_of(s) for v, s in legs.hedge.styles().items()}
     return (entry, hedge) if legs.entry.side == "buy" else (hedge, entry)
 
 

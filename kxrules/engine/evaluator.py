@@ -9,6 +9,7 @@ A gap the rules refuse cools its symbol for cooldown_ms so a flickering edge doe
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
@@ -89,7 +90,7 @@ class RuleEvaluator:
 
     def __init__(self, book: QuoteBook, cost: CostModel, kernels: tuple[CompiledExpr, ...],
                  params: dict[str, np.ndarray], market_idx: np.ndarray,
-                 liquidity: tuple[str, str] = ("taker", "taker"),
+                 liquidity: tuple[str | Mapping[str, str], str | Mapping[str, str]] = ("taker", "taker"),
                  miss_cooldown_ms: int = 0, compiled: bool = True):
         self.book = book
         self.kernels = tuple(raw_kernel(k) for k in kernels)

@@ -20,8 +20,9 @@ from ..broker.parsing import norm_order_no
 from ..broker.events import (CancelIntent, OrderAccepted, OrderAck, OrderCancelled, OrderFilled,
                              OrderIntent, OrderRejected)
 from .evaluator import Signal
-from .orders import (CANCEL_CONFIRMED, DONE_CANCELLED, DONE_FILLED, DONE_REJECTED, LIVE, TIMEOUT,
-                     OrderRecord)
+from .orders import (ACCEPTED, ACK, ACK_TIMEOUT, CANCEL_REFUSED, CANCELLED, DONE_CANCELLED, DONE_FILLED, FILL,
+                     IGNORE, LAST_FILL, LATE, LIFECYCLE, LIVE, REJECTED, REPEAT_ACCEPTED, REPEAT_ACK,
+                     TARGET_CANCELLED, TARGET_ENDED, TIMEOUT, OrderRecord, Step)
 from .pair import Pair, build_machine
 from ..market import IOC_STYLES, VENUES as VENUE_NAMES
 from ..money.fees import liquidity_of
@@ -79,10 +80,15 @@ class Execution:
         self.cost = profile.cost
         self.markets = [s.market for s in profile.symbols]
         self.legs = profile.machine.legs
+        # per venue, the style each leg sends there (rules/pair_machine.yaml legs)
+        self.entry_styles = self.legs.entry.styles()
+        self.hedge_styles = self.legs.hedge.styles()
+        self.escalation_styles = self.legs.escalation.styles()
         self.state_specs = {s.name: s for s in profile.machine.states}
         self.machine = build_machine(profile.machine_kwargs)
         self.handled = handled_events(profile.machine)
         self._ignored_kinds: set[tuple[str, str]] = set()     # (state, event) alerted once
+        self._ignored_order_kinds: set[tuple[str, str]] = set()   # (order status, event) alerted once
         self.cooldown_ms = profile.edge.cooldown_ms
         self.reject_cooldown_ms = profile.edge.reject_cooldown_ms
         self.orders: dict[str, OrderRecord] = {}
@@ -125,7 +131,7 @@ class Execution:
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
                          "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
-                         "ignored_events": 0, "fills": 0}
+                         "ignored_events": 0, "ignored_order_events": 0, "fills": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -225,7 +231,7 @@ class Execution:
     def send_entry(self, pair: Pair) -> None:
         s = pair.signal
         venue, _ = self._leg_venues(pair)
-        style = self.legs.entry.style
+        style = self.entry_styles[venue]
         price = 0 if self._price_zero(venue, style) else (s.buy_price if pair.entry_side == "buy" else s.sell_price)
         rec = self._new_order("entry", pair, s.sym, venue, pair.entry_side, pair.qty, style, price)
         pair.entry_id = rec.client_id
@@ -284,7 +290,7 @@ class Execution:
             return            # what is left is already working; the state timer will look again
         if not self.within_budget(pair):
             return
-        style = (self.legs.escalation if escalate else self.legs.hedge).style
+        style = (self.escalation_styles if escalate else self.hedge_styles)[venue]
         if self._price_zero(venue, style):
             price = 0
         else:
@@ -329,7 +335,7 @@ class Execution:
             if urgent:                   # cancels and hedges wait for the login to come back
                 self.pending_urgent.append(rec)
                 return
-            self._finish(rec, DONE_REJECTED, "not connected")
+            self._finish(rec, REJECTED, "not connected")
             self._route_reject(rec)
             return
         if not self.throttle.may_send(now, urgent=urgent):
@@ -338,7 +344,7 @@ class Execution:
                 self._schedule_pending(now)
                 return
             self.counters["throttle_refusals"] += 1
-            self._finish(rec, DONE_REJECTED, "throttle: no free order slot")
+            self._finish(rec, REJECTED, "throttle: no free order slot")
             self._route_reject(rec)
             return
         self._dispatch(rec, now)
@@ -389,8 +395,9 @@ class Execution:
     def _ack_timeout(self, client_id: str) -> None:
         rec = self.orders[client_id]
         if rec.ack_ns is not None or rec.done:
+            return                     # answered in time
+        if self._step(rec, ACK_TIMEOUT) is None:
             return
-        rec.status = TIMEOUT
         self.counters["ack_timeouts"] += 1
         rec.message = f"no TR 주문번호 within {self.timeouts.ack_ms} ms"
         self.recorder.order_event(self.clock.now_ns(), rec, "ack_timeout", message=rec.message)
@@ -411,9 +418,10 @@ class Execution:
 
     def _cancel_refused(self, client_id: str) -> None:
         rec = self.orders[client_id]
-        if rec.done or rec.status == TIMEOUT:
+        if rec.done:
+            return                     # it ended after all
+        if self._step(rec, CANCEL_REFUSED) is None:
             return
-        rec.status = TIMEOUT
         rec.message = "cancel refused and no final event: outcome unknown"
         self.counters["unresolved"] += 1
         self.recorder.order_event(self.clock.now_ns(), rec, "unresolved", message=rec.message)
@@ -431,6 +439,68 @@ class Execution:
                                       message=f"no Chejan 접수 within {self.timeouts.chejan_silence_ms} ms of the ack")
             self._ask_broker_later("silent order")     # its Chejan may be lost: the open-orders TR tells
 
+    # -- the order lifecycle (engine/orders.py's LIFECYCLE) -----------------------------------
+    def _step(self, rec: OrderRecord, event: str, *, qty: int = 0,
+              raw: dict[str, str] | None = None) -> Step | None:
+        """Move ``rec`` as the lifecycle table says: the step taken, or None when the table
+        ignores ``event`` in the order's status (recorded, counted, alerted once)."""
+        step = LIFECYCLE[rec.status][event]
+        if step.how == IGNORE:
+            self._order_event_ignored(rec, event, step, qty, raw)
+            return None
+        if step.how == LATE:
+            rec.late = True
+            self.counters["late_events"] += 1
+        rec.status = step.dest
+        return step
+
+    def _order_event_ignored(self, rec: OrderRecord, event: str, step: Step, qty: int,
+                             raw: dict[str, str] | None) -> None:
+        now = self.clock.now_ns()
+        self.counters["ignored_order_events"] += 1
+        self.telemetry.order_event_ignored(now)
+        self.recorder.order_event(now, rec, f"ignored_{event}", qty=qty, message=step.why, raw=raw)
+        if (rec.status, event) not in self._ignored_order_kinds:
+            self._ignored_order_kinds.add((rec.status, event))
+            self.alert("order_event_ignored", f"{rec.client_id} {rec.code}: '{event}' on a {rec.status} order "
+                                              f"ignored ({step.why}); once per status and event, every one "
+                                              f"is in order_events")
+
+    def _finish(self, rec: OrderRecord, event: str, message: str, *, qty: int = 0,
+                raw: dict[str, str] | None = None) -> bool:
+        """An event that may end the order: True when, by the lifecycle table, it ends it now."""
+        was = rec.status
+        step = self._step(rec, event, qty=qty, raw=raw)
+        if step is None or not rec.done:
+            return False
+        if rec.status == was:          # it had ended so already: the event confirms it
+            self.recorder.order_event(self.clock.now_ns(), rec, event, qty=qty, message=step.why, raw=raw,
+                                      late=step.how == LATE)
+            return False
+        self._close(rec, step, message, qty=qty, raw=raw)
+        return True
+
+    def _close(self, rec: OrderRecord, step: Step, message: str, *, qty: int = 0,
+               raw: dict[str, str] | None = None) -> None:
+        """The order has reached a terminal status: its record, timers, cancels and flatten job."""
+        status = rec.status
+        self.unfinished[rec.sym].pop(rec.client_id, None)
+        self.last_activity_ns = self.clock.now_ns()
+        rec.message = message or rec.message
+        rec.cancel_timers()
+        self.recorder.order_event(self.clock.now_ns(), rec, status, qty=qty, message=message, raw=raw,
+                                  late=step.how == LATE)
+        self.recorder.order_final(rec)
+        if rec.role != "cancel":
+            for cid in self.cancels_of.pop(rec.client_id, ()):
+                cancelled = status == DONE_CANCELLED
+                self._finish(self.orders[cid], TARGET_CANCELLED if cancelled else TARGET_ENDED,
+                             "" if cancelled else f"nothing left to cancel (order {status})")
+        if rec.role == "flatten" and self.flattening.get(rec.sym) == rec.client_id:
+            del self.flattening[rec.sym]
+            if status != DONE_FILLED:
+                self._retry_flatten(rec.sym)
+
     # -- broker events ------------------------------------------------------------------------
     def on_order_event(self, ev: OrderEvent) -> None:
         rec = self.orders.get(ev.client_id)
@@ -441,42 +511,48 @@ class Execution:
         if isinstance(ev, OrderFilled):
             self._on_fill(rec, ev, now)
         elif isinstance(ev, OrderAck):
-            if rec.ack_ns is None:
+            step = self._step(rec, ACK if rec.ack_ns is None else REPEAT_ACK, raw=ev.raw)
+            if step is not None:
                 rec.ack_ns = now
                 rec.order_no = ev.order_no
-                if rec.status == TIMEOUT:
-                    rec.late = True
-                    rec.status = LIVE
-                    self.counters["late_events"] += 1
                 self.telemetry.order_acked(rec, now)
-                rec.timers.append(self.clock.call_later(self.timeouts.chejan_silence_ms,
-                                                        self._chejan_silence, rec.client_id))
-                self.recorder.order_event(now, rec, "ack", raw=ev.raw, late=rec.late)
+                if not rec.done:
+                    rec.timers.append(self.clock.call_later(self.timeouts.chejan_silence_ms,
+                                                            self._chejan_silence, rec.client_id))
+                self.recorder.order_event(now, rec, "ack", raw=ev.raw, late=step.how == LATE)
         elif isinstance(ev, OrderAccepted):
-            if rec.accepted_ns is None:
+            step = self._step(rec, ACCEPTED if rec.accepted_ns is None else REPEAT_ACCEPTED, qty=ev.leaves_qty,
+                              raw=ev.raw)
+            if step is not None:
                 rec.accepted_ns = now
                 rec.order_no = rec.order_no or ev.order_no
-                self.recorder.order_event(now, rec, "accepted", qty=ev.leaves_qty, raw=ev.raw)
+                self.recorder.order_event(now, rec, "accepted", qty=ev.leaves_qty, raw=ev.raw,
+                                          late=step.how == LATE)
         elif isinstance(ev, OrderCancelled):
-            if not rec.done:
-                self._finish(rec, DONE_CANCELLED, "", qty=ev.cancelled_qty, raw=ev.raw)
+            if self._finish(rec, CANCELLED, "", qty=ev.cancelled_qty, raw=ev.raw):
                 self._route_done(rec)
         elif isinstance(ev, OrderRejected):
             if ev.stage == "send":
                 rec.send_rc = ev.code
-            if not rec.done and rec.filled == 0:
-                was_timeout = rec.status == TIMEOUT
+            if rec.filled:             # refused after part of it filled: what was left of it is over
+                if self._finish(rec, CANCELLED, f"refused after a partial fill: {ev.message}", raw=ev.raw):
+                    self._route_done(rec)
+                return
+            was_timeout = rec.status == TIMEOUT
+            if self._finish(rec, REJECTED, ev.message, raw=ev.raw):
                 self.counters["rejects"] += 1
-                self._finish(rec, DONE_REJECTED, ev.message, raw=ev.raw)
-                if not was_timeout:
+                if not was_timeout:        # a timeout was routed as a reject already
                     self._route_reject(rec)
 
     def _on_fill(self, rec: OrderRecord, ev: OrderFilled, now: int) -> None:
+        was = rec.status
+        step = self._step(rec, LAST_FILL if rec.filled + ev.qty >= rec.qty else FILL, qty=ev.qty, raw=ev.raw)
+        if step is None:               # past the order's quantity: the broker's account tells what it holds
+            self._ask_broker_later("a fill past its order's quantity")
+            return
+        if step.how == LATE:
+            self.recorder.order_event(now, rec, "late_fill", qty=ev.qty, message=step.why, raw=ev.raw, late=True)
         rec.fills += 1
-        if rec.status == TIMEOUT:
-            rec.late = True
-            rec.status = LIVE
-            self.counters["late_events"] += 1
         rec.filled += ev.qty
         rec.value += ev.price * ev.qty
         liquidity = liquidity_of(rec.style)
@@ -521,8 +597,10 @@ class Execution:
                         self.on_first_fill(pair)
             else:
                 pair.hedged += ev.qty
-        if ev.leaves_qty == 0 or rec.filled >= rec.qty:
-            self._finish(rec, DONE_FILLED, "")
+        if rec.done and rec.status != was:
+            self._close(rec, step, "")             # this fill ends the order
+        elif rec.done:
+            self.recorder.order_final(rec)         # a late fill on an ended order: its row shows it
         if pair is not None and pair.ended_ns is None and rec.role != "flatten":
             if rec.role == "entry":
                 if rec.done:
@@ -536,26 +614,6 @@ class Execution:
             self.check_flat(rec.sym)
         if self.truth is not None:
             self.truth.watch(rec.sym)
-
-    def _finish(self, rec: OrderRecord, status: str, message: str, *, qty: int = 0,
-                raw: dict[str, str] | None = None) -> None:
-        rec.status = status
-        self.unfinished[rec.sym].pop(rec.client_id, None)
-        self.last_activity_ns = self.clock.now_ns()
-        rec.message = message or rec.message
-        rec.cancel_timers()
-        self.recorder.order_event(self.clock.now_ns(), rec, status, qty=qty, message=message, raw=raw)
-        self.recorder.order_final(rec)
-        if rec.role != "cancel":
-            for cid in self.cancels_of.pop(rec.client_id, ()):
-                c = self.orders[cid]
-                if not c.done:
-                    self._finish(c, CANCEL_CONFIRMED if status == DONE_CANCELLED else DONE_REJECTED,
-                                 "" if status == DONE_CANCELLED else f"nothing left to cancel (order {status})")
-        if rec.role == "flatten" and self.flattening.get(rec.sym) == rec.client_id:
-            del self.flattening[rec.sym]
-            if status != DONE_FILLED:
-                self._retry_flatten(rec.sym)
 
     def _route_done(self, rec: OrderRecord) -> None:
         """An order ended without filling completely (IOC remainder, cancel confirmed)."""
@@ -670,12 +728,11 @@ class Execution:
             self.counters["settled_by_broker"] += 1
             self.adapter.forget(rec.client_id)
             if rec.ack_ns is None and rec.filled == 0:
-                self.counters["rejects"] += 1
-                self._finish(rec, DONE_REJECTED, "not among the broker's open orders: never taken")
-                if rec.pair is None or rec.pair.ended_ns is not None:
-                    self.check_flat(rec.sym)
-            else:
-                self._finish(rec, DONE_CANCELLED, "no longer open at the broker (open-orders TR)")
+                if self._finish(rec, REJECTED, "not among the broker's open orders: never taken"):
+                    self.counters["rejects"] += 1
+                    if rec.pair is None or rec.pair.ended_ns is not None:
+                        self.check_flat(rec.sym)
+            elif self._finish(rec, CANCELLED, "no longer open at the broker (open-orders TR)"):
                 self._route_done(rec)
 
     def adopt_orders(self, orders: list[UnfinishedOrder]) -> None:
@@ -735,7 +792,7 @@ class Execution:
             row.filled, max(0, rec.qty - row.filled), fee, tax, self.clock.now_ns(),
             {"source": "executions TR", "filled": str(row.filled), "avg_price": str(row.avg_price)}))
         if reopened and not rec.done:
-            self._finish(rec, DONE_CANCELLED, "its remainder ended while no engine ran (executions TR)")
+            self._finish(rec, "cancelled", "its remainder ended while no engine ran (executions TR)")
         return missing
 
     def cancel_adopted(self) -> None:

@@ -38,6 +38,10 @@ class Telemetry:
     def order_acked(self, rec: OrderRecord, now_ns: int) -> None:
         self._add(now_ns, "send_to_ack_ms", (now_ns - rec.sent_ns) / NS_PER_MS)
 
+    def order_event_ignored(self, now_ns: int) -> None:
+        """An order event the lifecycle table ignores in the order's status (engine/orders.py)."""
+        self._add(now_ns, "order_events_ignored", 1.0)
+
     def pair_finished(self, pair: Pair) -> None:
         unhedged, end = pair.unhedged_ms, pair.flat_ns or pair.ended_ns
         if unhedged is not None and end is not None:        # the first implies the second

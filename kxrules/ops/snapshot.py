@@ -177,7 +177,7 @@ class SnapshotBuilder:
             try:
                 cost = self.engine.profile.cost.round_trip_cost(
                     self.markets[i], VENUES[buy], buy_price, VENUES[1 - buy], sell_price, qty,
-                    buy_liq=self.buy_liq, sell_liq=self.sell_liq)
+                    buy_liq=self.buy_liq[VENUES[buy]], sell_liq=self.sell_liq[VENUES[1 - buy]])
             except LookupError:
                 cost = None
             if len(self._costs) >= COST_CACHE:

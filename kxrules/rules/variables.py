@@ -9,6 +9,8 @@ is what the engine runs.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..config.schema.common import RATE_SCALE
@@ -51,18 +53,21 @@ def known_names() -> dict[str, str]:
 class CostTables:
     """Every cost component as a column: rate per (direction, symbol), divisor and unit per column."""
 
-    def __init__(self, cost: CostModel, market_idx: np.ndarray, buy_liquidity: str = "taker",
-                 sell_liquidity: str = "taker"):
+    def __init__(self, cost: CostModel, market_idx: np.ndarray, buy_liquidity: str | Mapping[str, str] = "taker",
+                 sell_liquidity: str | Mapping[str, str] = "taker"):
+        """``*_liquidity``: the fee schedule (taker, maker) of that leg, one for every venue or one per venue."""
         n = len(market_idx)
+        buy_liq = {v: buy_liquidity for v in VENUES} if isinstance(buy_liquidity, str) else buy_liquidity
+        sell_liq = {v: sell_liquidity for v in VENUES} if isinstance(sell_liquidity, str) else sell_liquidity
         columns: list[tuple[np.ndarray, int, str, bool]] = []      # (rates (2, n), unit, mode, on_sell)
         # buy-side columns first, then sell-side fees and taxes: notionals fill two blocks
         for venue_i, venue in enumerate(VENUES):
-            for comp in cost.fee_components(venue, "buy", buy_liquidity):
+            for comp in cost.fee_components(venue, "buy", buy_liq[venue]):
                 r = np.zeros((2, n), dtype=np.int64)
                 r[venue_i, :] = comp.rate                         # direction d buys on venue d
                 columns.append((r, comp.unit, comp.mode, False))
         for venue_i, venue in enumerate(VENUES):
-            for comp in cost.fee_components(venue, "sell", sell_liquidity):
+            for comp in cost.fee_components(venue, "sell", sell_liq[venue]):
                 r = np.zeros((2, n), dtype=np.int64)
                 r[1 - venue_i, :] = comp.rate                     # direction d sells on venue 1-d
                 columns.append((r, comp.unit, comp.mode, True))

@@ -1,6 +1,8 @@
 """The Kiwoom emulator behaves like the control: login, limits, -308, cash account, matching."""
 from __future__ import annotations
 
+import pytest
+
 from kxrules.broker import errors as E
 from kxrules.broker.events import (CancelIntent, OrderFilled, OrderIntent,
                                    OrderRejected)
@@ -193,6 +195,22 @@ def test_midpoint_order_rests_at_the_mid_and_fills_per_odds():
     assert isinstance(fill, OrderFilled) and fill.price == 70000 and fill.qty == 3
     # a midpoint order is an NXT order style only
     assert rig.adapter.send(OrderIntent("k", "005930", "KRX", "buy", 1, "mid", 0)) == -300
+
+
+@pytest.mark.parametrize("bid, ask, mid", [
+    (70_000, 70_100, 70_050),       # a one-tick spread: the half tick (a recorded 중간가 print: 313,750
+                                    # inside 313,500 / 314,000, ../shared/data/krx_realtime_hoga_ops_2026)
+    (1_001, 1_002, 1_001),          # half a won does not exist: down to the won
+])
+def test_a_midpoint_order_fills_at_the_exact_mid_off_the_tick_grid(bid, ask, mid):
+    rig = make_rig(make_config(fill_odds={"mid_fill_rate_per_s": 1000.0}))
+    rig.quote(0, 1, bid, ask, 10, 10)
+    assert rig.adapter.send(OrderIntent("m", "005930", "NXT", "buy", 2, "mid", 0)) == 0
+    rig.run_ms(500)
+    rig.quote(0, 1, bid, ask, 10, 10)
+    rig.run_ms(500)
+    fill = rig.rec.of("m")[-1]
+    assert isinstance(fill, OrderFilled) and (fill.price, fill.qty) == (mid, 2)
 
 
 def test_vi_stops_matching_on_both_venues_while_active():

@@ -3,7 +3,6 @@ order, and leave the same cooldowns and dirty flags (the numpy path is the refer
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -94,32 +93,39 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
     assert signals > 0 and cooled > 0          # the rules both admitted and refused gaps
 
 
+T, M = "taker", "maker"
+
+
 @pytest.mark.parametrize("entry_side, entry_style, hedge_style, expected", [
-    ("buy", "ioc_limit", "limit", ("taker", "taker")),
-    ("buy", "ioc_limit", "mid", ("taker", "maker")),        # the resting sell hedge pays maker
-    ("sell", "ioc_limit", "mid", ("maker", "taker")),       # here the hedge is the buy leg
+    ("buy", "ioc_limit", "limit", ({"KRX": T, "NXT": T}, {"KRX": T, "NXT": T})),
+    ("buy", "ioc_limit", "mid", ({"KRX": T, "NXT": T}, {"KRX": M, "NXT": M})),   # the resting sell hedge pays maker
+    ("sell", "ioc_limit", "mid", ({"KRX": M, "NXT": M}, {"KRX": T, "NXT": T})),  # here the hedge is the buy leg
+    # per venue: the hedge rests at NXT's midpoint (maker) and is a limit at KRX (taker)
+    ("buy", "ioc_limit", {"KRX": "limit", "NXT": "mid"}, ({"KRX": T, "NXT": T}, {"KRX": T, "NXT": M})),
 ])
 def test_each_leg_is_costed_with_the_fee_schedule_its_style_pays(profile, entry_side, entry_style,
                                                                   hedge_style, expected):
-    legs = SimpleNamespace(entry=SimpleNamespace(side=entry_side, style=entry_style),
-                           hedge=SimpleNamespace(style=hedge_style))
+    from kxrules.config.schema.machine import EntryLeg, HedgeLeg, Legs
+
+    legs = Legs(entry=EntryLeg(side=entry_side, style=entry_style), hedge=HedgeLeg(style=hedge_style))
     assert leg_liquidity(legs) == expected
-    buy_liq, sell_liq = expected
     n = len(profile.codes)
     sym = profile.codes.index("005930")
     price, tick = int(profile.ref_price[sym]), int(tick_sizes(profile.ref_price[sym:sym + 1])[0])
-    for compiled in (True, False):
+    for compiled, buy in ((True, 0), (False, 0), (True, 1), (False, 1)):
+        buy_venue, sell_venue = ("KRX", "NXT") if buy == 0 else ("NXT", "KRX")
         book = QuoteBook(n)
         ev = RuleEvaluator(book, profile.cost, (compile_expr("gross_edge_krw > 0", known_names()),),
                            profile.params, profile.market_idx, expected, compiled=compiled)
-        # KRX offers at price; NXT bids 3 ticks above: buy on KRX, sell on NXT
-        book.update_batch(np.array([sym, sym]), np.array([0, 1]), np.array([price - tick, price + 3 * tick]),
+        # the buy venue offers at price; the other bids 3 ticks above
+        book.update_batch(np.array([sym, sym]), np.array([buy, 1 - buy]), np.array([price - tick, price + 3 * tick]),
                           np.array([price, price + 4 * tick]), np.array([500, 500]), np.array([500, 500]),
                           np.array([1, 1]))
         batch = ev.evaluate(10, np.ones(n, dtype=bool))
+        assert batch.buy_venue.tolist() == [buy]
         qty = int(batch.qty[0])
         market = profile.symbols[sym].market
-        cost = (profile.cost.fee("KRX", "buy", price, qty, buy_liq)
-                + profile.cost.fee("NXT", "sell", price + 3 * tick, qty, sell_liq)
+        cost = (profile.cost.fee(buy_venue, "buy", price, qty, expected[0][buy_venue])
+                + profile.cost.fee(sell_venue, "sell", price + 3 * tick, qty, expected[1][sell_venue])
                 + profile.cost.tax(market, "sell", price + 3 * tick, qty))
         assert batch.cost_krw.tolist() == [cost], compiled

@@ -241,12 +241,50 @@ def test_registries_are_disjoint_and_documented():
 # --- what the machine needs from other files -------------------------------------------------
 
 def test_leg_style_without_a_hoga_code_on_a_traded_venue_is_KX505(ws):
-    # the NXT midpoint order (hoga 29) does not exist on KRX, where the hedge may have to go
+    # the NXT midpoint order (hoga 29) is not in KRX's map, where the hedge may have to go
     ws.replace(M, "hedge: {style: limit}", "hedge: {style: mid}")
-    v = "config/venues/kiwoom.yaml"
-    line, col = ws.find(v, 'limit: "00"')                      # KRX's hoga mapping
-    assert ws.check() == {(v, line, col, "KX505")}
-    assert "no code for 'mid'" in ws.messages("KX505")[0]
+    line, col = ws.find(M, "mid}", after="  hedge: {style: ")
+    assert ws.check() == {(M, line, col, "KX505")}
+    (message,) = ws.messages("KX505")
+    assert message.startswith("legs.hedge.style: KRX has no 'mid' order (hoga in config/venues/kiwoom.yaml: limit")
+    assert "style: {KRX: ..., NXT: ...}" in message            # the per-venue form is suggested
+
+
+def test_a_leg_may_name_its_style_per_venue(ws):
+    ws.replace(M, "hedge: {style: limit}", "hedge: {style: {KRX: limit, NXT: mid}}")
+    assert ws.check() == set()
+    legs = ws.loaded.models["machine"].legs
+    assert legs.hedge.styles() == {"KRX": "limit", "NXT": "mid"}
+    assert legs.entry.styles() == {"KRX": "ioc_limit", "NXT": "ioc_limit"}   # the scalar form: both venues
+
+
+def test_a_per_venue_style_a_venue_lacks_is_KX505_at_that_venue(ws):
+    ws.replace(M, "hedge: {style: limit}", "hedge: {style: {KRX: mid, NXT: mid}}")
+    line, col = ws.find(M, "KRX: mid")
+    assert ws.check() == {(M, line, col, "KX505")}
+    assert ws.messages("KX505")[0].startswith("legs.hedge.style: KRX has no 'mid' order")
+
+
+def test_a_style_the_rest_map_lacks_is_KX505(ws):
+    ws.replace("config/venues/kiwoom_rest.yaml", ', mid: "29"}', "}")
+    ws.replace(M, "hedge: {style: limit}", "hedge: {style: {KRX: limit, NXT: mid}}")
+    line, col = ws.find(M, "NXT: mid")
+    assert ws.check() == {(M, line, col, "KX505")}
+    assert "trde_tp in config/venues/kiwoom_rest.yaml" in ws.messages("KX505")[0]
+
+
+@pytest.mark.parametrize("style, where, code, text", [
+    ("{KRX: limit}", "{KRX", "KX102", "missing required key 'legs.hedge.style.NXT'"),
+    ("{KRX: limit, NXT: midd}", "midd", "KX104", "legs.hedge.style.NXT: Input should be 'limit'"),
+    ("{KRX: limit, NXT: mid, SOR: limit}", "SOR", "KX101", "unknown key 'legs.hedge.style.SOR'"),
+    ("midd", "midd", "KX104", "legs.hedge.style: Input should be 'limit'"),
+])
+def test_a_malformed_leg_style_is_one_located_error(ws, style, where, code, text):
+    ws.replace(M, "hedge: {style: limit}", f"hedge: {{style: {style}}}")
+    line, col = ws.find(M, where, after="  hedge: ")
+    assert ws.check() == {(M, line, col, code)}
+    (message,) = ws.messages(code)
+    assert message.startswith(text), message
 
 
 def test_disabled_traded_venue_is_KX505(ws):

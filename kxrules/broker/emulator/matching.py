@@ -7,7 +7,9 @@
 - IOC remainders are cancelled at once. A market order's remainder rests and takes later tops.
 - A resting limit fills at its own price when the opposite displayed quote reaches it, up to the
   displayed size. NXT midpoint orders rest at the (moving) mid ``(bid + ask) // 2`` and fill with
-  intensity ``mid_fill_rate_per_s`` on quote updates of a two-sided, uncrossed book.
+  intensity ``mid_fill_rate_per_s`` on quote updates of a two-sided, uncrossed book. The mid is
+  off the tick grid: a one-tick spread prints at the half tick, as a recorded 중간가 print does
+  (313,750 inside 313,500 / 314,000); half a won, which no price has, rounds down.
 - Session steps switch matching on/off per venue; a step with ``expire_resting`` (the 15:20
   continuous close) cancels every resting order of that venue (reported like an IOC remainder).
   Orders are not carried into the closing auction or the NXT after-market.

@@ -1,9 +1,11 @@
 """rules/pair_machine.yaml: the declared pair execution state machine."""
 from __future__ import annotations
 
-from pydantic import Field, StrictInt
+from typing import Annotated, Any
 
-from ...market import OrderStyle
+from pydantic import Discriminator, Field, StrictInt, Tag
+
+from ...market import VENUES, OrderStyle
 from .common import Side, Strict
 
 
@@ -31,13 +33,42 @@ class TransitionSpec(Strict):
         return [self.source] if isinstance(self.source, str) else list(self.source)
 
 
-class EntryLeg(Strict):
+class VenueStyles(Strict):
+    """A leg's order style at each venue, ``{KRX: limit, NXT: mid}``: a leg may go to either
+    venue (the direction decides), so both are named."""
+    KRX: OrderStyle
+    NXT: OrderStyle
+
+
+def _style_form(value: Any) -> str:
+    return "per venue" if isinstance(value, (dict, VenueStyles)) else "one style"
+
+
+# one style for both venues, or one per venue (the tag names the form; only that form's errors show)
+LegStyle = Annotated[Annotated[OrderStyle, Tag("one style")] | Annotated[VenueStyles, Tag("per venue")],
+                     Discriminator(_style_form)]
+
+
+class Leg(Strict):
+    style: LegStyle = "limit"
+
+    def style_at(self, venue: str) -> str:
+        """The order style this leg sends at ``venue``."""
+        style = self.style
+        return style if isinstance(style, str) else str(getattr(style, venue))
+
+    def styles(self) -> dict[str, str]:
+        """Per venue, the order style this leg sends there."""
+        return {venue: self.style_at(venue) for venue in VENUES}
+
+
+class EntryLeg(Leg):
     side: Side = "buy"
-    style: OrderStyle = "ioc_limit"
+    style: LegStyle = "ioc_limit"
 
 
-class HedgeLeg(Strict):
-    style: OrderStyle = "limit"
+class HedgeLeg(Leg):
+    pass
 
 
 class Legs(Strict):
