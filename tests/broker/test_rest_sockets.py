@@ -169,6 +169,18 @@ def test_vi_and_session_frames_and_server_pings_are_answered():
         assert a.counters["ping"] >= 2
 
 
+def test_the_market_wide_session_frame_reaches_a_socket_that_registered_nothing():
+    with rig() as r:
+        a, lis = r.adapter, r.listener
+        a.connect()                          # logged in, no REG sent
+        assert r.run_until(lambda: a.connected)
+        r.emu.call(r.emu.bridge.publish_vi, "000660", True)        # per code: needs a registration
+        r.emu.call(r.emu.bridge.publish_session, "S")
+        assert r.run_until(lambda: len(lis.sessions) == 1)
+        assert [(s.venue, s.code215) for s in lis.sessions] == [("NXT", "S")]
+        assert r.emu.bridge.counters["reg"] == 0 and r.emu.bridge.counters["undelivered_1h"] == 1
+
+
 def test_the_end_of_a_session_unregisters_and_revokes_the_token():
     with rig() as r:
         _up(r)
