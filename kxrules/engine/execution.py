@@ -297,6 +297,13 @@ class Execution:
             return False
         return not any(not self.orders[c].done for c in self.cancels_of.get(rec.client_id, ()))
 
+    def cancel_resting(self) -> list[str]:
+        """Cancel every order of ours that rests with no cancel on its way, outside any pair's
+        budget (a cancel confirmed drives its pair's machine on as usual); returns their ids."""
+        ids = [c for orders in self.unfinished for c, o in orders.items() if o.role != "cancel" and self._rests(o)]
+        self.cancel_live(None, ids)
+        return ids
+
     def cancel_live(self, pair: Pair | None, client_ids: list[str]) -> None:
         for cid in client_ids:
             orig = self.orders.get(cid)

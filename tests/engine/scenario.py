@@ -81,10 +81,11 @@ class Quotes:
 
 def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emulator: dict | None = None,
         until: str | None = None, profile: str = "pilot", risk: dict | None = None, day: dt.date = DAY,
-        runner=run_simulation, rules: list[str] | None = None):
+        runner=run_simulation, rules: list[str] | None = None, params: dict | None = None):
     """Run the pilot profile on the emulator over ``quotes`` (``risk``: keys of rules/risk.yaml
-    to change; ``rules``: expressions added to rules/edge.yaml; ``runner``: ``run_trade`` for
-    what the CLI adds, e.g. Slack); returns (result, read-only DuckDB)."""
+    to change; ``rules``: expressions added to rules/edge.yaml; ``params``: its parameters to
+    change; ``runner``: ``run_trade`` for what the CLI adds, e.g. Slack); returns (result,
+    read-only DuckDB)."""
     uni = tmp / "universe.csv"
     rows = universe or [("005930", "삼성전자", "KOSPI", 100000)]
     uni.write_text("code,name,market,ref_price\n" + "".join(f"{c},{n},{m},{p}\n" for c, n, m, p in rows),
@@ -105,9 +106,12 @@ def run(tmp: Path, quotes: Quotes, *, universe: list[tuple] | None = None, emula
             assert n == 1, key
         files["risk"] = tmp / "risk.yaml"
         files["risk"].write_text(text, encoding="utf-8")
-    if rules:
+    if rules or params:
         text = (REPO / "rules/edge.yaml").read_text(encoding="utf-8")
-        text += "".join(f"  - name: extra_{i}\n    when: {rule}\n" for i, rule in enumerate(rules))
+        for key, value in (params or {}).items():
+            text, n = re.subn(rf"^  {key}: *\S+", f"  {key}: {value}", text, flags=re.M)
+            assert n == 1, key
+        text += "".join(f"  - name: extra_{i}\n    when: {rule}\n" for i, rule in enumerate(rules or ()))
         files["edge"] = tmp / "edge.yaml"
         files["edge"].write_text(text, encoding="utf-8")
     compiled = compile_profile(REPO, profile, day, file_overrides=files)
