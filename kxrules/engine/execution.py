@@ -123,7 +123,7 @@ class Execution:
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
                          "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
-                         "ignored_events": 0, "fills": 0}
+                         "ignored_events": 0, "fills": 0, "cancels_resent": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -311,7 +311,8 @@ class Execution:
                 continue
             if pair is not None and not self.within_budget(pair):
                 return
-            rec = self._new_order("cancel", pair, orig.sym, orig.venue, orig.side, 0, "cancel", 0)
+            # Kiwoom's rule: a cancel asks for at most what remains (more is refused, 00Z924)
+            rec = self._new_order("cancel", pair, orig.sym, orig.venue, orig.side, orig.leaves, "cancel", 0)
             rec.cancel_of = cid
             self.cancels_of.setdefault(cid, []).append(rec.client_id)
             self._send(rec, urgent=True)
@@ -358,7 +359,8 @@ class Execution:
         if rec.role == "cancel":
             assert rec.cancel_of is not None, "a cancel names its order"
             orig = self.orders[rec.cancel_of]
-            rc = self.adapter.cancel(CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side, 0))
+            rc = self.adapter.cancel(CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side,
+                                                  rec.qty))
         else:
             rc = self.adapter.send(OrderIntent(rec.client_id, rec.code, rec.venue, rec.side, rec.qty, rec.style,
                                                rec.price))
@@ -414,9 +416,16 @@ class Execution:
                                       message=f"IOC without an outcome after {self.timeouts.ioc_outcome_ms} ms")
             self._ask_broker_later("IOC without an outcome")
 
-    def _cancel_refused(self, client_id: str) -> None:
+    def _cancel_refused(self, client_id: str, asked: int) -> None:
+        """A cancel of ``client_id`` for ``asked`` shares was refused and the order has not ended
+        since. A fill that raced the cancel leaves less than it asked for (refused: 00Z924): cancel
+        the remainder now. Otherwise the outcome is unknown: ask the broker."""
         rec = self.orders[client_id]
         if rec.done or rec.status == TIMEOUT:
+            return
+        if 0 < rec.leaves < asked and rec.sent_ns:
+            self.counters["cancels_resent"] += 1
+            self.cancel_live(None, [client_id])       # a cancel, even past the pair's budget
             return
         rec.status = TIMEOUT
         rec.message = "cancel refused and no final event: outcome unknown"
@@ -581,7 +590,7 @@ class Execution:
             # mark it unresolved so the machine's escalation is not blocked by a phantom order
             orig = self.orders.get(rec.cancel_of or "")
             if orig is not None and not orig.done:
-                self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
+                self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id, rec.qty)
             return
         if rec.role == "flatten":
             if self.truth is not None:       # e.g. 매도가능수량 부족: what does the broker hold?

@@ -67,6 +67,24 @@ def test_nxt_midpoint_rests_on_nxt_and_is_cancelled_by_kt10003():
         assert isinstance(lis.events[0], OrderAck)
 
 
+def test_kt10003_cancels_the_remainder_of_a_partly_filled_order_and_says_how_many():
+    with rig(config=ALWAYS_FILLS) as r:
+        a, lis = r.adapter, r.listener
+        _up(r)
+        r.quote(0, 0, 69800, 70000)
+        a.send(OrderIntent("b1", "005930", "KRX", "buy", 5, "limit", 69900))
+        assert r.run_until(lambda: any(isinstance(e, OrderAccepted) for e in lis.events))
+        r.quote(0, 0, 69800, 69900, 10, 2)          # 2 of 5 fill
+        assert r.run_until(lambda: sum(e.qty for e in lis.events if isinstance(e, OrderFilled)) == 2)
+        a.cancel(CancelIntent("x1", "b1", "005930", "KRX", "buy", 0))
+        assert r.run_until(lambda: any(isinstance(e, OrderCancelled) for e in lis.events))
+        (ack,) = [e for e in lis.events if isinstance(e, OrderAck) and e.client_id == "x1"]
+        assert ack.raw["cncl_qty"] == "3"             # "0" asked for the remainder: 3 shares
+        (done,) = [e for e in lis.events if isinstance(e, OrderCancelled)]
+        assert (done.client_id, done.cancelled_qty) == ("b1", 3)
+        assert r.emu.call(lambda: r.emu.server.account.reserved_cash) == 0
+
+
 def _up(r):
     a = r.adapter
     a.connect()

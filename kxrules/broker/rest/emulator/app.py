@@ -178,7 +178,11 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         order_no, msg = got
         if not order_no:
             return reply(RC_REFUSED, msg)
-        extra = {"base_orig_ord_no": body.get("orig_ord_no", ""), "cncl_qty": str(qty)} if api == P.API_CANCEL else {}
+        extra: dict[str, str] = {}
+        if api == P.API_CANCEL:      # "0" asked for the whole remainder: the answer says how many that was
+            taken = server.orders.get(int(order_no))
+            extra = {"base_orig_ord_no": body.get("orig_ord_no", ""),
+                     "cncl_qty": str(taken.qty if taken is not None else qty)}
         return reply(0, msg, ord_no=order_no, dmst_stex_tp=venue, **extra)
 
     async def account(request: Request) -> Response:
