@@ -56,17 +56,17 @@ class LockstepLoop:
         self.interrupted = False
         self.feed_done = False
 
-    def _advance(self, until: int | None) -> dict:
+    def _advance(self, until: int | None) -> dict[str, Any]:
         conn = self.control.conn
         conn.send({"t": "advance", "until": until})
         while True:
             frame = conn.recv()
             if frame.get("t") == "events" and "next_feed" in frame:
-                return frame
+                return dict(frame)
             if frame.get("t") == "events":          # not expected outside a call, but never lost
                 self.control.held.extend(frame["ev"])
 
-    def _step(self, limit: int | None) -> dict:
+    def _step(self, limit: int | None) -> dict[str, Any]:
         """One lockstep step: the gateway up to our next timer (or ``limit``), then our side."""
         clock, control = self.clock, self.control
         due = clock.next_due_ns()

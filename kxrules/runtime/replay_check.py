@@ -10,11 +10,16 @@ grid. A DuckDB source without the table it needs is explained with the tables it
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
 from .. import seoul
 from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
 from .session import TradeError
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 MAX_LINES = 20          # problems listed before "... and N more"
 
@@ -28,7 +33,7 @@ def replay_source_path(path: str | Path) -> Path:
     return _split_source(path, None)[0]
 
 
-def check_replay(path: str | Path, profile) -> None:
+def check_replay(path: str | Path, profile: CompiledProfile) -> None:
     """Raise :class:`ReplayError` unless ``path`` is a clean quote file for ``profile``'s universe
     on its run date. Streams; memory stays at one chunk of rows whatever the file's size."""
     p, table = _split_source(path, None)

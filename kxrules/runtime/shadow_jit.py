@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import I64, Mask
+
 from ..engine.crossing import symbol_crossed
 
 LOW32 = (1 << 32) - 1
 
 
 @njit(cache=True)
-def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
+def shadow_flags(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64,
+                 aq: I64) -> tuple[Mask, Mask]:
     """Walk the quotes in time order against the shadow book (packed (bid << 32 | ask) and
     (bid_qty << 32 | ask_qty) per venue and symbol), updating it; per quote return whether it
     changed its venue's top and whether its symbol is crossed right after it."""
