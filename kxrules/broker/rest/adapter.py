@@ -471,8 +471,6 @@ class KiwoomRestAdapter:
         raw = {"api-id": api, "return_code": str(rc), "return_msg": msg}
         if rc == P.RC_OK:
             no = str(data.get("ord_no", "")).strip()
-            if "cncl_qty" in data:                 # kt10003: how many the "0" (the remainder) was
-                raw["cncl_qty"] = str(data["cncl_qty"])
             self.orders.on_tr(o.client_id, no, {**raw, "ord_no": no})
             if not no:
                 self.orders.on_msg(o.client_id, msg or "empty ord_no")
