@@ -61,7 +61,8 @@ class KiwoomRestAdapter:
     def __init__(self, *, base_url: str, ws_url: str, credentials: Credentials,
                  rest_venues: RestVenueMap, venues: VenueMapConfig, clock: AsyncioClock,
                  listener: BrokerListener, codes: list[str], account: str | None = None,
-                 markets: dict[str, str] | None = None, server: str = "real", http_timeout_s: float = 5.0, close_loop: bool = False,
+                 markets: dict[str, str] | None = None, server: str = "real", http_timeout_s: float = 5.0,
+                 close_loop: bool = False,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.base_url = base_url
         self.ws_url = ws_url.rstrip("/") + P.PATH_WEBSOCKET
@@ -352,10 +353,11 @@ class KiwoomRestAdapter:
 
     async def _master_rows(self, rows: dict[str, dict[str, Any]]) -> None:
         wanted = set(self.codes)
-        for market in sorted({self.markets.get(c, "KOSPI") for c in self.codes}):
+        listed = {P.MARKET_TP.get(self.markets.get(c, "KOSPI")) for c in self.codes}
+        for mrkt_tp in sorted(m for m in listed if m is not None):     # another market: ka10100 per code
             cont: str | None = None
             while True:
-                rc, data, headers = await self._paced_query(P.API_STOCK_LIST, {"mrkt_tp": P.MARKET_TP[market]}, cont)
+                rc, data, headers = await self._paced_query(P.API_STOCK_LIST, {"mrkt_tp": mrkt_tp}, cont)
                 if rc != P.RC_OK:
                     break
                 for row in data.get(P.STOCK_LIST) or ():
