@@ -105,7 +105,19 @@ class Engine:
         self.execution.on_clip_done = self._eligible_now
         self.truth.on_thaw = self._eligible_now
         self.clock.call_at(self.guard.window_start_ns, self._eligible_now, None)     # arming
+        self.clock.call_at(self.guard.window_end_ns, self._window_closed)
         return self.execution
+
+    def _window_closed(self) -> None:
+        """The guard window's end: no new pairs (``guard.armed``), and nothing of ours rests past
+        it. NXT keeps orders live into its after-market and KRX holds them for its closing
+        auction, so a resting hedge would trade there, unwatched: cancel it now, while the
+        pair's machine can still escalate before the venues close."""
+        ex = self.execution
+        if ex is None or self.stopping:
+            return
+        cancelled = ex.cancel_resting()
+        self.recorder.window_closed(self.clock.now_ns(), cancelled)
 
     def resume(self, point: ResumePoint) -> None:
         """Take over from an engine that died (``trade --resume``; storage/resume.py): its belief,

@@ -131,7 +131,7 @@ class Execution:
         self.counters = {"rejects": 0, "ack_timeouts": 0, "stuck": 0, "late_events": 0,
                          "orphan_fills": 0, "throttle_refusals": 0, "unresolved": 0,
                          "abandoned": 0, "flatten_orders": 0, "settled_by_broker": 0,
-                         "ignored_events": 0, "ignored_order_events": 0, "fills": 0}
+                         "ignored_events": 0, "ignored_order_events": 0, "fills": 0, "cancels_resent": 0}
 
     # -- ids and small services -------------------------------------------------------------
     def _next_id(self, prefix: str) -> str:
@@ -305,6 +305,13 @@ class Execution:
             return False
         return not any(not self.orders[c].done for c in self.cancels_of.get(rec.client_id, ()))
 
+    def cancel_resting(self) -> list[str]:
+        """Cancel every order of ours that rests with no cancel on its way, outside any pair's
+        budget (a cancel confirmed drives its pair's machine on as usual); returns their ids."""
+        ids = [c for orders in self.unfinished for c, o in orders.items() if o.role != "cancel" and self._rests(o)]
+        self.cancel_live(None, ids)
+        return ids
+
     def cancel_live(self, pair: Pair | None, client_ids: list[str]) -> None:
         for cid in client_ids:
             orig = self.orders.get(cid)
@@ -312,7 +319,8 @@ class Execution:
                 continue
             if pair is not None and not self.within_budget(pair):
                 return
-            rec = self._new_order("cancel", pair, orig.sym, orig.venue, orig.side, 0, "cancel", 0)
+            # Kiwoom's rule: a cancel asks for at most what remains (more is refused, 00Z924)
+            rec = self._new_order("cancel", pair, orig.sym, orig.venue, orig.side, orig.leaves, "cancel", 0)
             rec.cancel_of = cid
             self.cancels_of.setdefault(cid, []).append(rec.client_id)
             self._send(rec, urgent=True)
@@ -359,7 +367,8 @@ class Execution:
         if rec.role == "cancel":
             assert rec.cancel_of is not None, "a cancel names its order"
             orig = self.orders[rec.cancel_of]
-            rc = self.adapter.cancel(CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side, 0))
+            rc = self.adapter.cancel(CancelIntent(rec.client_id, orig.client_id, orig.code, orig.venue, orig.side,
+                                                  rec.qty))
         else:
             rc = self.adapter.send(OrderIntent(rec.client_id, rec.code, rec.venue, rec.side, rec.qty, rec.style,
                                                rec.price))
@@ -416,10 +425,17 @@ class Execution:
                                       message=f"IOC without an outcome after {self.timeouts.ioc_outcome_ms} ms")
             self._ask_broker_later("IOC without an outcome")
 
-    def _cancel_refused(self, client_id: str) -> None:
+    def _cancel_refused(self, client_id: str, asked: int) -> None:
+        """A cancel of ``client_id`` for ``asked`` shares was refused and the order has not ended
+        since. A fill that raced the cancel leaves less than it asked for (refused: 00Z924): cancel
+        the remainder now. Otherwise the outcome is unknown: ask the broker."""
         rec = self.orders[client_id]
         if rec.done:
             return                     # it ended after all
+        if 0 < rec.leaves < asked and rec.sent_ns:
+            self.counters["cancels_resent"] += 1
+            self.cancel_live(None, [client_id])       # a cancel, even past the pair's budget
+            return
         if self._step(rec, CANCEL_REFUSED) is None:
             return
         rec.message = "cancel refused and no final event: outcome unknown"
@@ -636,7 +652,7 @@ class Execution:
             # mark it unresolved so the machine's escalation is not blocked by a phantom order
             orig = self.orders.get(rec.cancel_of or "")
             if orig is not None and not orig.done:
-                self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id)
+                self.clock.call_later(self.timeouts.ack_ms, self._cancel_refused, orig.client_id, rec.qty)
             return
         if rec.role == "flatten":
             if self.truth is not None:       # e.g. 매도가능수량 부족: what does the broker hold?

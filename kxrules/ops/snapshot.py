@@ -136,18 +136,19 @@ class SnapshotBuilder:
         frozen = engine.truth.frozen.tolist() if engine.truth is not None else [False] * len(self.codes)
         bid, ask, bq, aq = (a.tolist() for a in (book.bid, book.ask, book.bid_qty, book.ask_qty))
         cooling = (engine.evaluator.next_eligible_ns > now).tolist()
-        vi, muted = guard.muted.tolist(), guard.operator_muted.tolist()
+        vi, muted = guard.vi.tolist(), guard.operator_muted.tolist()
+        reasons = guard.mute_reasons          # 거래정지, 관리종목 … (the broker's master data), or the operator's
         armed = guard.armed(now)
         ex = engine.execution
         rows = []
         for i, code in enumerate(self.codes):
-            state = ("VI" if vi[i] else "muted" if muted[i] else "frozen" if frozen[i]
+            state = ("VI" if vi[i] else "muted" if muted[i] or i in reasons else "frozen" if frozen[i]
                      else "cooling" if cooling[i] else "armed" if armed else "disarmed")
             venues = [{"bid": bid[v][i], "ask": ask[v][i], "bid_qty": bq[v][i], "ask_qty": aq[v][i],
                        "age_ms": (now - self._changed_ns[v][i]) // 1_000_000 if self._changed_ns[v][i] else None}
                       for v in (0, 1)]
             rows.append({"code": code, "name": self.names[i], "venues": venues, "state": state,
-                         "muted": muted[i], "frozen": frozen[i],
+                         "muted": muted[i], "mute_reason": reasons.get(i), "frozen": frozen[i],
                          "live_pairs": len(ex.active.get(i, ())) if ex else 0,
                          "position": ex.position[i] if ex else 0, **self._edge(i, bid, ask)})
         return rows

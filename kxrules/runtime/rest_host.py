@@ -215,6 +215,7 @@ class RestHost:
                                  credentials=control.credentials, rest_venues=control.rest_venues,
                                  venues=self.profile.venues, clock=clock, listener=engine,
                                  codes=list(self.profile.codes), account=account,
+                                 markets={s.code: s.market for s in self.profile.symbols},
                                  server=control.server, close_loop=True)
 
     def make_loop(self, control: RestControl, clock: AsyncioClock, engine: Engine, adapter: KiwoomRestAdapter) -> RestLoop:

@@ -360,6 +360,10 @@ class Recorder:
         """A symbol muted or unmuted (``symbol_muted`` / ``symbol_unmuted``): the reason and its source."""
         self._event(ts_ns, kind, code, detail)
 
+    def window_closed(self, ts_ns: int, cancelled: list[str]) -> None:
+        """The guard window's end: the client ids of the resting orders the engine cancelled."""
+        self._event(ts_ns, "window_closed", None, {"cancelled": cancelled})
+
     def auto_pause(self, ts_ns: int, on: bool) -> None:
         self._event(ts_ns, "auto_pause", None, {"on": on})
 

@@ -231,7 +231,7 @@ def test_vi_stops_matching_on_both_venues_while_active():
     assert rig.rec.outcome()["b"][:2] == ("filled", 2)
 
 
-def test_session_signals_and_the_1520_close():
+def test_session_signals_and_orders_outside_continuous_trading():
     rig = make_rig(start="08:55:00")
     rig.quote(0, 0, 69900, 70000, 10, 10)
     rig.adapter.send(OrderIntent("early", "005930", "KRX", "buy", 1, "limit", 69900))
@@ -239,14 +239,49 @@ def test_session_signals_and_the_1520_close():
     assert "장시작전" in rig.rec.of("early")[0].message
     rig.run(rig.clock.now_ns() + 6 * 60 * S)  # 09:01:00
     assert [(s.venue, s.code215) for s in rig.rec.sessions] == [("KRX", "3"), ("NXT", "R")]
-    rig.quote(0, 1, 69900, 70100, 10, 10)
-    rig.adapter.send(OrderIntent("rest", "005930", "NXT", "buy", 1, "limit", 69000))
     rig.run(kst_hms := rig.emu.server.at_time("15:20:01"))
-    assert rig.rec.kinds("rest")[-1] == "OrderCancelled"
     assert [s.code215 for s in rig.rec.sessions][-2:] == ["2", "S"]
     rig.adapter.send(OrderIntent("late", "005930", "KRX", "buy", 1, "limit", 69900))
     rig.run(kst_hms + S)
     assert "장종료" in rig.rec.of("late")[0].message
+
+
+def test_krx_holds_resting_orders_through_the_closing_auction_and_expires_the_rest():
+    rig = make_rig(start="15:19:00")
+    rig.quote(0, 0, 69800, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("reached", "005930", "KRX", "buy", 2, "limit", 69900))
+    rig.adapter.send(OrderIntent("below", "005930", "KRX", "buy", 1, "limit", 69000))
+    rig.run(rig.emu.server.at_time("15:20:30"))
+    rig.quote(0, 0, 69800, 69900, 10, 10)          # during the auction: nothing matches
+    rig.run(rig.emu.server.at_time("15:29:59"))
+    assert rig.rec.kinds("reached") == ["OrderAck", "OrderAccepted"]
+    assert rig.rec.kinds("below") == ["OrderAck", "OrderAccepted"]
+    rig.run(rig.emu.server.at_time("15:30:01"))     # the auction's end: matched once, the rest expires
+    out = rig.rec.outcome()
+    assert out["reached"][:3] == ("filled", 2, 2 * 69900)
+    assert out["below"][0] == "cancelled" and out["below"][5] == 1
+    assert rig.emu.server.open_orders() == [] and rig.emu.server.account.reserved_cash == 0
+
+
+def test_nxt_orders_stay_live_after_1520_and_trade_in_the_after_market():
+    rig = make_rig(start="15:19:00")
+    rig.quote(0, 1, 68900, 69100, 10, 10)
+    rig.adapter.send(OrderIntent("rest", "005930", "NXT", "buy", 1, "limit", 69000))
+    rig.run(rig.emu.server.at_time("15:25:00"))
+    rig.quote(0, 1, 68900, 69000, 10, 10)          # no trading between 15:20 and 15:40
+    rig.run(rig.emu.server.at_time("15:39:59"))
+    assert rig.rec.kinds("rest") == ["OrderAck", "OrderAccepted"]
+    assert [o.venue for o in rig.emu.server.open_orders()] == ["NXT"]
+    rig.run(rig.emu.server.at_time("15:40:01"))     # the after-market opens on the standing book
+    assert rig.rec.outcome()["rest"][:3] == ("filled", 1, 69000)
+
+
+def test_the_market_wide_session_signal_arrives_without_a_registration():
+    rig = make_rig(start="08:59:00", subscribe=False)
+    rig.run(rig.emu.server.at_time("09:00:31"))
+    assert [(s.venue, s.code215) for s in rig.rec.sessions] == [("KRX", "3"), ("NXT", "R")]
+    assert {s.raw["key"] for s in rig.rec.sessions} == {"09"}    # the key koapy saw
+    assert rig.emu.registered_screens() == {}
 
 
 def test_disconnect_and_reconnect():
@@ -327,6 +362,47 @@ def test_cancel_after_fill_is_refused():
     assert rig.rec.outcome()["b"][:2] == ("filled", 2)
     assert rig.adapter.cancel(CancelIntent("c", "b", "005930", "KRX", "buy", 0)) == -300
     assert rig.rec.of("c")[0].message == "the order is already done"
+
+
+def test_a_cancel_takes_off_the_remainder_of_a_partly_filled_order():
+    rig = make_rig()
+    seen = []
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: seen.append(
+        {int(f): rig.emu.GetChejanData(int(f)) for f in fl.split(";")}))
+    rig.quote(0, 0, 69800, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 5, "limit", 69900))
+    rig.run_ms(300)
+    rig.quote(0, 0, 69800, 69900, 10, 2)           # 2 of 5 fill
+    rig.run_ms(300)
+    assert rig.rec.outcome()["b"][:2] == ("live", 2)
+    rig.adapter.cancel(CancelIntent("c", "b", "005930", "KRX", "buy", 0))
+    rig.run_ms(500)
+    sent = [r for r in seen if r.get(9203) == "0000002"]
+    assert [(r[913], r[900]) for r in sent] == [("접수", "3"), ("확인", "3")]    # the remainder, as sent
+    state, filled, value, _, _, cancelled = rig.rec.outcome()["b"]
+    assert (state, filled, value, cancelled) == ("cancelled", 2, 2 * 69900, 3)
+    assert rig.emu.server.account.reserved_cash == 0
+
+
+def test_a_cancel_for_more_than_the_brokers_remainder_is_refused_and_a_partial_cancel_leaves_the_rest():
+    from kxrules.broker.emulator import formats as fm
+
+    rig = make_rig()
+    srv = rig.emu.server
+    rig.quote(0, 0, 69800, 70000, 10, 10)
+    rig.adapter.send(OrderIntent("b", "005930", "KRX", "buy", 5, "limit", 69900))
+    rig.run_ms(300)
+    no = rig.adapter.order_no("b")
+    rig.quote(0, 0, 69800, 69900, 10, 1)           # 1 fills; its Chejan is 10 ms away
+    msgs = []
+    rig.emu.OnReceiveMsg.connect(lambda scr, rq, tr, msg: msgs.append((rq, msg)))
+    assert rig.emu.SendOrder("x5", "0101", "8012345611", 3, "005930", 5, 0, "00", no) == 0
+    assert rig.emu.SendOrder("x2", "0101", "8012345611", 3, "005930", 2, 0, "00", no) == 0
+    rig.run_ms(500)
+    assert ("x5", fm.MSG_CANCEL_EXCEEDS) in msgs          # 5 > 4 left: 00Z924
+    (o,) = srv.open_orders()
+    assert (o.leaves, o.cum_qty) == (2, 1)               # 2 of the 4 cancelled, 2 rest on
+    assert srv.account.reserved_cash == 2 * 69900
 
 
 def test_account_password_window_when_needed():

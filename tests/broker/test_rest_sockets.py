@@ -6,6 +6,8 @@ from kxrules.broker.events import (AccountPage, OrderAccepted, OrderAck, OrderCa
 
 from kxrules.broker.emulator.config import EmulatorConfig, FillOdds
 
+from kxrules.broker.rest import protocol as P
+
 from .rest_sockets import rig
 
 ALWAYS_FILLS = EmulatorConfig(seed=7, fill_odds=FillOdds(take_full=1.0, take_partial=0.0))
@@ -65,6 +67,25 @@ def test_nxt_midpoint_rests_on_nxt_and_is_cancelled_by_kt10003():
         if isinstance(ev, OrderCancelled):
             assert ev.client_id == "m1" and ev.cancelled_qty == 1
         assert isinstance(lis.events[0], OrderAck)
+
+
+def test_kt10003_cancels_the_remainder_of_a_partly_filled_order_and_says_how_many():
+    with rig(config=ALWAYS_FILLS) as r:
+        a, lis = r.adapter, r.listener
+        _up(r)
+        r.quote(0, 0, 69800, 70000)
+        a.send(OrderIntent("b1", "005930", "KRX", "buy", 5, "limit", 69900))
+        assert r.run_until(lambda: any(isinstance(e, OrderAccepted) for e in lis.events))
+        r.quote(0, 0, 69800, 69900, 10, 2)          # 2 of 5 fill
+        assert r.run_until(lambda: sum(e.qty for e in lis.events if isinstance(e, OrderFilled)) == 2)
+        # kt10003 as the adapter sends it (its own ack may come from the Chejan first, so ask directly)
+        body = P.cancel_body("KRX", a.order_no("b1"), "005930", 0)
+        rc, _, reply, _ = r.loop.run_until_complete(a._call(P.API_CANCEL, P.PATH_ORDER, body))
+        assert (rc, reply["cncl_qty"]) == (0, "3")      # "0" asked for the remainder: 3 shares
+        assert r.run_until(lambda: any(isinstance(e, OrderCancelled) for e in lis.events))
+        (done,) = [e for e in lis.events if isinstance(e, OrderCancelled)]
+        assert (done.client_id, done.cancelled_qty) == ("b1", 3)
+        assert r.emu.call(lambda: r.emu.server.account.reserved_cash) == 0
 
 
 def _up(r):
@@ -167,6 +188,18 @@ def test_vi_and_session_frames_and_server_pings_are_answered():
         assert (session.venue, session.code215) == ("NXT", "R")
         assert r.run_until(lambda: r.emu.bridge.counters["ping_echoed"] >= 2)
         assert a.counters["ping"] >= 2
+
+
+def test_the_market_wide_session_frame_reaches_a_socket_that_registered_nothing():
+    with rig() as r:
+        a, lis = r.adapter, r.listener
+        a.connect()                          # logged in, no REG sent
+        assert r.run_until(lambda: a.connected)
+        r.emu.call(r.emu.bridge.publish_vi, "000660", True)        # per code: needs a registration
+        r.emu.call(r.emu.bridge.publish_session, "S")
+        assert r.run_until(lambda: len(lis.sessions) == 1)
+        assert [(s.venue, s.code215) for s in lis.sessions] == [("NXT", "S")]
+        assert r.emu.bridge.counters["reg"] == 0 and r.emu.bridge.counters["undelivered_1h"] == 1
 
 
 def test_the_end_of_a_session_unregisters_and_revokes_the_token():

@@ -90,3 +90,39 @@ def test_a_scheduled_drop_disarms_then_the_session_logs_in_again_registers_and_e
         con.close()
     assert ups[0] is True and False in ups and ups[-1] is True    # down (refused until 09:01:30), up again
     assert sum("login" in r for r in reasons) >= 2                 # the account asked again after it
+
+
+def test_a_halted_name_on_the_rest_broker_is_muted_at_start_up_never_traded_and_shown(ws, tmp_path, monkeypatch):
+    from kxrules.engine.engine import Engine
+    from kxrules.ops.snapshot import FeedTap, SnapshotBuilder
+
+    from ..engine.scenario import capture
+
+    monkeypatch.setenv("KXRULES_KIWOOM_APPKEY", APPKEY)
+    monkeypatch.setenv("KXRULES_KIWOOM_SECRETKEY", SECRET)
+    halted = "003230"                    # seed 7 trades it on these ten symbols when it is clean
+    ws.replace("config/sim/default.yaml", "names: {}",
+               'names: {}\nmaster: {"%s": {state: "증거금100%%|거래정지"}}' % halted)
+    engines = capture(monkeypatch, Engine)
+    data = tmp_path / "d"
+    args = _args(_small_universe(tmp_path, 10), data)
+    args[args.index("--workspace") + 1] = str(ws.root)
+    result = CliRunner().invoke(kxrules_app, args)
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(data / "kxrules.duckdb"), read_only=True)
+    try:
+        muted = con.execute("SELECT code, detail, ts_ns FROM events WHERE kind = 'symbol_muted'").fetchall()
+        (first_login,), = con.execute("SELECT min(ts_ns) FROM events WHERE kind = 'connection'").fetchall()
+        assert [(c, json.loads(d)) for c, d, _ in muted] == [
+            (halted, {"reason": "거래정지", "source": "broker master data"})]
+        assert muted[0][2] <= first_login                       # before the login, so before arming
+        assert con.execute("SELECT message FROM alerts WHERE kind = 'symbol_muted'").fetchall() == [
+            (f"{halted} 삼양식품: 거래정지 by the broker's master data; muted for the day",)]
+        assert con.execute("SELECT count(*) FROM orders WHERE code = ?", [halted]).fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM signals WHERE code = ? AND admitted", [halted]).fetchone() == (0,)
+        (summary,), = con.execute("SELECT summary_json FROM runs").fetchall()
+        assert json.loads(summary)["muted"] == {halted: "거래정지"}
+    finally:
+        con.close()
+    (row,) = [s for s in json.loads(SnapshotBuilder(engines[0], FeedTap()).build())["symbols"] if s["code"] == halted]
+    assert (row["state"], row["mute_reason"]) == ("muted", "거래정지")       # the ops view's row

@@ -3,7 +3,8 @@
 What it reproduces: login first (every call before ``OnEventConnect(0)`` fails with -106 or
 ``""``); ``GetLoginInfo("ACCNO")`` with a trailing ``;``; ``SetRealReg`` limits (≤100 codes, ≤100
 FIDs, 4-digit screens, ≤200 screens, ``"0"`` replace / ``"1"`` add); real data as signed strings
-delivered after a latency draw, in feed order; ``SendOrder`` returning only the call result and
+delivered after a latency draw, in feed order (장시작시간 to every logged-in control, registered or
+not); ``SendOrder`` returning only the call result and
 -308 past 5 orders (cancels included) in any second; acks, messages and Chejan in the formats of
 the real captures with the declared event-order variations; data getters valid only during the
 event they belong to.
@@ -37,6 +38,7 @@ from .server import EmulatedServer
 MAX_CODES = 100
 MAX_FIDS = 100
 MAX_SCREENS = 200
+SESSION_KEY = "09"      # 장시작시간 arrives market-wide, registered or not, with this key (koapy saw it)
 _NO_DEFAULTS: dict[int, str] = {}
 _CLEAN = MasterState()
 _TEMPLATES: dict[str, tuple[list[str], dict[int, int]]] = {
@@ -329,7 +331,7 @@ class KiwoomEmulator:
             self._cur_real = None
 
     def _deliver_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
-        if not self.connected or not self.registered(key, rtype):
+        if not self.connected or not (rtype == F.RT_SESSION or self.registered(key, rtype)):
             self.dropped_real += 1
             return
         self._emit_real(key, rtype, rec)
@@ -338,8 +340,9 @@ class KiwoomEmulator:
         self.clock.call_at(self._real_data.due(self.clock.now_ns()), self._deliver_real, key, rtype, rec)
 
     def publish_session(self, code215: str) -> None:
-        if self.connected and self.registered("", F.RT_SESSION):
-            self._schedule_real("", F.RT_SESSION, fm.session_record(self.clock.now_ns(), code215))
+        """장시작시간 is broadcast to every logged-in control: no registration needed."""
+        if self.connected:
+            self._schedule_real(SESSION_KEY, F.RT_SESSION, fm.session_record(self.clock.now_ns(), code215))
 
     def publish_vi(self, code: str, active: bool) -> None:
         if not (self.connected and self.registered(code, F.RT_VI)):

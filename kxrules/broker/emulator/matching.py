@@ -10,9 +10,14 @@
   intensity ``mid_fill_rate_per_s`` on quote updates of a two-sided, uncrossed book. The mid is
   off the tick grid: a one-tick spread prints at the half tick, as a recorded 중간가 print does
   (313,750 inside 313,500 / 314,000); half a won, which no price has, rounds down.
-- Session steps switch matching on/off per venue; a step with ``expire_resting`` (the 15:20
-  continuous close) cancels every resting order of that venue (reported like an IOC remainder).
-  Orders are not carried into the closing auction or the NXT after-market.
+- Session steps switch matching on/off per venue. Orders rest while matching is off: KRX's are
+  held through the 15:20-15:30 closing auction, whose end (``closing_auction``) matches each
+  resting order once against the book as it stands, at the order's own limit (no auction price is
+  modelled: a conservative fill); NXT's stay live after 15:20 and match again in the after-market.
+  A step with ``expire_resting`` (KRX 15:30, NXT 20:00) then cancels what still rests (reported
+  like an IOC remainder).
+- A cancel takes its quantity off the remainder (all of it when it asks for more, or for 0); the
+  order rests on with what is left.
 - While a VI is active on a symbol, nothing matches on either venue; IOCs arriving then are
   cancelled, other orders rest and are matched when the VI ends.
 
@@ -141,8 +146,8 @@ class Exchange:
     def cancel(self, c: EmuOrder, t_arrive: int) -> None:
         self._push(t_arrive, "cancel", c)
 
-    def venue_step(self, t: int, vidx: int, matching: bool, expire: bool) -> None:
-        self._push(t, "venue", (vidx, matching, expire))
+    def venue_step(self, t: int, vidx: int, matching: bool, expire: bool, auction: bool = False) -> None:
+        self._push(t, "venue", (vidx, matching, expire, auction))
 
     def vi_step(self, t: int, sym: int, active: bool) -> None:
         self._push(t, "vi", (sym, active))
@@ -188,8 +193,8 @@ class Exchange:
             elif kind == "cancel":
                 self._cancel(payload, te)
             elif kind == "venue":
-                vidx, matching, expire = payload
-                self._venue(vidx, matching, expire, te)
+                vidx, matching, expire, auction = payload
+                self._venue(vidx, matching, expire, auction, te)
             else:
                 sym, active = payload
                 self._vi(sym, active, te)
@@ -362,21 +367,27 @@ class Exchange:
         orig = c.orig
         assert orig is not None
         if orig.status == "resting" and orig.leaves > 0:
-            lst = self.resting.get(orig.key, [])
-            if orig in lst:
-                lst.remove(orig)
-                if not lst:
-                    del self.resting[orig.key]
-            q = orig.leaves
-            orig.leaves = 0
-            orig.status = "done"
+            q = orig.leaves if c.qty <= 0 else min(c.qty, orig.leaves)
+            orig.leaves -= q
+            if orig.leaves == 0:
+                orig.status = "done"
+                lst = self.resting.get(orig.key, [])
+                if orig in lst:
+                    lst.remove(orig)
+                    if not lst:
+                        del self.resting[orig.key]
             self.sink.on_cancel_done(c, orig, q, t)
         else:
             self.sink.on_cancel_failed(c, t)
 
-    def _venue(self, vidx: int, matching: bool, expire: bool, t: int) -> None:
-        self.open[vidx] = matching
+    def _venue(self, vidx: int, matching: bool, expire: bool, auction: bool, t: int) -> None:
         keys = sorted(k for k in self.resting if k & 1 == vidx)
+        if auction:                      # the call auction's end: one pass over the book as it stands
+            self.open[vidx] = True
+            for k in keys:
+                self._match_resting(k, t)
+            keys = sorted(k for k in self.resting if k & 1 == vidx)
+        self.open[vidx] = matching
         if expire:
             for k in keys:
                 for o in self.resting.pop(k):

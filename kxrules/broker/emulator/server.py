@@ -98,7 +98,7 @@ class EmulatedServer:
                 if t <= now:
                     self.exchange.open[vidx] = step.matching
                     continue
-                self.exchange.venue_step(t, vidx, step.matching, step.expire_resting)
+                self.exchange.venue_step(t, vidx, step.matching, step.expire_resting, step.closing_auction)
                 self._publish_at(t, "session", step.code)
         for vi in self.cfg.faults.vi:
             sym = self.sym_of.get(vi.code)
@@ -363,17 +363,36 @@ class EmulatedServer:
             self._balance(self._seq(o, t_c + GAP_NS), o.code, o.side, o.vidx)
 
     def on_cancel_done(self, c: EmuOrder, orig: EmuOrder, qty: int, t: int) -> None:
-        self._release(orig, qty)
+        """The cancel's 확인 reports the quantity it took off (900 주문수량); when that was the whole
+        remainder, a 확인 on the original order's own number follows."""
+        partial = orig.leaves > 0
+        if partial:
+            self._release_part(orig, qty)
+        else:
+            self._release(orig, qty)
         c.status = "done"
         c.leaves = 0
         t_c = max(c.created_ns + self.lat.cancel.ns(), t)
         t_c = self._chejan_order(c, t_c, ST_CONFIRMED, unfilled=0, order_qty=qty)
         orig.last_chejan_ns = max(orig.last_chejan_ns, t_c)
+        if partial:
+            if orig.side == "sell":
+                self._balance(self._seq(orig, t_c + GAP_NS), orig.code, orig.side, orig.vidx)
+            return
         t_o = self._chejan_order(orig, t_c + GAP_NS, ST_CONFIRMED, unfilled=0,
                                  kind="매수취소" if orig.side == "buy" else "매도취소",
                                  orig_no=orig.order_no)
         if orig.side == "sell":
             self._balance(self._seq(orig, t_o + GAP_NS), orig.code, orig.side, orig.vidx)
+
+    def _release_part(self, o: EmuOrder, qty: int) -> None:
+        """Part of a working order cancelled: free its shares, or its cash at the reserved price."""
+        if o.side == "sell":
+            self.account.release_sell(o.code, qty)
+            return
+        part = min(o.reserved_cash, (o.est_price or o.price) * qty)
+        o.reserved_cash -= part
+        self.account.release_buy(part)
 
     def on_cancel_failed(self, c: EmuOrder, t: int) -> None:
         c.status = "done"

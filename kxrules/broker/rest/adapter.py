@@ -15,6 +15,10 @@ else touches engine state.
   in the same FIDs as OpenAPI+ Chejan, so :class:`~kxrules.broker.orders.OrderTracker` correlates them.
 - Account TRs: ``kt00018`` (holdings) and ``ka10075`` (open orders) answered as ``AccountPage``,
   ``cont-yn``/``next-key`` for more pages.
+- Master data: before the first login is reported, 종목정보 for the universe (``ka10099`` per
+  listing market, ``ka10100`` for a code the list left out), paced inside the declared query
+  limit, as one ``MasterStateEvent`` per code (``broker/master.py``); a code left unread is
+  reported as ``UNREAD`` (muted: never traded on a guess).
 - WebSocket: ``LOGIN`` with the token, ``REG`` of every registration (again after a reconnect),
   ``PING`` echoed, ``REAL`` dispatched. A drop is one ``ConnectionEvent(False)`` (the engine
   disarms and zeroes its quotes); the adapter reconnects with back-off.
@@ -33,7 +37,9 @@ import httpx
 import websockets
 
 from ..events import (AccountPage, BalanceUpdate, BrokerListener, CancelIntent, ConnectionEvent,
-                      ExecutionRow, HoldingRow, OpenOrderRow, OrderIntent, SessionEvent, ViEvent)
+                      ExecutionRow, HoldingRow, MasterStateEvent, OpenOrderRow, OrderIntent, SessionEvent,
+                      ViEvent)
+from ..master import UNREAD, rest_restrictions
 from ..orders import OrderTracker, TrackedOrder
 from ..parsing import norm_order_no, parse_int_or, session_venue, strip_code
 from ..venues import VenueMapConfig
@@ -49,13 +55,15 @@ ITEMS_PER_REG = 100          # codes per REG data entry
 _WS_LOG = logging.getLogger("kxrules.broker.rest.websocket")
 _WS_LOG.setLevel(logging.INFO)
 LOGIN_TIMEOUT_S = 10.0
+MASTER_ATTEMPTS = 3          # per 종목정보 call: a refusal (1700) or a transport error is tried again
 
 
 class KiwoomRestAdapter:
     def __init__(self, *, base_url: str, ws_url: str, credentials: Credentials,
                  rest_venues: RestVenueMap, venues: VenueMapConfig, clock: AsyncioClock,
                  listener: BrokerListener, codes: list[str], account: str | None = None,
-                 server: str = "real", http_timeout_s: float = 5.0, close_loop: bool = False,
+                 markets: dict[str, str] | None = None, server: str = "real", http_timeout_s: float = 5.0,
+                 close_loop: bool = False,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.base_url = base_url
         self.ws_url = ws_url.rstrip("/") + P.PATH_WEBSOCKET
@@ -64,6 +72,7 @@ class KiwoomRestAdapter:
         self.clock = clock
         self.listener = listener
         self.codes = list(codes)
+        self.markets = dict(markets or {})           # code -> KOSPI | KOSDAQ (ka10099's mrkt_tp)
         self.account = account
         self.server = server
         # what a login says about the account (the engine refuses to arm on a mismatch with the
@@ -88,6 +97,7 @@ class KiwoomRestAdapter:
         self._last_balance: dict[str, tuple[int, int, int]] = {}
         self._next_key: dict[str, str] = {}
         self._subscribed = False
+        self._master_read = False
         self._closing = False
         self._closed = False
         self._close_loop = close_loop
@@ -166,6 +176,7 @@ class KiwoomRestAdapter:
             code, why = P.RC_TRANSPORT, "closed"
             try:
                 token = await self.tokens.get()
+                await self._read_master_states()
                 async with websockets.connect(self.ws_url, ping_interval=None, logger=_WS_LOG,
                                               max_size=2 ** 22, open_timeout=LOGIN_TIMEOUT_S) as ws:
                     await ws.send(json.dumps({"trnm": "LOGIN", "token": token}))
@@ -317,6 +328,66 @@ class KiwoomRestAdapter:
         self.listener.on_balance(BalanceUpdate(bal.code, bal.holding_qty, bal.orderable_qty,
                                                bal.avg_price, self.clock.now_ns(),
                                                {"type": P.RT_BALANCE, **_strs(values)}))
+
+    # --- master data ------------------------------------------------------------------------
+    async def _read_master_states(self) -> None:
+        """Once, before the first login is reported: each code's 종목정보 as a MasterStateEvent,
+        so the engine mutes restricted names (거래정지, 관리종목 …) before it can arm."""
+        on_master = getattr(self.listener, "on_master_state", None)
+        if on_master is None or self._master_read:
+            return
+        self._master_read = True
+        rows: dict[str, dict[str, Any]] = {}
+        try:
+            await self._master_rows(rows)
+        except Exception:  # noqa: BLE001 - whatever was not read is reported unread below
+            self.counters["master_read_failed"] += 1
+        now = self.clock.now_ns()
+        for code in self.codes:
+            row = rows.get(code)
+            if row is None:
+                self.counters["master_unread"] += 1
+                on_master(MasterStateEvent(code, (UNREAD,), now, {"error": "no 종목정보 answer (ka10099, ka10100)"}))
+            else:
+                on_master(MasterStateEvent(code, rest_restrictions(row), now,
+                                           {k: str(row.get(k, "")) for k in P.MASTER_FIELDS}))
+
+    async def _master_rows(self, rows: dict[str, dict[str, Any]]) -> None:
+        wanted = set(self.codes)
+        listed = {P.MARKET_TP.get(self.markets.get(c, "KOSPI")) for c in self.codes}
+        for mrkt_tp in sorted(m for m in listed if m is not None):     # another market: ka10100 per code
+            cont: str | None = None
+            while True:
+                rc, data, headers = await self._paced_query(P.API_STOCK_LIST, {"mrkt_tp": mrkt_tp}, cont)
+                if rc != P.RC_OK:
+                    break
+                for row in data.get(P.STOCK_LIST) or ():
+                    code = str(row.get("code", "")).strip() if isinstance(row, dict) else ""
+                    if code in wanted:
+                        rows[code] = row
+                cont = headers.get("next-key", "") if headers is not None and headers.get("cont-yn") == "Y" else None
+                if not cont:
+                    break
+        for code in self.codes:
+            if code not in rows:
+                rc, data, _ = await self._paced_query(P.API_STOCK_INFO, {"stk_cd": code})
+                if rc == P.RC_OK and str(data.get("code", "")).strip() == code:
+                    rows[code] = data
+
+    async def _paced_query(self, api: str, body: dict[str, str],
+                           cont: str | None = None) -> tuple[int, dict[str, Any], httpx.Headers | None]:
+        """One 종목정보 call spaced inside the declared query limit; a 1700 or a transport error
+        waits a whole window and tries again (``MASTER_ATTEMPTS``)."""
+        limit = self.rest_venues.limits.queries
+        rc, data, headers = P.RC_TRANSPORT, dict[str, Any](), None
+        for attempt in range(MASTER_ATTEMPTS):
+            pause_ms = limit.window_ms / limit.capacity if attempt == 0 else limit.window_ms
+            await asyncio.sleep(self.clock.sleep_s(pause_ms / 1000))
+            rc, _, data, headers = await self._call(api, P.PATH_STOCK_INFO, body, cont_key=cont)
+            if rc not in (P.RC_RATE_LIMIT, P.RC_TRANSPORT):
+                break
+            self.counters["master_retry"] += 1
+        return rc, data, headers
 
     # --- HTTP -------------------------------------------------------------------------------
     async def _call(self, api_id: str, path: str, body: dict[str, str], *,

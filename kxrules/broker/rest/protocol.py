@@ -10,6 +10,7 @@ PATH_TOKEN = "/oauth2/token"
 PATH_REVOKE = "/oauth2/revoke"
 PATH_ORDER = "/api/dostk/ordr"
 PATH_ACCOUNT = "/api/dostk/acnt"
+PATH_STOCK_INFO = "/api/dostk/stkinfo"
 PATH_WEBSOCKET = "/api/dostk/websocket"
 
 HOSTS = {
@@ -19,6 +20,11 @@ HOSTS = {
 
 API_BUY, API_SELL, API_MODIFY, API_CANCEL = "kt10000", "kt10001", "kt10002", "kt10003"
 API_HOLDINGS, API_OPEN_ORDERS, API_EXECUTIONS = "kt00018", "ka10075", "ka10076"
+# 종목정보: ka10099 리스트 (per market, ``list``, pages by cont-yn/next-key), ka10100 조회 (one code)
+API_STOCK_LIST, API_STOCK_INFO = "ka10099", "ka10100"
+STOCK_LIST = "list"
+MARKET_TP = {"KOSPI": "0", "KOSDAQ": "10"}          # ka10099 mrkt_tp
+MASTER_FIELDS = ("state", "auditInfo", "orderWarning", "nxtEnable")   # what the engine is told
 ACCOUNT_API = {"holdings": API_HOLDINGS, "open_orders": API_OPEN_ORDERS, "executions": API_EXECUTIONS}
 
 # kt00018 계좌평가잔고내역: 조회구분 2 = 개별; ka10075 미체결: all symbols, both sides, all venues

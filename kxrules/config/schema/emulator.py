@@ -151,7 +151,9 @@ class SessionStep(Strict):
     at: str = Field(description="HH:MM:SS KST")
     code: str = Field(min_length=1, max_length=1, description="FID 215 value")
     matching: bool = Field(description="continuous matching on after this signal")
-    expire_resting: bool = Field(False, description="cancel resting orders (Chejan 확인)")
+    closing_auction: bool = Field(
+        False, description="a call auction ends here: resting orders are matched once against the book")
+    expire_resting: bool = Field(False, description="then cancel what still rests (Chejan 확인)")
 
     @field_validator("at")
     @classmethod
@@ -161,17 +163,20 @@ class SessionStep(Strict):
 
 
 def _default_sessions() -> dict[Venue, tuple[SessionStep, ...]]:
-    def s(at: str, code: str, matching: bool, expire: bool = False) -> SessionStep:
-        return SessionStep(at=at, code=code, matching=matching, expire_resting=expire)
+    """KRX holds the day's orders through the 15:20-15:30 closing auction; NXT's pre- and
+    main-market orders stay live until 20:00 and trade again in the after-market from 15:40
+    (domain notes: live-path-facts §5, krx-nxt-market §4)."""
+    def s(at: str, code: str, matching: bool, *, auction: bool = False, expire: bool = False) -> SessionStep:
+        return SessionStep(at=at, code=code, matching=matching, closing_auction=auction, expire_resting=expire)
 
     return {
         "KRX": (s("08:30:00", "0", False), s("09:00:00", "3", True),
-                s("15:20:00", "2", False, True), s("15:30:00", "4", False),
+                s("15:20:00", "2", False), s("15:30:00", "4", False, auction=True, expire=True),
                 s("18:00:00", "9", False)),
         "NXT": (s("08:00:00", "P", False), s("08:50:00", "Q", False),
-                s("09:00:30", "R", True), s("15:20:00", "S", False, True),
-                s("15:30:00", "T", False), s("15:40:00", "U", False), s("15:40:00", "V", False),
-                s("20:00:00", "W", False)),
+                s("09:00:30", "R", True), s("15:20:00", "S", False),
+                s("15:30:00", "T", False), s("15:40:00", "U", True), s("16:00:00", "V", True),
+                s("20:00:00", "W", False, expire=True)),
     }
 
 

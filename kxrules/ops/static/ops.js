@@ -60,7 +60,7 @@ function renderSymbols(symbols) {
   const rows = symbols.map((s) => {
     const [krx, nxt] = s.venues;
     const tr = el("tr", {"data-code": s.code, class: s.live_pairs ? "busy" : ""},
-      el("td", {}, s.code), el("td", {class: "name"}, s.name), el("td", {class: "state state-" + s.state}, s.state),
+      el("td", {}, s.code), el("td", {class: "name"}, s.name), el("td", {class: "state state-" + s.state}, s.state + (s.mute_reason ? " (" + s.mute_reason + ")" : "")),
       quote({price: krx.bid, qty: krx.bid_qty}), quote({price: krx.ask, qty: krx.ask_qty}),
       quote({price: nxt.bid, qty: nxt.bid_qty}), quote({price: nxt.ask, qty: nxt.ask_qty}),
       el("td", {class: "n gap"}, s.gap_ticks === null ? "–" : s.gap_ticks + "t " + (s.direction || "")),

@@ -6,6 +6,9 @@
   (kt00018 holdings, ka10075 open orders, pages by ``cont-yn``/``next-key``): a token the server
   does not know or that expired is 8005; over the order or query budget that the REST venue map
   declares (``limits``) 1700 (HTTP 429).
+- ``POST /api/dostk/stkinfo``: 종목정보 from the emulator's master data (``master:`` in the sim
+  profile, a clean name by default): ``ka10099`` lists a market's codes (``mrkt_tp`` 0 KOSPI, 10
+  KOSDAQ) ``STOCK_ROWS_PER_PAGE`` a page, ``ka10100`` answers one code (1901 for an unknown one).
 - ``/api/dostk/websocket``: ``LOGIN`` first, then ``REG``/``REMOVE``; the server sends ``PING``
   every ``ping_s`` and counts echoes; ``REAL`` frames come from the bridge.
 
@@ -29,6 +32,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ...emulator import formats as fm
+from ...emulator.config import MasterState
 from ...emulator.server import EmulatedServer
 from .. import protocol as P
 from ..venues import RestVenueMap
@@ -36,6 +40,8 @@ from .bridge import RestBridge, WsSession
 from ....seoul import NS_PER_S
 
 RC_REFUSED = 1
+STOCK_ROWS_PER_PAGE = 100       # ka10099 rows a page (emulator choice; Kiwoom does not document it)
+MARKET_NAMES = {"KOSPI": ("0", "거래소"), "KOSDAQ": ("10", "코스닥")}
 MSG_BAD_TOKEN = "Token이 유효하지 않습니다"
 MSG_RATE = "허용된 요청 개수를 초과하였습니다"
 
@@ -178,7 +184,11 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         order_no, msg = got
         if not order_no:
             return reply(RC_REFUSED, msg)
-        extra = {"base_orig_ord_no": body.get("orig_ord_no", ""), "cncl_qty": str(qty)} if api == P.API_CANCEL else {}
+        extra: dict[str, Any] = {}
+        if api == P.API_CANCEL:      # "0" asked for the whole remainder: the answer says how many that was
+            taken = server.orders.get(int(order_no))
+            extra = {"base_orig_ord_no": body.get("orig_ord_no", ""),
+                     "cncl_qty": str(taken.qty if taken is not None else qty)}
         return reply(0, msg, ord_no=order_no, dmst_stex_tp=venue, **extra)
 
     async def account(request: Request) -> Response:
@@ -213,6 +223,31 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
             return reply(0, "조회가 완료되었습니다", headers=headers, **listed)
         listed = {P.OPEN_ORDERS_LIST: [open_order_json(r, server) for r in rows]}
         return reply(0, "조회가 완료되었습니다", headers=headers, **listed)
+
+    async def stock_info(request: Request) -> Response:
+        if not authorised(request):
+            return reply(8005, MSG_BAD_TOKEN)
+        api = request.headers.get("api-id", "")
+        if api not in (P.API_STOCK_LIST, P.API_STOCK_INFO):
+            return reply(1501, f"api-id {api!r}는 지원하지 않습니다")
+        if rate_limited() or not query_budget.take(clock.now_ns()):
+            counters["queries_rate_limited"] += 1
+            return reply(P.RC_RATE_LIMIT, MSG_RATE, 429)
+        body = await request.json()
+        if api == P.API_STOCK_INFO:
+            code = str(body.get("stk_cd", ""))
+            if code not in server.sym_of:
+                return reply(1901, "종목코드가 올바르지 않습니다")
+            row: dict[str, Any] = stock_info_row(server, code)
+            return reply(0, "정상적으로 처리되었습니다", **row)
+        market = {tp: m for m, (tp, _) in MARKET_NAMES.items()}.get(str(body.get("mrkt_tp", "")))
+        codes = [c for c in server.codes if server.markets.get(c, "KOSPI") == market]
+        start = int(request.headers.get("next-key", "0") or 0) if request.headers.get("cont-yn") == "Y" else 0
+        end = start + STOCK_ROWS_PER_PAGE
+        more = end < len(codes)
+        headers = {"cont-yn": "Y" if more else "N", "next-key": str(end) if more else "", "api-id": api}
+        listed: dict[str, Any] = {P.STOCK_LIST: [stock_info_row(server, c) for c in codes[start:end]]}
+        return reply(0, "정상적으로 처리되었습니다", headers=headers, **listed)
 
     async def websocket(ws: WebSocket) -> None:
         await ws.accept()
@@ -279,11 +314,26 @@ def build_app(bridge: RestBridge, auth: EmulatorAuth, rest_venues: RestVenueMap,
         Route(P.PATH_REVOKE, revoke, methods=["POST"]),
         Route(P.PATH_ORDER, order, methods=["POST"]),
         Route(P.PATH_ACCOUNT, account, methods=["POST"]),
+        Route(P.PATH_STOCK_INFO, stock_info, methods=["POST"]),
         WebSocketRoute(P.PATH_WEBSOCKET, websocket),
     ])
     app.state.faults = faults
     app.state.auth = auth
     return app
+
+
+def stock_info_row(server: EmulatedServer, code: str) -> dict[str, str]:
+    """One code's 종목정보 in the documented fields (ka10100's answer, a ka10099 row): ``state``
+    and ``auditInfo`` are the master data's texts, ``orderWarning`` is derived from them; what the
+    emulator does not know is empty."""
+    master = server.cfg.master.get(code) or MasterState()
+    market_code, market_name = MARKET_NAMES.get(server.markets.get(code, "KOSPI"), ("0", "거래소"))
+    warning = ("2" if "정리매매" in master.state else
+               {"투자위험": "4", "투자경고": "5"}.get(master.construction, "0"))
+    return {"code": code, "name": server.cfg.names.get(code, code), "listCount": "",
+            "auditInfo": master.construction, "regDay": "", "lastPrice": f"{server.ref_price(code):08d}",
+            "state": master.state, "marketCode": market_code, "marketName": market_name, "upName": "",
+            "upSizeName": "", "companyClassName": "", "orderWarning": warning, "nxtEnable": "Y"}
 
 
 def holding_json(r: dict[str, str]) -> dict[str, str]:

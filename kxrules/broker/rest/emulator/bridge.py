@@ -2,8 +2,8 @@
 
 The server reports through a control's ``emit_*``/``publish_*`` methods at delivery time. Here:
 a TR ack (``emit_tr`` + ``emit_msg``) and an account reply (``emit_tr_rows``) answer the HTTP
-request waiting for them; Chejan becomes WebSocket ``00``/``04`` frames, 장시작시간 ``0s`` and VI
-``1h``, for the sockets logged in and registered. The server stays up while sockets come and go
+request waiting for them; Chejan becomes WebSocket ``00``/``04`` frames and VI ``1h`` for the sockets logged in and
+registered; 장시작시간 ``0s`` for every socket logged in (market-wide, as on OpenAPI+). The server stays up while sockets come and go
 (``connected`` is always true: HTTP answers do not need a socket); a frame with nobody to receive
 it is lost and counted, as real-time data is lost while a real session is down.
 """
@@ -132,7 +132,12 @@ class RestBridge:
         self.broadcast(P.RT_ORDER if gubun == "0" else P.RT_BALANCE, code, rec)
 
     def publish_session(self, code215: str) -> None:
-        self.broadcast(P.RT_SESSION, "", fm.session_record(self.clock.now_ns(), code215))
+        """장시작시간 goes to every logged-in socket, registered or not (as on OpenAPI+)."""
+        text = real_message(P.RT_SESSION, "", fm.session_record(self.clock.now_ns(), code215))
+        for s in self.sessions:
+            s.queue.put_nowait(text)
+        if not self.sessions:
+            self.counters["undelivered_" + P.RT_SESSION] += 1
 
     def publish_vi(self, code: str, active: bool) -> None:
         srv = self.server
