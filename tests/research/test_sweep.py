@@ -49,7 +49,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_a_run(swept, recorded, tmp
     assert not second.interrupted and second.resumed == 3
     assert not set(first.ran) & set(second.ran)                 # no run done twice
     assert set(first.ran) | set(second.ran) == plan.keys
-    assert _table(store, plan) == full                          # the same final table
+    assert _table(store, plan.keys, plan.sweep.name) == full                          # the same final table
     third = run_sweep(plan, store, workers=2)
     assert third.ran == [] and third.resumed == 8
     store.close()
@@ -83,6 +83,6 @@ def test_the_same_sweep_on_ray_gives_identical_rows(swept, recorded, tmp_path):
     store = SweepStore(tmp_path / "ray.duckdb")
     outcome = run_sweep(plan, store, workers=2, backend=ray_backend("local", {"num_cpus": 2}))
     assert not outcome.failed and len(outcome.ran) == 8
-    assert _table(store, plan) == full
+    assert _table(store, plan.keys, plan.sweep.name) == full
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before   # Ray's handlers gone
     store.close()
