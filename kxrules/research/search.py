@@ -48,8 +48,10 @@ def corner_settings(sweep: Sweep) -> list[Setting]:
     """The space's lowest and highest values at once: the settings a plan checks before a search
     starts (a t_hedge_ms range reaching risk.max_unhedged_ms is refused there, not at trial 17)."""
     assert sweep.search is not None
-    ends = {name: (min(s.choices), max(s.choices)) if s.choices is not None else (s.low, s.high)
-            for name, s in sweep.search.params.items()}
+    ends: dict[str, tuple[int | float, int | float]] = {}
+    for name, space in sweep.search.params.items():
+        values = space.choices if space.choices is not None else [space.low, space.high]
+        ends[name] = (min(v for v in values if v is not None), max(v for v in values if v is not None))
     return [sweep.setting({name: e[i] for name, e in ends.items()}) for i in (0, 1)]
 
 
@@ -69,9 +71,10 @@ def new_study(sweep: Sweep) -> "optuna.Study":
     if search.sampler == "random":
         sampler = optuna.samplers.RandomSampler(seed=search.seed)
     else:
+        startup: dict[str, Any] = {} if search.startup_trials is None else {"n_startup_trials": search.startup_trials}
         sampler = optuna.samplers.TPESampler(
             seed=search.seed, constant_liar=True,       # a batch's pending trials steer the next ask away
-            **({} if search.startup_trials is None else {"n_startup_trials": search.startup_trials}))
+            **startup)
     return optuna.create_study(study_name=sweep.name, sampler=sampler,
                                direction="maximize" if objective.maximize else "minimize")
 
