@@ -44,6 +44,8 @@ def _load(tmp_path, text: str, **kw):
 def test_the_shipped_example_and_a_good_file_load(tmp_path):
     sweep, found = _load(tmp_path, (REPO / "sweeps/edge_grid.yaml").read_text(encoding="utf-8"))
     assert sweep is not None and not found
+    sweep, found = _load(tmp_path, (REPO / "sweeps/edge_search.yaml").read_text(encoding="utf-8"))
+    assert sweep is not None and not found and sweep.search.trials == 40
     sweep, found = _load(tmp_path, GOOD)
     assert not found
     assert [s.label() for s in sweep.settings][0] == "edge_buffer_ticks=1 t_hedge_ms=600 005930.t_hedge_ms=800"
