@@ -1,5 +1,6 @@
 """``kxrules sweep``: plan every (setting, day), skip what the results already hold, run the rest
-on long-lived workers and commit each row as it finishes.
+on long-lived workers and commit each row as it finishes (a search's settings come from Optuna,
+batch by batch, on the same workers: ``search.py``).
 
 The parent compiles the profile once per trading date (for the run keys and to check each
 setting), checks every day file once the way ``trade --replay`` does, then hands runs to a
@@ -220,9 +221,9 @@ class Runs:
         self.done = store.done_keys(plan.sweep.name)
         self.backend: Backend | None = None
 
-    def run(self, specs: list[RunSpec], *, pool_size: int) -> None:
-        """Run the specs whose key has no row yet (each key once); ``pool_size``: the runs a batch
-        can keep busy at once (no more workers than that are started)."""
+    def run(self, specs: list[RunSpec], *, pool_size: int | None = None) -> None:
+        """Run the specs whose key has no row yet (each key once). ``pool_size``: the most runs any
+        batch will have at once (no more workers are started; default: this batch's)."""
         todo, seen = [], set()
         for spec in specs:
             if spec.key in seen:
@@ -240,7 +241,8 @@ class Runs:
         if not todo:
             return
         if self.backend is None:
-            n = min(self.workers, pool_size) if self.workers > 0 else pool_size   # 0: the backend's cores
+            most = pool_size or len(todo)
+            n = min(self.workers, most) if self.workers > 0 else most       # 0: the backend's cores
             self.backend = (self.factory or LocalPool)(self.plan.sweep, n, todo[0].date)
             self.progress.workers = self.backend.workers
         sweep = self.plan.sweep
@@ -283,7 +285,7 @@ def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callab
     t0 = time.perf_counter()
     try:
         if sweep.search is None:
-            runs.run(plan.runs, pool_size=len(plan.runs))
+            runs.run(plan.runs)
         else:
             from .search import run_search
 
