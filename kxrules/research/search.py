@@ -9,7 +9,8 @@ A resumed search needs no Optuna storage: the study lives in memory and is asked
 from trial 0. The same seed proposes the same settings, their runs are found in the results by
 run key (not run again) and told the values read back from the same rows, so the study reaches
 the state it had when it stopped and goes on from there. The results table stays the one truth:
-no study file can be a row ahead of it or behind.
+no study file can be a row ahead of it or behind. (A run that failed has no row: it is retried on
+resume, and if it succeeds then, the trials after it may differ from the first attempt's.)
 """
 from __future__ import annotations
 
