@@ -1,5 +1,6 @@
-"""Sweep throughput: the warm-worker replay rate, and a local pool of 1 vs 2 workers over the same
-sweep (quotes/s per worker, scaling efficiency). Prints one JSON line per figure.
+"""Sweep throughput: the warm-worker replay rate, a local pool of 1 vs 2 workers over the same
+sweep (quotes/s per worker, scaling efficiency), the same number of runs as an Optuna search,
+and the sweep on a local Ray instance (its overhead). Prints one JSON line per figure.
 
     python bench/sweep.py --symbols 50 --minutes 30 --days 2 [--out-dir bench/out]
 
@@ -32,6 +33,21 @@ days:
 grid:
   edge_buffer_ticks: [1, 2]
   t_hedge_ms: [600, 1000]
+objective:
+  maximize: net_krw
+"""
+SEARCH = """\
+name: bench_search
+profile: sim
+days:
+  library: {library}
+search:
+  trials: 4
+  batch: 2
+  seed: 7
+  params:
+    edge_buffer_ticks: {{low: 0, high: 3, step: 0.5}}
+    t_hedge_ms: {{low: 200, high: 1000, step: 50}}
 objective:
   maximize: net_krw
 """
@@ -133,7 +149,25 @@ def main() -> None:
     emit(bench="sweep_scaling", workers=2, speedup=round(rates[2] / rates[1], 2),
          efficiency=round(rates[2] / rates[1] / 2, 2))
 
-    # 3. the same sweep on a local Ray instance (2 actors), when Ray is installed
+    # 3. the same number of runs as an Optuna search (4 trials told in 2 batches of 2, 2 workers):
+    # what the batch barrier and Optuna's ask/tell cost against the grid
+    search_file = out / "bench_search.yaml"
+    search_file.write_text(SEARCH.format(library=library), encoding="utf-8")
+    search = load_sweep(search_file, ws, Diagnostics(ws), resolve_days=True)
+    search_plan = plan_sweep(search)
+    db = out / "results_search.duckdb"
+    db.unlink(missing_ok=True)
+    store = SweepStore(db)
+    t0 = time.perf_counter()
+    outcome = run_sweep(search_plan, store, workers=2)
+    wall = time.perf_counter() - t0
+    store.close()
+    assert not outcome.failed, outcome.failed
+    searched = outcome.quotes                # a trial repeating a setting reuses its rows
+    emit(bench="sweep_search", workers=2, trials=4, batch=2, runs=outcome.planned, wall_s=round(wall, 2),
+         quotes_per_s=round(searched / wall), grid_rate_over_search_rate=round(rates[2] / (searched / wall), 2))
+
+    # 4. the same sweep on a local Ray instance (2 actors), when Ray is installed
     try:
         import ray  # noqa: F401
     except ImportError:

@@ -1,4 +1,5 @@
-"""`kxrules sweep FILE`: run a sweep declared in YAML over recorded days, on a local process pool."""
+"""`kxrules sweep FILE`: run a sweep declared in YAML (a grid, or an Optuna search) over recorded
+days, on a local process pool or Ray."""
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ def sweep(
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace root.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress line.")] = False,
 ) -> None:
-    """Replay every (setting, day) of a sweep on the emulator's fast path and record one row per run in DuckDB; an interrupted sweep resumes where it stopped.
+    """Replay every (setting, day) of a sweep on the emulator's fast path and record one row per run in DuckDB: every setting of a grid, or the trials of an Optuna search; an interrupted sweep resumes where it stopped.
 
     Exit codes: 0 every run recorded, 1 some runs failed or the sweep was interrupted, 2 the sweep file, a day or a setting is invalid."""
     import sys
@@ -43,9 +44,12 @@ def sweep(
         plan = plan_sweep(spec)
     except SweepError as exc:
         fail(str(exc))
-    n_set, n_days = len(spec.settings), len(plan.dates)
-    typer.echo(f"sweep {spec.name}: {n_set} setting(s) x {n_days} day(s) = {len(plan.runs)} runs, "
-               f"{sum(plan.quotes.values()) * n_set:,} quotes")
+    search, n_days = spec.search, len(plan.dates)
+    n_set = search.trials if search else len(spec.settings)
+    what = (f"a {search.sampler} search of {n_set} trial(s) (seed {search.seed}, {search.batch} at a time)"
+            if search else f"{n_set} setting(s)")
+    typer.echo(f"sweep {spec.name}: {what} x {n_days} day(s) = {n_set * n_days} runs"
+               f"{' at most' if search else ''}, {sum(plan.quotes.values()) * n_set:,} quotes")
     if check:
         typer.echo("ok: the sweep file, its days and every setting check out")
         return
@@ -62,13 +66,13 @@ def sweep(
         backend = ray_backend(ray)
     n = workers if workers > 0 else (0 if ray is not None else (os.cpu_count() or 1))   # Ray: the cluster's CPUs
     outcome = run_sweep(plan, store, workers=n, status=None if quiet else echo_err, tty=tty, backend=backend)
-    rows = store.rows(spec.name, plan.keys)
+    rows = store.rows(spec.name, outcome.keys)
     store.close()
     metric = spec.model.objective.metric
     if rows:
         ranked = rank(rows, spec.model.objective)
         typer.echo(f"{'maximize' if spec.model.objective.maximize else 'minimize'} {metric} "
-                   f"({len(rows)}/{len(plan.runs)} runs recorded):")
+                   f"({len(rows)}/{outcome.planned} runs recorded):")
         typer.echo(render_ranking(ranked, metric, top))
         typer.echo(f"reproduce the best on its first day: {_first_command(rows, ranked[0].setting)}")
     typer.echo(f"results: {store.path} (sweep_id {spec.name!r}); ran {len(outcome.ran)}, "

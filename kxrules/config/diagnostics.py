@@ -102,6 +102,7 @@ CODES: dict[str, Code] = _registry(
     Code("KX953", E, "risk caps inconsistent"),
     Code("KX961", E, "sweep: varies an unknown parameter"),
     Code("KX962", E, "sweep: the days match no file"),
+    Code("KX963", E, "sweep: the search space is inconsistent (grid and search together, low above high, ...)"),
 )
 
 

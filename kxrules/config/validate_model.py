@@ -16,7 +16,7 @@ _RANGE_TYPES = {
     "enum", "too_short", "too_long", "out_of_range", "rate_range",
     "string_too_short", "string_too_long", "multiple_of",
 }
-_SPECIFIC_CODES = {"rate_precision": "KX704", "rate_negative": "KX704"}
+_SPECIFIC_CODES = {"rate_precision": "KX704", "rate_negative": "KX704", "search_space": "KX963"}
 
 
 class Locator(Protocol):

@@ -31,23 +31,39 @@ def aggregate(values: list, metric: str) -> float | None:
     return sum(vals) if metric in ADDITIVE else sum(vals) / len(vals)
 
 
+def judge(rows: list[dict[str, Any]], objective) -> tuple[float | None, list[float], list[str]]:
+    """One setting's runs: the objective's value over its days, each constraint's worst violation
+    over the days (<= 0 holds: Optuna's convention) and the breaches in words."""
+    metric = objective.maximize or objective.minimize
+    violations, breaches = [], []
+    for name, bound in objective.constraints.items():
+        excesses = []
+        for r in rows:
+            if r.get(name) is None:
+                continue
+            excesses.append(_excess(r[name], bound))
+            if excesses[-1] > 0:
+                breaches.append(f"{name} {r[name]:,.0f} on {r['day_date']}")
+        violations.append(max(excesses) if excesses else 0.0)
+    return aggregate([r.get(metric) for r in rows], metric), violations, breaches
+
+
+def _excess(value: float, bound) -> float:
+    """How far ``value`` lies outside ``bound`` (negative: inside by that much)."""
+    sides = ([float(value - bound.max)] if bound.max is not None else []) + \
+            ([float(bound.min - value)] if bound.min is not None else [])
+    return max(sides) if sides else 0.0
+
+
 def rank(rows: list[dict[str, Any]], objective) -> list[Ranked]:
     by_setting: dict[str, list[dict]] = {}
     for r in rows:
         by_setting.setdefault(r["setting"], []).append(r)
-    metric = objective.maximize or objective.minimize
     out = []
     for setting, rs in by_setting.items():
-        breaches = []
-        for name, bound in objective.constraints.items():
-            for r in rs:
-                v = r.get(name)
-                if v is None:
-                    continue
-                if (bound.max is not None and v > bound.max) or (bound.min is not None and v < bound.min):
-                    breaches.append(f"{name} {v:,.0f} on {r['day_date']}")
+        value, _, breaches = judge(rs, objective)
         p95 = [r["unhedged_p95_ms"] for r in rs if r["unhedged_p95_ms"] is not None]
-        out.append(Ranked(setting, rs[0].get("command") or "", len(rs), aggregate([r.get(metric) for r in rs], metric),
+        out.append(Ranked(setting, rs[0].get("command") or "", len(rs), value,
                           sum(r["net_krw"] for r in rs), min(r["net_krw"] for r in rs), max(p95) if p95 else None,
                           not breaches, breaches))
     sign = -1 if objective.maximize else 1

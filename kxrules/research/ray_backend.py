@@ -74,25 +74,50 @@ def _is_local(address: str | None) -> bool:
     return address in (None, "", "local")
 
 
+class RaySession:
+    """``ray.init`` if Ray is not running in this process yet, and on ``stop`` its ``ray.shutdown``
+    with the driver's SIGINT/SIGTERM handlers given back (ray.init installs its own); a Ray that was
+    running already is left as it was. ``address``: ``auto``, ``ray://HOST:PORT``, or None/``local``."""
+
+    def __init__(self, root: Path, address: str | None = None, init_kwargs: dict | None = None):
+        import ray
+
+        self.ray, self.root, self.address = ray, root, address
+        self.started = False
+        self.session_dir: str | None = None
+        self._handlers: dict = {}
+        self._init_kwargs = dict(init_kwargs or {})
+
+    def start(self) -> "RaySession":
+        if self.ray.is_initialized():
+            return self
+        self._handlers = _signal_handlers()
+        kwargs = self._init_kwargs
+        kwargs.setdefault("include_dashboard", False)
+        kwargs.setdefault("log_to_driver", False)
+        if not _is_local(self.address):
+            kwargs["address"] = self.address
+            kwargs.setdefault("runtime_env", {"working_dir": str(self.root), "excludes": WORKSPACE_EXCLUDES})
+        context = self.ray.init(**kwargs)
+        self.started = True
+        self.session_dir = getattr(context, "address_info", {}).get("session_dir")
+        return self
+
+    def stop(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+            _restore(self._handlers)            # the driver's Ctrl-C and SIGTERM are ours again
+
+
 class RayPool:
-    """The Backend of ``runner.run_sweep`` on Ray. ``address``: ``auto`` (a running cluster),
-    ``ray://HOST:PORT``, or None/``local`` (start a local Ray on this machine)."""
+    """The Backend of ``runner.run_sweep`` on Ray: one actor per worker, on the Ray of this process
+    or one it starts (``RaySession``) and stops when the sweep ends."""
 
     def __init__(self, sweep: Sweep, workers: int, warm_date: dt.date | None, *, address: str | None = None,
                  init_kwargs: dict | None = None):
-        import ray
-
-        self.ray = ray
-        self.started = not ray.is_initialized()
-        self._handlers = _signal_handlers()     # ray.init installs its own SIGTERM handler
-        if self.started:
-            kwargs = dict(init_kwargs or {})
-            kwargs.setdefault("include_dashboard", False)
-            kwargs.setdefault("log_to_driver", False)
-            if not _is_local(address):
-                kwargs["address"] = address
-                kwargs.setdefault("runtime_env", {"working_dir": str(sweep.root), "excludes": WORKSPACE_EXCLUDES})
-            ray.init(**kwargs)
+        self.session = RaySession(sweep.root, address, init_kwargs).start()
+        self.ray = ray = self.session.ray
         root = str(sweep.root) if _is_local(address) else "."          # the job's working directory
         universe = sweep.universe
         if universe is not None and not _is_local(address):
@@ -134,12 +159,11 @@ class RayPool:
                 self.ray.get([a.close.remote() for a in self.actors], timeout=30)   # their scratch dirs
             except Exception:  # noqa: BLE001 - killed actors (an interrupt) cannot answer
                 pass
+            for a in self.actors:               # their CPUs are free at once for the next sweep on this Ray
+                self.ray.kill(a)
         self.actors = []
         self.refs = {}
-        if self.started:
-            self.ray.shutdown()
-            self.started = False
-            _restore(self._handlers)            # the driver's Ctrl-C and SIGTERM are ours again
+        self.session.stop()
 
 
 def ray_backend(address: str | None, init_kwargs: dict | None = None):

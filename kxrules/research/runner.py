@@ -1,5 +1,6 @@
 """``kxrules sweep``: plan every (setting, day), skip what the results already hold, run the rest
-on long-lived workers and commit each row as it finishes.
+on long-lived workers and commit each row as it finishes (a search's settings come from Optuna,
+batch by batch, on the same workers: ``search.py``).
 
 The parent compiles the profile once per trading date (for the run keys and to check each
 setting), checks every day file once the way ``trade --replay`` does, then hands runs to a
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
-from .settings import SettingError, apply_setting, run_key
+from .settings import Setting, SettingError, apply_setting, run_key
 from .spec import Sweep
 from .store import SweepStore
 from .worker import RunSpec, init_worker, run_in_worker
@@ -34,28 +35,40 @@ class SweepError(Exception):
 @dataclass
 class Plan:
     sweep: Sweep
-    runs: list[RunSpec]
+    runs: list[RunSpec]                     # the grid's (a search's come from its trials)
     quotes: dict[Path, int]                 # rows per day file
-    dates: dict[Path, dt.date]
+    dates: dict[Path, dt.date]              # the days, in order
+    profiles: dict[dt.date, Any] = field(default_factory=dict, repr=False)   # compiled, per date
 
     @property
     def keys(self) -> set[str]:
         return {r.key for r in self.runs}
 
+    def runs_for(self, setting: Setting) -> list[RunSpec]:
+        """The setting's run on every day (SettingError when it does not apply to a date's profile)."""
+        out = []
+        for day, date in self.dates.items():
+            applied = apply_setting(self.profiles[date], setting)
+            out.append(RunSpec(run_key(setting.as_json(), str(day), day.stat().st_size, applied.config_hash),
+                               setting, day, date))
+        return out
+
 
 @dataclass
 class Outcome:
-    planned: int
-    resumed: int                            # already in the results
+    planned: int = 0                        # distinct runs the sweep needs
+    resumed: int = 0                        # of those, already in the results
     ran: list[str] = field(default_factory=list)       # keys run now
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     wall_s: float = 0.0
     quotes: int = 0                         # quotes replayed by the runs done now
+    keys: set[str] = field(default_factory=set)         # every run key of the sweep (its rows)
 
 
 def plan_sweep(sweep: Sweep) -> Plan:
-    """Resolve days and settings; check each day once and each setting against each date's profile."""
+    """Resolve days and settings; check each day once and each setting (a search: the corners of
+    its space) against each date's profile."""
     import pyarrow.parquet as pq
 
     from ..config.compile import compile_profile
@@ -68,36 +81,34 @@ def plan_sweep(sweep: Sweep) -> Plan:
     if not days:
         raise SweepError(f"{sweep.path}: the days match no file")
     overrides = {"universe": sweep.universe} if sweep.universe else None
-    profiles: dict[dt.date, Any] = {}
-    dates: dict[Path, dt.date] = {}
-    quotes: dict[Path, int] = {}
+    plan = Plan(sweep, [], {}, {})
     for day in days:
         date = replay_date(day)
         if date is None:
             raise SweepError(f"day {day}: not a readable quote file")
-        if date not in profiles:
+        if date not in plan.profiles:
             try:
-                profiles[date] = compile_profile(sweep.root, sweep.model.profile, date, file_overrides=overrides)
+                plan.profiles[date] = compile_profile(sweep.root, sweep.model.profile, date, file_overrides=overrides)
             except ConfigError as exc:
                 lines = "\n".join(d.format() for d in exc.diagnostics.errors)
                 raise SweepError(f"profile {sweep.model.profile} does not compile for {date}:\n{lines}") from None
         try:
-            check_replay(day, profiles[date])
+            check_replay(day, plan.profiles[date])
         except TradeError as exc:
             raise SweepError(str(exc)) from None
-        dates[day] = date
-        quotes[day] = pq.ParquetFile(day).metadata.num_rows if day.suffix == ".parquet" else 0
-    runs = []
-    for setting in sweep.settings:
-        for day in days:
-            date = dates[day]
-            try:
-                applied = apply_setting(profiles[date], setting)
-            except SettingError as exc:
-                raise SweepError(f"{sweep.path}: {exc}") from None
-            key = run_key(setting.as_json(), str(day), day.stat().st_size, applied.config_hash)
-            runs.append(RunSpec(key, setting, day, date))
-    return Plan(sweep, runs, quotes, dates)
+        plan.dates[day] = date
+        plan.quotes[day] = pq.ParquetFile(day).metadata.num_rows if day.suffix == ".parquet" else 0
+    try:
+        if sweep.search is None:
+            plan.runs = [run for setting in sweep.settings for run in plan.runs_for(setting)]
+        else:
+            from .search import corner_settings
+
+            for setting in corner_settings(sweep):
+                plan.runs_for(setting)
+    except SettingError as exc:
+        raise SweepError(f"{sweep.path}: {exc}") from None
+    return plan
 
 
 def trade_command(sweep: Sweep, spec: RunSpec) -> str:
@@ -111,33 +122,33 @@ def trade_command(sweep: Sweep, spec: RunSpec) -> str:
 
 class Progress:
     """One status line: runs done, quotes/s, elapsed and the ETA (a terminal line, else a log
-    line at most every ``every_s``)."""
+    line at most every ``every_s``). ``total`` counts every run, those found done (``skip``) too."""
 
-    def __init__(self, name: str, total: int, resumed: int, workers: int, sink: Callable[[str], None] | None,
-                 tty: bool, every_s: float = 5.0):
-        self.name, self.total, self.resumed, self.workers = name, total, resumed, workers
-        self.sink, self.tty, self.every_s = sink, tty, every_s
+    def __init__(self, name: str, total: int, sink: Callable[[str], None] | None, tty: bool, every_s: float = 5.0):
+        self.name, self.total, self.sink, self.tty, self.every_s = name, total, sink, tty, every_s
         self.t0 = time.monotonic()
         self.last = 0.0
-        self.done = 0
-        self.quotes = 0
+        self.workers = self.done = self.resumed = self.quotes = 0
 
-    def update(self, quotes: int, *, final: bool = False) -> None:
-        self.done += 1 if not final else 0
+    def skip(self, n: int) -> None:
+        self.resumed += n
+
+    def update(self, quotes: int) -> None:
+        self.done += 1
         self.quotes += quotes
         if self.sink is None:
             return
         now = time.monotonic()
-        if not final and not self.tty and now - self.last < self.every_s and self.done < self.total:
+        finished = self.done + self.resumed
+        if not self.tty and now - self.last < self.every_s and finished < self.total:
             return
         self.last = now
         elapsed = now - self.t0
         rate = self.quotes / elapsed if elapsed > 0 else 0.0
-        left = self.total - self.done
-        eta = elapsed / self.done * left if self.done else None
-        line = (f"sweep {self.name}: {self.done + self.resumed}/{self.total + self.resumed} runs"
+        eta = elapsed / self.done * (self.total - finished)
+        line = (f"sweep {self.name}: {finished}/{self.total} runs"
                 f"{f' ({self.resumed} resumed)' if self.resumed else ''}, {self.workers} worker(s), "
-                f"{rate / 1e6:,.2f} M quotes/s, elapsed {_hms(elapsed)}, ETA {_hms(eta) if eta is not None else '?'}")
+                f"{rate / 1e6:,.2f} M quotes/s, elapsed {_hms(elapsed)}, ETA {_hms(eta)}")
         self.sink(("\r" + line.ljust(118)) if self.tty else line)
 
 
@@ -196,43 +207,99 @@ class LocalPool:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callable[[str], None] | None = None,
-              tty: bool = False, on_row: Callable[[dict], None] | None = None,
-              backend: Callable[[Sweep, int, dt.date], Backend] | None = None) -> Outcome:
-    """Run what the store does not hold yet, on ``backend`` (default: the local pool). ``on_row``
-    is called after each row is committed (a test interrupts the sweep from it)."""
-    sweep = plan.sweep
-    store.begin(sweep.name, sweep.path, sweep.model.profile, sweep.model.model_dump(mode="json", by_alias=True))
-    done = store.done_keys(sweep.name)
-    todo = [r for r in plan.runs if r.key not in done]
-    outcome = Outcome(planned=len(plan.runs), resumed=len(plan.runs) - len(todo))
-    if not todo:
-        return outcome
-    t0 = time.perf_counter()
-    n = min(workers, len(todo)) if workers > 0 else len(todo)      # 0: as many as the backend has cores
-    runner = (backend or LocalPool)(sweep, n, todo[0].date)
-    progress = Progress(sweep.name, len(todo), outcome.resumed, runner.workers, status, tty)
-    try:
-        for spec, row, error in runner.results(todo):
+BackendFactory = Callable[[Sweep, int, dt.date], Backend]
+
+
+class Runs:
+    """Runs batches of (setting, day) on one backend, started when the first run needs it (so its
+    workers live across batches), and commits each row as it arrives."""
+
+    def __init__(self, plan: Plan, store: SweepStore, outcome: Outcome, progress: Progress, *, workers: int,
+                 on_row: Callable[[dict], None] | None, backend: BackendFactory | None):
+        self.plan, self.store, self.outcome, self.progress = plan, store, outcome, progress
+        self.workers, self.on_row, self.factory = workers, on_row, backend
+        self.done = store.done_keys(plan.sweep.name)
+        self.backend: Backend | None = None
+
+    def run(self, specs: list[RunSpec], *, pool_size: int | None = None) -> None:
+        """Run the specs whose key has no row yet (each key once). ``pool_size``: the most runs any
+        batch will have at once (no more workers are started; default: this batch's)."""
+        todo, seen = [], set()
+        for spec in specs:
+            if spec.key in seen:
+                self.progress.skip(1)               # the same setting twice: one run serves both
+                continue
+            seen.add(spec.key)
+            if spec.key not in self.outcome.keys:
+                self.outcome.keys.add(spec.key)
+                self.outcome.planned += 1
+                self.outcome.resumed += spec.key in self.done
+            if spec.key in self.done:
+                self.progress.skip(1)
+            else:
+                todo.append(spec)
+        if not todo:
+            return
+        if self.backend is None:
+            most = pool_size or len(todo)
+            n = min(self.workers, most) if self.workers > 0 else most       # 0: the backend's cores
+            self.backend = (self.factory or LocalPool)(self.plan.sweep, n, todo[0].date)
+            self.progress.workers = self.backend.workers
+        sweep = self.plan.sweep
+        for spec, row, error in self.backend.results(todo):
             if row is None:
-                outcome.failed[spec.key] = error or "failed"
+                self.outcome.failed[spec.key] = error or "failed"
                 continue
             row.update(sweep_id=sweep.name, setting=spec.setting.label(), setting_json=_json(spec.setting.as_json()),
                        day=str(spec.day), day_date=spec.date, finished_at=dt.datetime.now(),
                        command=trade_command(sweep, spec))
-            store.add(row)
-            outcome.ran.append(spec.key)
-            outcome.quotes += plan.quotes.get(spec.day, 0)
-            progress.update(plan.quotes.get(spec.day, 0))
-            if on_row is not None:
-                on_row(row)
+            self.store.add(row)
+            self.done.add(spec.key)
+            self.outcome.ran.append(spec.key)
+            self.outcome.quotes += self.plan.quotes.get(spec.day, 0)
+            self.progress.update(self.plan.quotes.get(spec.day, 0))
+            if self.on_row is not None:
+                self.on_row(row)
+
+    def stop(self) -> None:
+        if self.backend is not None:
+            self.backend.stop()
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+
+def run_sweep(plan: Plan, store: SweepStore, *, workers: int = 1, status: Callable[[str], None] | None = None,
+              tty: bool = False, on_row: Callable[[dict], None] | None = None,
+              backend: BackendFactory | None = None) -> Outcome:
+    """Run what the store does not hold yet, on ``backend`` (default: the local pool): every run of
+    a grid, or a search's trials (``search.run_search``). ``on_row`` is called after each row is
+    committed (a test interrupts the sweep from it)."""
+    sweep = plan.sweep
+    store.begin(sweep.name, sweep.path, sweep.model.profile, sweep.model.model_dump(mode="json", by_alias=True))
+    outcome = Outcome()
+    total = len(plan.runs) if sweep.search is None else sweep.search.trials * len(plan.dates)
+    progress = Progress(sweep.name, total, status, tty)
+    runs = Runs(plan, store, outcome, progress, workers=workers, on_row=on_row, backend=backend)
+    t0 = time.perf_counter()
+    try:
+        if sweep.search is None:
+            runs.run(plan.runs)
+        else:
+            from .search import run_search
+
+            run_search(plan, store, runs)
     except KeyboardInterrupt:
         outcome.interrupted = True
-        runner.stop()
+        runs.stop()
+    except BaseException:
+        runs.stop()                             # no worker outlives a crash of the parent's loop
+        raise
     else:
-        runner.close()
+        runs.close()
     outcome.wall_s = time.perf_counter() - t0
-    if status is not None and tty:
+    if status is not None and tty and outcome.ran:
         status("\n")
     return outcome
 

@@ -72,7 +72,7 @@ def parse_set_options(items: list[str]) -> Setting:
 
 
 def checked_values(values: dict[str, Number], where: str) -> dict[str, Number]:
-    """The values with integer parameters as int; raises SettingError naming ``where``."""
+    """The values with integer parameters as int, the rest as float; raises SettingError naming ``where``."""
     unknown = sorted(set(values) - set(PARAMETER_NAMES))
     if unknown:
         raise SettingError(f"{where}: unknown parameter {', '.join(unknown)} "
@@ -82,7 +82,8 @@ def checked_values(values: dict[str, Number], where: str) -> dict[str, Number]:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         raise SettingError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-    return {k: (int(v) if k in INT_PARAMETERS else v) for k, v in values.items()}
+    # one type per parameter, so `--set edge_buffer_ticks=1` and a sweep's 1.0 record the same config
+    return {k: (int(v) if k in INT_PARAMETERS else float(v)) for k, v in values.items()}
 
 
 def apply_setting(profile: CompiledProfile, setting: Setting) -> CompiledProfile:

@@ -15,6 +15,16 @@ days:
 grid:                           # every combination is one setting
   edge_buffer_ticks: [1, 2]
   t_hedge_ms: [600, 1000]
+# search:                       # ... or, instead of a grid, Optuna proposes the settings
+#   trials: 24                  # settings to try
+#   batch: 4                    # proposed together, run in parallel, told in trial order
+#   sampler: tpe                # tpe (default) or random
+#   seed: 7
+#   startup_trials: 10          # tpe: this many random trials before it models the results
+#   params:
+#     edge_buffer_ticks: {low: 0, high: 3, step: 0.5}
+#     t_hedge_ms: {low: 200, high: 1000, step: 100}
+#     slice_qty: {choices: [1, 2]}
 symbols:                        # per-symbol values every setting uses (refine the profile's overrides)
   "005930": {t_hedge_ms: 800}
 objective:
@@ -32,10 +42,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..config.diagnostics import Diagnostics
 from ..config.profiles import DocLocator
 from ..config.schema.common import PlainNumber, Strict
+from ..config.schema.parameters import INT_PARAMETERS
 from ..config.schema.strategy import PARAMETER_NAMES, Parameters
 from ..config.validate_model import validate_model
 from ..config.yaml_loader import YamlDoc, load_yaml
@@ -47,6 +59,7 @@ METRICS = ("net_krw", "gross_krw", "fees_krw", "tax_krw", "signals", "pairs", "p
 Metric = Literal["net_krw", "gross_krw", "fees_krw", "tax_krw", "signals", "pairs", "pairs_done", "fill_rate",
                  "unhedged_p50_ms", "unhedged_p95_ms", "max_orders_per_s"]
 MAX_RUNS = 1_000_000
+MAX_TRIALS = 100_000
 
 
 class Days(Strict):
@@ -88,6 +101,54 @@ class Objective(Strict):
         return metric
 
 
+class SearchRange(Strict):
+    """One parameter's search space: ``low``..``high`` (optionally a ``step``, or ``log``), or ``choices``."""
+    low: PlainNumber | None = None
+    high: PlainNumber | None = None
+    step: PlainNumber | None = None
+    log: bool = False
+    choices: list[PlainNumber] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SearchRange":
+        if self.choices is not None:
+            if self.low is not None or self.high is not None or self.step is not None or self.log:
+                _space_error("give either choices or low/high (with step or log), not both")
+            if not self.choices:
+                _space_error("give at least one choice")
+            return self
+        if self.low is None or self.high is None:
+            _space_error("give low and high, or choices")
+        assert self.low is not None and self.high is not None
+        if self.low > self.high:
+            _space_error(f"low {self.low} is above high {self.high}")
+        if self.log and self.step is not None:
+            _space_error("log and step exclude each other (Optuna samples a log range continuously)")
+        if self.log and self.low <= 0:
+            _space_error("a log range needs low > 0")
+        if self.step is not None:
+            if self.step <= 0:
+                _space_error("step must be positive")
+            n = round((self.high - self.low) / self.step)
+            if abs(n * self.step - (self.high - self.low)) > 1e-9 * max(1.0, abs(self.high - self.low)):
+                _space_error(f"high - low ({self.high - self.low:g}) is not a multiple of step {self.step:g}")
+        return self
+
+
+def _space_error(message: str) -> None:
+    # its own error type: validate_model reports it as KX963 at the parameter's line
+    raise PydanticCustomError("search_space", message)
+
+
+class Search(Strict):
+    trials: int = Field(ge=1, le=MAX_TRIALS)
+    batch: int = Field(default=4, ge=1, le=1024)
+    sampler: Literal["tpe", "random"] = "tpe"
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    startup_trials: int | None = Field(default=None, ge=0, le=MAX_TRIALS)   # tpe: random ones first (Optuna: 10)
+    params: dict[str, SearchRange] = Field(min_length=1)
+
+
 class SweepFile(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str | None = None
@@ -95,6 +156,7 @@ class SweepFile(Strict):
     universe: str | None = None
     days: Days
     grid: dict[str, list[PlainNumber]] = Field(default_factory=dict)
+    search: Search | None = None
     symbols: dict[str, dict[str, PlainNumber]] = {}
     objective: Objective = Objective(maximize="net_krw")
 
@@ -107,11 +169,19 @@ class Sweep:
         self.name = model.name or path.stem
 
     @property
+    def search(self) -> Search | None:
+        return self.model.search
+
+    def setting(self, params: dict[str, int | float]) -> Setting:
+        """A setting with these global values and the file's per-symbol values."""
+        return Setting(dict(params), {c: dict(v) for c, v in self.model.symbols.items()})
+
+    @property
     def settings(self) -> list[Setting]:
+        """The grid's settings (a search's come from its trials)."""
         names = sorted(self.model.grid)
         combos = itertools.product(*(self.model.grid[n] for n in names)) if names else [()]
-        return [Setting(dict(zip(names, values)), {c: dict(v) for c, v in self.model.symbols.items()})
-                for values in combos]
+        return [self.setting(dict(zip(names, values))) for values in combos]
 
     @property
     def universe(self) -> Path | None:
@@ -178,6 +248,32 @@ def _check_parameters(model: SweepFile, doc: YamlDoc, diags: Diagnostics) -> Non
                 _check_value(name, v, ("symbols", code, name), doc, diags)
     if n > MAX_RUNS:
         diags.add(doc.path, doc.position(("grid",)), "KX104", f"grid has {n:,} settings (at most {MAX_RUNS:,})")
+    if model.search is not None:
+        if model.grid:
+            diags.add(doc.path, doc.position(("search",), key=True), "KX963",
+                      "give a grid or a search, not both")
+        _check_search(model.search, doc, diags)
+
+
+def _check_search(search: Search, doc: YamlDoc, diags: Diagnostics) -> None:
+    """Each searched parameter: a known name, bounds inside the parameter's, whole steps for integers."""
+    if search.startup_trials is not None and search.sampler != "tpe":
+        diags.add(doc.path, doc.position(("search", "startup_trials"), key=True), "KX963",
+                  "search.startup_trials: only the tpe sampler has start-up trials")
+    for name, space in search.params.items():
+        at = ("search", "params", name)
+        if name not in PARAMETER_NAMES:
+            diags.add(doc.path, doc.position(at, key=True), "KX961",
+                      f"search.params.{name}: unknown parameter (parameters: {', '.join(PARAMETER_NAMES)})")
+            continue
+        for i, v in enumerate(space.choices or []):
+            _check_value(name, v, (*at, "choices", i), doc, diags)
+        for end in ("low", "high"):
+            if getattr(space, end) is not None:
+                _check_value(name, getattr(space, end), (*at, end), doc, diags)
+        if name in INT_PARAMETERS and space.step is not None and not isinstance(space.step, int):
+            diags.add(doc.path, doc.position((*at, "step")), "KX963",
+                      f"search.params.{name}.step: {name} is a whole number: give a whole step")
 
 
 def _check_value(name: str, value, loc: tuple, doc: YamlDoc, diags: Diagnostics) -> None:

@@ -1,7 +1,7 @@
 """``kxrules report --sweep ID``: one self-contained HTML page of a sweep's results.
 
-Settings ranked by the objective (constraints must hold on every day), a heatmap over two grid
-parameters, each setting's per-day spread (robust or lucky?), net PnL against unhedged p95 per
+Settings ranked by the objective (constraints must hold on every day; a search's with the trials
+that proposed them), a heatmap over two parameters (a search's values binned into ranges), each setting's per-day spread (robust or lucky?), net PnL against unhedged p95 per
 run, and the exact ``kxrules trade`` command of every cell. Inline CSS and SVG, no script, no
 network (the page's Content Security Policy forbids both); rendered with the workspace's
 ``reports/sweep.html.j2`` (autoescape on).
@@ -36,8 +36,10 @@ class SweepReport:
     metric: str
     rows: list[dict[str, Any]]
     ranked: list[Ranked]
-    params: list[str]                       # the grid's parameters
+    params: list[str]                       # the parameters varied
     days: list[str]
+    search: dict[str, Any] | None = None    # a search's section of the sweep file
+    trials: dict[str, list[int]] = field(default_factory=dict)     # setting -> the trials that proposed it
     heatmap: Markup | None = None
     spread: Markup | None = None
     scatter: Markup | None = None
@@ -58,6 +60,8 @@ def load(db: Path, sweep_id: str) -> SweepReport:
         cur = con.execute("SELECT * FROM sweep_runs WHERE sweep_id = ? ORDER BY setting, day_date, day", [sweep_id])
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        trials = con.execute("SELECT setting, trial FROM sweep_trials WHERE sweep_id = ? ORDER BY trial",
+                             [sweep_id]).fetchall() if _has_table(con, "sweep_trials") else []
     finally:
         con.close()
     spec = json.loads(head[2])
@@ -67,13 +71,20 @@ def load(db: Path, sweep_id: str) -> SweepReport:
         r["params"] = json.loads(r["setting_json"])["params"]
     params = sorted({k for r in rows for k in r["params"]})
     rep = SweepReport(sweep_id, head[0], head[1], objective, metric, rows, rank(rows, objective), params,
-                      sorted({str(r["day_date"]) for r in rows}))
+                      sorted({str(r["day_date"]) for r in rows}), spec.get("search"))
+    for setting, trial in trials:
+        rep.trials.setdefault(setting, []).append(trial)
     if rows:
         rep.heatmap = heatmap(rows, params, objective) if len(params) >= 2 else None
         rep.spread = spread(rep.ranked, rows)
         bound = objective.constraints.get("unhedged_p95_ms")
         rep.scatter = scatter(rows, bound.max if bound else None)
     return rep
+
+
+def _has_table(con, name: str) -> bool:
+    """Results written before searches existed have no trials table."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
 
 
 def render(rep: SweepReport, out: Path, workspace: Path | None) -> Path:
@@ -103,12 +114,32 @@ def _num(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.2f}"
 
 
+MAX_AXIS = 8        # distinct values an axis shows one by one; a search's more are put in ranges
+
+
+def _axis(values: set) -> tuple[list, list[str], Any]:
+    """An axis's cells: (keys, labels, key of a value). A grid's values each get a cell; a search's
+    many values are binned into MAX_AXIS equal ranges (labelled ``lo–hi``)."""
+    xs = sorted(values)
+    if len(xs) <= MAX_AXIS:
+        return xs, [_num(x) for x in xs], lambda v: v
+    lo, hi = xs[0], xs[-1]
+    width = (hi - lo) / MAX_AXIS
+
+    def key(v: float) -> int:
+        return min(MAX_AXIS - 1, int((v - lo) / width))
+
+    used = sorted({key(x) for x in xs})
+    return used, [f"{_num(lo + width * k)}–{_num(lo + width * (k + 1))}" for k in used], key
+
+
 def heatmap(rows: list[dict], params: list[str], objective: Objective) -> Markup:
-    """The objective over the first two grid parameters (the best over any others), per cell."""
+    """The objective over the first two parameters (the best over any others), per cell; a cell
+    of a search's axis is a range of values (the best setting inside it)."""
     metric = objective.metric
     px, py = params[0], params[1]
-    xs = sorted({r["params"][px] for r in rows if px in r["params"]})
-    ys = sorted({r["params"][py] for r in rows if py in r["params"]})
+    xs, x_labels, x_key = _axis({r["params"][px] for r in rows if px in r["params"]})
+    ys, y_labels, y_key = _axis({r["params"][py] for r in rows if py in r["params"]})
     by_setting: dict[str, list[dict]] = {}
     for r in rows:
         by_setting.setdefault(r["setting"], []).append(r)
@@ -118,7 +149,7 @@ def heatmap(rows: list[dict], params: list[str], objective: Objective) -> Markup
         v = aggregate([r.get(metric) for r in rs], metric)
         if v is None or px not in p or py not in p:
             continue
-        k = (p[px], p[py])
+        k = (x_key(p[px]), y_key(p[py]))
         if k not in cells or (v > cells[k] if objective.maximize else v < cells[k]):
             cells[k] = v
     cw, ch, left, top = 110, 40, 120, 30
@@ -130,17 +161,17 @@ def heatmap(rows: list[dict], params: list[str], objective: Objective) -> Markup
     out.append(f'<text x="10" y="{top - 12}" class="axis">{escape(py)}</text>')
     out.append('<g class="cells">')
     for j, y in enumerate(ys):
-        out.append(f'<text x="{left - 8}" y="{top + ch * j + ch / 2 + 4}" text-anchor="end">{escape(_num(y))}</text>')
+        out.append(f'<text x="{left - 8}" y="{top + ch * j + ch / 2 + 4}" text-anchor="end">{escape(y_labels[j])}</text>')
         for i, x in enumerate(xs):
             v = cells.get((x, y))
             out.append(f'<rect x="{left + cw * i}" y="{top + ch * j}" width="{cw - 2}" height="{ch - 2}" '
-                       f'fill="{_color(v, lo, hi)}"><title>{escape(px)}={escape(_num(x))} {escape(py)}={escape(_num(y))}: '
-                       f'{escape(_num(v))}</title></rect>')
+                       f'fill="{_color(v, lo, hi)}"><title>{escape(px)}={escape(x_labels[i])} '
+                       f'{escape(py)}={escape(y_labels[j])}: {escape(_num(v))}</title></rect>')
             out.append(f'<text x="{left + cw * i + cw / 2}" y="{top + ch * j + ch / 2 + 4}" text-anchor="middle">'
                        f'{escape(_num(v))}</text>')
     out.append('</g>')
-    for i, x in enumerate(xs):
-        out.append(f'<text x="{left + cw * i + cw / 2}" y="{top + ch * len(ys) + 16}" text-anchor="middle">{escape(_num(x))}</text>')
+    for i, label in enumerate(x_labels):
+        out.append(f'<text x="{left + cw * i + cw / 2}" y="{top + ch * len(ys) + 16}" text-anchor="middle">{escape(label)}</text>')
     out.append('</svg>')
     return Markup("".join(out))
 

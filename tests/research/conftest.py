@@ -1,5 +1,5 @@
-"""Two short recorded days of a small universe, their exported day library, and a 2-day x 4-setting
-sweep over it on a local pool of two workers (each built once per session)."""
+"""Two short recorded days of a small universe, their exported day library, a 2-day x 4-setting
+sweep over it and a 6-trial Optuna search, each on a local pool of two workers (built once per session)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -65,20 +65,39 @@ objective:
   constraints:
     unhedged_p95_ms: {{max: 1000}}
 """
+SEARCH = """\
+name: search
+profile: sim
+universe: {universe}
+days:
+  library: {library}
+search:
+  trials: 6
+  batch: 3
+  seed: {seed}
+  startup_trials: 3      # the second batch is TPE's, modelled on the first (and its constraint)
+  params:
+    edge_buffer_ticks: {{low: 0, high: 2, step: 0.5}}
+    t_hedge_ms: {{low: 100, high: 1000, step: 100}}
+objective:
+  maximize: net_krw
+  constraints:
+    unhedged_p95_ms: {{max: 1000}}
+"""
 VOLATILE = {"wall_s", "worker", "finished_at"}
 
 
-def _plan(recorded, tmp: Path):
+def _plan(recorded, tmp: Path, template: str = GRID, **fmt):
     path = tmp / "parity.yaml"
-    path.write_text(GRID.format(universe=recorded.universe, library=recorded.library), encoding="utf-8")
+    path.write_text(template.format(universe=recorded.universe, library=recorded.library, **fmt), encoding="utf-8")
     diags = Diagnostics(REPO)
     sweep = load_sweep(path, REPO, diags, resolve_days=True)
     assert sweep is not None, [d.format() for d in diags.items]
     return plan_sweep(sweep)
 
 
-def _table(store: SweepStore, plan) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in store.rows(plan.sweep.name, plan.keys)]
+def _table(store: SweepStore, keys: set[str], sweep_id: str) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in store.rows(sweep_id, keys)]
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +107,18 @@ def swept(recorded, tmp_path_factory):
     plan = _plan(recorded, tmp)
     store = SweepStore(tmp / "results.duckdb")
     outcome = run_sweep(plan, store, workers=2)
-    table = _table(store, plan)
+    table = _table(store, plan.keys, plan.sweep.name)
     store.close()
     return plan, outcome, table, tmp / "results.duckdb"
+
+
+@pytest.fixture(scope="session")
+def searched(recorded, tmp_path_factory):
+    """The search (seed 3), uninterrupted, on a local pool of two workers."""
+    tmp = tmp_path_factory.mktemp("search")
+    plan = _plan(recorded, tmp, SEARCH, seed=3)
+    store = SweepStore(tmp / "results.duckdb")
+    outcome = run_sweep(plan, store, workers=2)
+    table, trials = _table(store, outcome.keys, plan.sweep.name), store.trials(plan.sweep.name)
+    store.close()
+    return plan, outcome, table, trials, tmp / "results.duckdb"

@@ -44,6 +44,8 @@ def _load(tmp_path, text: str, **kw):
 def test_the_shipped_example_and_a_good_file_load(tmp_path):
     sweep, found = _load(tmp_path, (REPO / "sweeps/edge_grid.yaml").read_text(encoding="utf-8"))
     assert sweep is not None and not found
+    sweep, found = _load(tmp_path, (REPO / "sweeps/edge_search.yaml").read_text(encoding="utf-8"))
+    assert sweep is not None and not found and sweep.search.trials == 40
     sweep, found = _load(tmp_path, GOOD)
     assert not found
     assert [s.label() for s in sweep.settings][0] == "edge_buffer_ticks=1 t_hedge_ms=600 005930.t_hedge_ms=800"
@@ -64,6 +66,75 @@ def test_mistakes_are_located(tmp_path, old, new, where, code):
     assert (*where, code) in found, found
 
 
+SEARCH = """\
+name: s
+profile: sim
+days:
+  paths: ["days/*.parquet"]
+search:
+  trials: 20
+  seed: 7
+  params:
+    edge_buffer_ticks: {low: 0, high: 3, step: 0.5}
+    t_hedge_ms: {low: 200, high: 1000, step: 100}
+    slice_qty: {choices: [1, 2]}
+objective:
+  maximize: net_krw
+"""
+
+
+def test_a_search_file_loads():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        sweep, found = _load(Path(d), SEARCH)
+    assert not found and sweep.search.trials == 20 and sweep.search.sampler == "tpe" and sweep.search.batch == 4
+    from kxrules.research.search import corner_settings, distributions
+
+    dists = distributions(sweep.search)
+    assert type(dists["t_hedge_ms"]).__name__ == "IntDistribution" and dists["t_hedge_ms"].step == 100
+    assert type(dists["edge_buffer_ticks"]).__name__ == "FloatDistribution"
+    assert type(dists["slice_qty"]).__name__ == "CategoricalDistribution"
+    assert [c.label() for c in corner_settings(sweep)] == ["edge_buffer_ticks=0 slice_qty=1 t_hedge_ms=200",
+                                                           "edge_buffer_ticks=3 slice_qty=2 t_hedge_ms=1000"]
+
+
+@pytest.mark.parametrize("old,new,where,code", [
+    ("    t_hedge_ms: {low: 200", "    t_hedge_msx: {low: 200", (10, 5), "KX961"),
+    ("high: 1000, step: 100}", "high: 70000, step: 100}", (10, 34), "KX104"),     # past the parameter's bound
+    ("{low: 200, high: 1000", "{low: 1000, high: 200", (10, 17), "KX963"),
+    ("step: 100}", "step: 300}", (10, 17), "KX963"),                               # 800 is no multiple of 300
+    ("step: 100}", "step: 100.0}", (10, 46), "KX963"),                             # t_hedge_ms is whole
+    ("{low: 200,", "{low: 200.0,", (10, 23), "KX103"),
+    ("{low: 0, high: 3, step: 0.5}", "{low: 0, high: 3, log: true}", (9, 24), "KX963"),
+    ("{choices: [1, 2]}", "{choices: [1, 2], low: 1}", (11, 16), "KX963"),
+    ("[1, 2]", "[1, 2000]", (11, 30), "KX104"),
+    ("  trials: 20", "  trials: 0", (6, 11), "KX104"),
+    ("  seed: 7", "  seed: 7\n  sampler: cmaes", (8, 12), "KX104"),
+    ("  seed: 7", "  seed: 7\n  sampler: random\n  startup_trials: 5", (9, 3), "KX963"),
+    ("  seed: 7", "  seed: 7\n  trails: 5", (8, 3), "KX101"),
+    ("search:", "grid:\n  t_hedge_ms: [600]\nsearch:", (7, 1), "KX963"),
+])
+def test_search_mistakes_are_located(tmp_path, old, new, where, code):
+    assert old in SEARCH
+    sweep, found = _load(tmp_path, SEARCH.replace(old, new))
+    assert sweep is None
+    assert (*where, code) in found, found
+
+
+def test_a_search_reaching_past_the_risk_limit_is_refused_before_it_runs(recorded, tmp_path):
+    """The plan applies the space's corners: t_hedge_ms up to 50000 >= risk.max_unhedged_ms."""
+    from kxrules.research.runner import SweepError, plan_sweep
+
+    text = SEARCH.replace('paths: ["days/*.parquet"]', f"library: {recorded.library}") \
+        .replace("high: 1000, step: 100", "high: 50000, step: 100")
+    sweep, found = _load(tmp_path, f"universe: {recorded.universe}\n" + text)
+    assert sweep is not None, found
+    with pytest.raises(SweepError, match="max_unhedged_ms"):
+        plan_sweep(sweep)
+
+
 def test_days_that_match_nothing_are_an_error_when_they_are_needed(tmp_path):
     sweep, found = _load(tmp_path, GOOD, resolve_days=True)
     assert sweep is None and (4, 3, "KX962") in found
@@ -73,9 +144,11 @@ def test_validate_checks_the_workspace_sweep_files(tmp_path):
     for sub in ("rules", "sessions", "config", "reports", "sweeps"):
         shutil.copytree(REPO / sub, tmp_path / sub)
     (tmp_path / "sweeps" / "bad.yaml").write_text(GOOD.replace("[600, 1000]", "[600, 70000]"), encoding="utf-8")
+    (tmp_path / "sweeps" / "bad_search.yaml").write_text(SEARCH.replace("step: 100}", "step: 300}"), encoding="utf-8")
     r = CliRunner().invoke(app, ["validate", "--workspace", str(tmp_path), "--date", "2026-11-23"])
     assert r.exit_code == 1
     assert "sweeps/bad.yaml:7:21: error KX104" in r.stdout
+    assert "sweeps/bad_search.yaml:10:17: error KX963" in r.stdout and "not a multiple of step 300" in r.stdout
 
 
 def test_a_setting_changes_the_parameters_and_the_config_hash():

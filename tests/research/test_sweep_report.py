@@ -2,6 +2,7 @@
 and no request beyond the file itself (skips without Chromium)."""
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from kxrules.cli.app import app
@@ -18,7 +19,7 @@ CHARTS_JS = """(() => [...document.querySelectorAll('svg.chart')].map(svg => {
 
 
 def _render(swept, tmp_path):
-    plan, _, table, db = swept
+    plan, table, db = swept[0], swept[2], swept[-1]
     out = tmp_path / "sweep.html"
     r = CliRunner().invoke(app, ["report", "--sweep", plan.sweep.name, "--db", str(db), "--out", str(out),
                                  "--workspace", str(REPO)])
@@ -42,9 +43,42 @@ def test_an_unknown_sweep_is_a_usage_error(swept, tmp_path):
     assert r.exit_code == 2 and "no sweep 'nope'" in r.output and "parity" in r.output
 
 
+def test_a_search_report_ranks_its_trials(searched, tmp_path):
+    out, table = _render(searched, tmp_path)
+    html = out.read_text(encoding="utf-8")
+    trials = searched[3]
+    assert "Optuna <b>tpe</b> search: 6 of 6 trials told" in html
+    settings = {t["setting"] for t in trials}
+    assert html.count('<tr class="ok">') + html.count('<tr class="bad">') == len(settings)
+    for t in trials:                                        # each ranked setting names its trial(s)
+        assert f'<td class="trial">{t["trial"]}' in html or f', {t["trial"]}</td>' in html
+    assert 'class="chart heat"' in html
+
+
+def test_a_heatmap_of_many_search_points_bins_them():
+    """A search's continuous values would make one column per trial: they fall into ranges."""
+    import random
+
+    from kxrules.research.spec import Objective
+    from kxrules.research.sweep_report import MAX_AXIS, heatmap
+
+    rng = random.Random(1)
+    rows = []
+    for i in range(40):
+        p = {"edge_buffer_ticks": rng.uniform(0, 3), "t_hedge_ms": rng.randrange(100, 1000)}
+        rows.append({"setting": f"s{i}", "params": p, "net_krw": int(p["t_hedge_ms"] - 300 * p["edge_buffer_ticks"])})
+    svg = str(heatmap(rows, ["edge_buffer_ticks", "t_hedge_ms"], Objective(maximize="net_krw")))
+    cells = svg.count("<rect")
+    assert 0 < cells <= MAX_AXIS * MAX_AXIS
+    best = max(rows, key=lambda r: r["net_krw"])["net_krw"]
+    assert f">{best:,}</text>" in svg                      # the best setting's value is in its range's cell
+    assert "–" in svg.split("<g class=\"cells\">")[1]      # ranges are labelled lo–hi
+
+
 @needs_chromium
-def test_the_sweep_report_in_headless_chromium(swept, tmp_path):
-    out, _ = _render(swept, tmp_path)
+@pytest.mark.parametrize("which", ["swept", "searched"])
+def test_the_sweep_report_in_headless_chromium(which, request, tmp_path):
+    out, _ = _render(request.getfixturevalue(which), tmp_path)
     url = out.resolve().as_uri()
     with chromium() as browser:
         w = Watched(browser.new_page(viewport={"width": 1280, "height": 900}))
