@@ -1,13 +1,19 @@
-"""The fast replay host's crossing flags as one compiled pass (numba); see ``FastReplay._shadow``,
-its numpy twin, which tests hold to identical flags and shadow state."""
+"""The fast replay host's compiled passes (numba); ``FastReplay`` holds their numpy twins, which
+tests hold to identical results.
+
+- ``shadow_flags``: per quote, did it change its venue's top, and is its symbol crossed after it.
+- ``shadow_pending``: the same walk, writing the quotes that changed a top straight into the
+  pending buffer (the rows ``_Pending`` names), with their delivery times and crossing flags.
+- ``deliver``: put the pending quotes delivered by a time into the engine's book and mark the
+  symbols the crossing ones left crossed, in one call per window.
+"""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
 from ..engine.crossing import symbol_crossed
-
-LOW32 = (1 << 32) - 1
+from .fast import AQ, ASK, BID, BQ, CROSSING, D, LOW32, SYM, VENUE
 
 
 @njit(cache=True)
@@ -30,3 +36,59 @@ def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
         x = shadow_px[1, s]
         crossed[i] = symbol_crossed(k >> 32, k & LOW32, x >> 32, x & LOW32)
     return changed, crossed
+
+
+@njit(cache=True)
+def shadow_pending(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq, d, buf, tail):
+    """``shadow_flags``, keeping only the quotes that changed a top: each is written as a column
+    of ``buf`` from ``tail`` on (delivery time, symbol, venue, top, crossing flag). Returns the
+    new tail and how many of them leave their symbol crossed."""
+    hot = 0
+    for i in range(sym.shape[0]):
+        s = sym[i]
+        v = venue[i]
+        px = (bid[i] << 32) | ask[i]
+        sz = (bq[i] << 32) | aq[i]
+        if shadow_px[v, s] == px and shadow_sz[v, s] == sz:
+            continue
+        shadow_px[v, s] = px
+        shadow_sz[v, s] = sz
+        k = shadow_px[0, s]
+        x = shadow_px[1, s]
+        crossing = symbol_crossed(k >> 32, k & LOW32, x >> 32, x & LOW32)
+        buf[D, tail] = d[i]
+        buf[SYM, tail] = s
+        buf[VENUE, tail] = v
+        buf[BID, tail] = bid[i]
+        buf[ASK, tail] = ask[i]
+        buf[BQ, tail] = bq[i]
+        buf[AQ, tail] = aq[i]
+        buf[CROSSING, tail] = 1 if crossing else 0
+        hot += 1 if crossing else 0
+        tail += 1
+    return tail, hot
+
+
+@njit(cache=True)
+def deliver(buf, head, tail, t, top, changed_ns, dirty, dirty_since):
+    """The pending quotes from ``head`` delivered by ``t`` go into the book (``top``: bid, ask,
+    bid_qty, ask_qty per venue and symbol; ``changed_ns``); a crossing one marks its symbol dirty
+    (``dirty_since``: the first such delivery since the symbol was last clean). Returns the new
+    head and whether any symbol was marked."""
+    marked = False
+    i = head
+    while i < tail and buf[D, i] <= t:
+        s = buf[SYM, i]
+        v = buf[VENUE, i]
+        top[0, v, s] = buf[BID, i]
+        top[1, v, s] = buf[ASK, i]
+        top[2, v, s] = buf[BQ, i]
+        top[3, v, s] = buf[AQ, i]
+        changed_ns[v, s] = buf[D, i]
+        if buf[CROSSING, i]:
+            marked = True
+            if not dirty[s]:
+                dirty[s] = True
+                dirty_since[s] = buf[D, i]
+        i += 1
+    return i, marked
