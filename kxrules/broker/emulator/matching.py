@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kxrules import compiled
 from kxrules.clock import Clock
 from ...market import IOC_STYLES
 from .config import FillOdds
@@ -36,6 +37,7 @@ from .config import FillOdds
 # exchange semantics: these take the top whatever its price (a midpoint order is priced by
 # _mid_draw; whether a style is *sent* with price 0 is the venue map's price_zero)
 TAKES_ANY_PRICE = frozenset({"market", "ioc_market"})
+TS, KEY, BID, ASK, BQ, AQ = range(6)        # the rows of the quote queue (key = sym * 2 + venue)
 
 
 @dataclass(slots=True, eq=False)
@@ -97,16 +99,18 @@ class Exchange:
         # numpy books: queued quotes land with one fancy assignment per column (last one wins)
         self.bid, self.ask, self.bq, self.aq = (np.zeros(n, dtype=np.int64) for _ in range(4))
         self.bid_avail, self.ask_avail = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        self._no_books = np.zeros(n, dtype=np.bool_)
         self.open = [False, False]
         self.vi: set[int] = set()
         self.resting: dict[int, list[EmuOrder]] = {}
         self._heap: list[tuple[int, int, str, Any]] = []  # (time, seq, kind, payload)
         self._seq = itertools.count()
         self._wakes: set[int] = set()
-        empty = np.zeros(0, dtype=np.int64)
-        self._q = [empty] * 6  # ts, key, bid, ask, bid_qty, ask_qty
-        self._head = 0
+        # queued quotes: the columns head:tail of one buffer (rows TS ... AQ), in time order
+        self._q = np.zeros((6, 0), dtype=np.int64)
+        self._head = self._tail = 0
         self._advancing = False
+        self._jit = compiled.load("kxrules.broker.emulator.queue_jit")
 
     # --- inputs ---
     def quote(self, sym: int, vidx: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
@@ -119,19 +123,34 @@ class Exchange:
 
     def push_batch(self, sym: np.ndarray, vidx: np.ndarray, bid: np.ndarray, ask: np.ndarray,
                    bq: np.ndarray, aq: np.ndarray, ts: np.ndarray) -> None:
-        cols = [np.asarray(a, dtype=np.int64) for a in (ts, sym * 2 + np.asarray(vidx), bid,
-                                                          ask, bq, aq)]
-        n = len(cols[0])
-        if any(len(c) != n for c in cols):
+        n = len(ts)
+        if any(len(c) != n for c in (sym, vidx, bid, ask, bq, aq)):
             raise ValueError("feed_quote_batch arrays differ in length")
-        rest = [c[self._head:] for c in self._q]
-        merged = [np.concatenate((r, c)) for r, c in zip(rest, cols)]
-        t = merged[0]
+        self._reserve(n)
+        lo, hi = self._tail, self._tail + n
+        new = self._q[:, lo:hi]
+        new[TS], new[BID], new[ASK], new[BQ], new[AQ] = ts, bid, ask, bq, aq
+        np.multiply(sym, 2, out=new[KEY])
+        new[KEY] += vidx
+        self._tail = hi
+        t = self._q[TS, self._head:hi]
         if len(t) > 1 and np.any(t[1:] < t[:-1]):
-            order = np.argsort(t, kind="stable")
-            merged = [m[order] for m in merged]
-        self._q, self._head = merged, 0
+            live = self._q[:, self._head:hi]
+            live[:] = live[:, np.argsort(t, kind="stable")]
         self.advance(self.clock.now_ns())
+
+    def _reserve(self, n: int) -> None:
+        """Room for ``n`` more queued quotes after ``_tail`` (grow, or move the live ones to the front)."""
+        q, live = self._q, self._tail - self._head
+        if self._tail + n <= q.shape[1]:
+            return
+        if live + n > q.shape[1]:
+            grown = np.empty((6, 2 * (live + n)), dtype=np.int64)
+            grown[:, :live] = q[:, self._head:self._tail]
+            self._q = grown
+        elif live:
+            q[:, :live] = q[:, self._head:self._tail].copy()
+        self._head, self._tail = 0, live
 
     def submit(self, o: EmuOrder, t_arrive: int) -> None:
         self._push(t_arrive, "arrive", o)
@@ -194,26 +213,36 @@ class Exchange:
         self._apply_pending(t + 1)
         self._schedule_quote_wake()
 
+    def _resting_books(self) -> np.ndarray:
+        flags = np.zeros(len(self.bid), dtype=np.bool_)
+        flags[list(self.resting)] = True
+        return flags
+
     def _apply_pending(self, upper: int) -> None:
-        """Apply queued quotes stamped before ``upper``."""
-        ts = self._q[0]
-        head = self._head
-        if head >= len(ts):
+        """Apply queued quotes stamped before ``upper``: first, one by one, those of books with
+        resting orders (they may match), then the rest in bulk."""
+        q, head, tail = self._q, self._head, self._tail
+        if head >= tail or q[TS, head] >= upper:
             return
-        end = head + int(np.searchsorted(ts[head:], upper, side="left"))
-        if end == head:
+        if not self.resting:
+            skip = self._no_books
+        else:
+            end = head + int(np.searchsorted(q[TS, head:tail], upper, side="left"))
+            self._head = end
+            skip = self._resting_books()
+            rel = skip[q[KEY, head:end]]
+            for i in (head + np.flatnonzero(rel)).tolist():
+                self._apply(*(int(x) for x in q[KEY:, i]), int(q[TS, i]))
+            tail = end
+        if self._jit is not None:
+            self._head = self._jit.apply_queued(q, head, tail, upper, skip, self.bid, self.ask, self.bq,
+                                                self.bid_avail, self.aq, self.ask_avail)
             return
-        qts, qk, qb, qa, qbq, qaq = (c[head:end] for c in self._q)
+        end = head + int(np.searchsorted(q[TS, head:tail], upper, side="left"))
         self._head = end
-        if self.resting:
-            rel = np.isin(qk, np.fromiter(self.resting.keys(), dtype=np.int64))
-            for i in np.flatnonzero(rel).tolist():
-                self._apply(int(qk[i]), int(qb[i]), int(qa[i]), int(qbq[i]), int(qaq[i]),
-                            int(qts[i]))
-            keep = ~rel
-            qk, qb, qa, qbq, qaq = qk[keep], qb[keep], qa[keep], qbq[keep], qaq[keep]
-        if len(qk) == 0:
-            return
+        _, qk, qb, qa, qbq, qaq = q[:, head:end]
+        keep = ~skip[qk]
+        qk, qb, qa, qbq, qaq = qk[keep], qb[keep], qa[keep], qbq[keep], qaq[keep]
         self.bid[qk] = qb
         self.ask[qk] = qa
         self.bq[qk] = qbq
@@ -223,16 +252,20 @@ class Exchange:
 
     def _schedule_quote_wake(self) -> None:
         """With resting orders, wake at the next queued quote that touches one of their books."""
-        ts = self._q[0]
-        if not self.resting or self._head >= len(ts):
+        if not self.resting or self._head >= self._tail:
             return
-        keys = self._q[1]
-        rel = np.fromiter(self.resting.keys(), dtype=np.int64)
-        pos, step, n = self._head, 1024, len(keys)
+        q, wanted = self._q, self._resting_books()
+        if self._jit is not None:
+            i = int(self._jit.next_touching(q, self._head, self._tail, wanted))
+            if i >= 0:
+                self._wake_at(int(q[TS, i]))
+            return
+        keys = q[KEY, :self._tail]
+        pos, step, n = self._head, 1024, self._tail
         while pos < n:  # growing windows: cheap when the next hit is near, linear overall
-            hit = np.isin(keys[pos:pos + step], rel)
+            hit = wanted[keys[pos:pos + step]]
             if hit.any():
-                self._wake_at(int(ts[pos + int(np.argmax(hit))]))
+                self._wake_at(int(q[TS, pos + int(np.argmax(hit))]))
                 return
             pos += step
             step *= 2
