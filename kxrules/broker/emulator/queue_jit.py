@@ -4,30 +4,25 @@ from __future__ import annotations
 
 from numba import njit
 
-from .matching import AQ, ASK, BID, BQ, KEY, TS
-
 
 @njit(cache=True)
-def apply_queued(q, head, tail, upper, skip, bid, ask, bq, bid_avail, aq, ask_avail):
-    """Apply the queued quotes from ``head`` stamped before ``upper`` to the books, in time order,
-    except those of the books ``skip`` flags (their resting orders need the per-quote path).
-    Returns the position of the first quote left queued."""
-    i = head
-    while i < tail and q[TS, i] < upper:
-        k = q[KEY, i]
+def apply_queued(sym, vidx, bid, ask, bq, aq, head, end, skip, books):
+    """Apply the queued quotes ``head:end`` to ``books`` (bid, ask, bid_qty, ask_qty, bid_avail,
+    ask_avail per key ``sym * 2 + venue``) in time order, except those of the books ``skip`` flags
+    (their resting orders took the per-quote path)."""
+    for i in range(head, end):
+        k = sym[i] * 2 + vidx[i]
         if not skip[k]:
-            bid[k] = q[BID, i]
-            ask[k] = q[ASK, i]
-            bq[k] = bid_avail[k] = q[BQ, i]
-            aq[k] = ask_avail[k] = q[AQ, i]
-        i += 1
-    return i
+            books[0, k] = bid[i]
+            books[1, k] = ask[i]
+            books[2, k] = books[4, k] = bq[i]
+            books[3, k] = books[5, k] = aq[i]
 
 
 @njit(cache=True)
-def next_touching(q, head, tail, wanted):
+def next_touching(sym, vidx, head, wanted):
     """Position of the first queued quote (from ``head``) for a book ``wanted`` flags, or -1."""
-    for i in range(head, tail):
-        if wanted[q[KEY, i]]:
+    for i in range(head, sym.shape[0]):
+        if wanted[sym[i] * 2 + vidx[i]]:
             return i
     return -1
