@@ -24,7 +24,7 @@ def _hit(count, first, k, i):
     count[k] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def row_problems(ts, bid, ask, bq, aq, prev_ts, ts_lo, ts_hi, max_price, max_size, check_grid, bounds,
                  on_grid_lut):
     """Every row test of ``quote_format.ROW_TESTS`` over one batch in one pass (failures are rare:

@@ -10,11 +10,12 @@ grid. A DuckDB source without the table it needs is explained with the tables it
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .. import seoul
 from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
-from .session import TradeError
+from .errors import TradeError
 
 MAX_LINES = 20          # problems listed before "... and N more"
 
@@ -58,6 +59,25 @@ def check_replay(path: str | Path, profile) -> None:
     raise ReplayError(f"replay {name} cannot be traded: {len(scan.problems)} problem(s) "
                       f"(rows are numbered from 1, the file's first row); nothing was recorded:\n"
                       + "\n".join(lines) + tail)
+
+
+def start_check(path: str | Path, profile) -> Future[None]:
+    """``check_replay`` on a helper thread, so reading the file overlaps the session's imports and
+    kernel loading (decoding Parquet and the compiled row tests release the GIL). The thread only
+    reads the file; ``Future.result()`` (``require_checked``) raises what the check raised."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kxrules-check")
+    try:
+        return pool.submit(check_replay, path, profile)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def require_checked(path: str | Path, profile, started: Future[None] | None) -> None:
+    """The replay check's verdict: the one ``start_check`` began, else a check run now."""
+    if started is not None:
+        started.result()
+    else:
+        check_replay(path, profile)
 
 
 def _check_duckdb_table(p: Path, table: str, *, explicit: bool) -> None:

@@ -225,9 +225,9 @@ def run_rest(profile, options: TradeOptions) -> TradeResult:
         from .sources import QuoteSourceSpec, synthetic_day
 
         if options.replay is not None:
-            from .replay_check import check_replay
+            from .replay_check import require_checked
 
-            check_replay(options.replay, profile)
+            require_checked(options.replay, profile, options.replay_check)
             quotes = QuoteSourceSpec(options.replay, "replay")
         else:
             if profile.emulator is None:

@@ -15,6 +15,7 @@ blocks (a replay) and a loop that calls back (Qt) end a session the same way.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..engine.engine import Engine
 from ..engine.evaluator import compile_kernels
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
+from .errors import TradeError
 from .heap import frozen_startup_heap
 from .interrupts import Interrupts
 from .summary import RunSummary, summarise
@@ -46,10 +48,6 @@ INTERRUPT = "interrupt"         # Ctrl-C, SIGTERM or a recording failure
 SECOND_WAIT_NS = 60 * NS_PER_S  # the forced wind-down's own limit
 
 
-class TradeError(Exception):
-    """A usage or environment problem found before trading started (exit code 2)."""
-
-
 @dataclass
 class TradeOptions:
     broker: str                         # "sim" | "kiwoom" | "kiwoom_rest"
@@ -66,6 +64,7 @@ class TradeOptions:
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
     ops: Any = None                     # ops.view.OpsOptions: the operator's live web view (None: off)
+    replay_check: Future[None] | None = None    # the check of ``replay`` already under way (start_check)
 
 
 @dataclass
