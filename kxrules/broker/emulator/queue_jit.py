@@ -1,8 +1,13 @@
-"""The matcher's queued quotes as compiled passes (numba); ``matching.Exchange`` holds the numpy
-twins (``KXRULES_NO_JIT``), and the fast/faithful parity tests hold both to the per-quote path."""
+"""The emulator's queues as compiled passes (numba): the matcher's queued quotes
+(``matching.Exchange`` holds the numpy twins) and the real-data FIFO's delivery times
+(``delivery.RealDataQueue``). ``KXRULES_NO_JIT`` runs the twins; the fast/faithful parity tests
+and the delivery tests hold both to the per-quote path."""
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
+
+from ...seoul import NS_PER_MS
 
 
 @njit(cache=True)
@@ -26,3 +31,18 @@ def next_touching(sym, vidx, head, wanted):
         if wanted[sym[i] * 2 + vidx[i]]:
             return i
     return -1
+
+
+@njit(cache=True)
+def fifo_due(fed_ns, ms, cap_ms, min_ns, last_ns, out):
+    """Delivery time of each record fed at ``fed_ns`` with latency draw ``ms`` (capped at
+    ``cap_ms``, truncated to ns, at least ``min_ns``), first in first out after ``last_ns``:
+    ``LatencySampler.ns`` and ``RealDataQueue.due`` per record, in one pass. Returns the last."""
+    last = last_ns
+    for i in range(fed_ns.shape[0]):
+        lat = np.int64(min(ms[i], cap_ms) * NS_PER_MS)
+        t = fed_ns[i] + max(min_ns, lat)
+        if t > last:
+            last = t
+        out[i] = last
+    return last
