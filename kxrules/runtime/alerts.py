@@ -21,17 +21,21 @@ import os
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
 from ..clock import NS_PER_S
 
 if TYPE_CHECKING:
-    from .session import TradeResult
+    from ..config.compile import CompiledProfile
+    from .session import TradeOptions, TradeResult
 
 QUEUE_LIMIT = 1000
 RETRIES = 3                   # per post, for each of 429, 5xx and connection failures
@@ -52,52 +56,52 @@ LABELS = {
 FINAL_KINDS = frozenset({"residual_position", "run_end"})
 
 
-def _fill(label: str, message: str, f: tuple) -> str:
+def _fill(label: str, message: str, f: tuple[Any, ...]) -> str:
     code, venue, qty, price, pair_id, role = f
     whose = f"pair {pair_id}" if pair_id is not None and role != "flatten" else role
     return f"{label} {code}@{venue} qty {qty} px {price:,} ({whose})"
 
 
-def _pair_done(label: str, message: str, f: tuple) -> str:
+def _pair_done(label: str, message: str, f: tuple[Any, ...]) -> str:
     code, pair_id, net_krw, notional = f
     bps = net_krw * 10_000 / notional if notional else 0.0       # display only
     return f"{label} {code} net {bps:+.1f} bps ({'+' if net_krw >= 0 else '-'}₩{abs(net_krw):,}) (pair {pair_id})"
 
 
-def _auto_pause(label: str, message: str, f: tuple) -> str:
+def _auto_pause(label: str, message: str, f: tuple[Any, ...]) -> str:
     if label.endswith("OFF"):
         return label
     utilisation, sustain_ms = f
     return f"{label} (≥{utilisation:.0%} for {sustain_ms / 1000:g}s)"
 
 
-def _hedge_timeout(label: str, message: str, f: tuple) -> str:
+def _hedge_timeout(label: str, message: str, f: tuple[Any, ...]) -> str:
     code, pair_id, t_hedge_ms = f
     return f"{label}: Timeout {t_hedge_ms} ms → cancel→IOC sent ({code}, pair {pair_id})"
 
 
-def _reject_spike(label: str, message: str, f: tuple) -> str:
+def _reject_spike(label: str, message: str, f: tuple[Any, ...]) -> str:
     code, count, window_s, cooldown_ms = f
     return f"{label}: {count} rejects/{window_s:g}s on {code} → symbol cooldown {cooldown_ms} ms"
 
 
-def _muted(label: str, message: str, f: tuple) -> str:
+def _muted(label: str, message: str, f: tuple[Any, ...]) -> str:
     code, name, reason = f
     return f"{label} {code} {name}: {reason}"
 
 
-def _plain(label: str, message: str, f: tuple) -> str:
+def _plain(label: str, message: str, f: tuple[Any, ...]) -> str:
     return f"{label}: {message}"
 
 
-FORMATS: dict[str, Callable[[str, str, tuple], str]] = {
+FORMATS: dict[str, Callable[[str, str, tuple[Any, ...]], str]] = {
     "buy_fill": _fill, "sell_fill": _fill, "pair_done": _pair_done, "auto_pause_on": _auto_pause,
     "auto_pause_off": _auto_pause, "hedge_timeout": _hedge_timeout, "reject_spike": _reject_spike,
     "symbol_muted": _muted,
 }
 
 
-def format_alert(kind: str, message: str, facts: tuple) -> str:
+def format_alert(kind: str, message: str, facts: tuple[Any, ...]) -> str:
     fmt = FORMATS.get(kind) if facts else None          # no facts: the recorder's sentence
     return (fmt or _plain)(LABELS.get(kind, kind.upper()), message, facts)
 
@@ -106,7 +110,8 @@ class _CappedRateLimitRetry(RateLimitErrorRetryHandler):
     """Slack's own 429 handler (it honours Retry-After), but a Retry-After longer than
     ``MAX_RETRY_AFTER_S`` is waited for only that long: the news behind it must not go stale."""
 
-    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
         if response is not None:
             for key in list(response.headers):
                 if key.lower() == "retry-after":
@@ -121,7 +126,8 @@ class _CappedRateLimitRetry(RateLimitErrorRetryHandler):
 class _ServerErrorRetry(ServerErrorRetryHandler):
     """Every 5xx (slack_sdk's handler retries only 500 and 503), with exponential back-off."""
 
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
         return response is not None and 500 <= response.status_code < 600
 
 
@@ -163,11 +169,11 @@ class SlackNotifier:
                                                      ConnectionErrorRetryHandler(max_retry_count=RETRIES,
                                                                                  interval_calculator=backoff)])
         self._storms: dict[str, _Storm] = {}
-        self._queue: queue.Queue = queue.Queue(QUEUE_LIMIT)
+        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_LIMIT)
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_profile(cls, profile) -> "SlackNotifier | None":
+    def from_profile(cls, profile: CompiledProfile) -> "SlackNotifier | None":
         slack = profile.profile.alerts.slack
         url = os.environ.get(slack.webhook_env)
         if not slack.enabled or not url:
@@ -176,7 +182,7 @@ class SlackNotifier:
         return cls(url, set(slack.send_on), window_s=storms.window_s, max_per_window=storms.max_per_window)
 
     # -- the engine's side: a lookup and a put ----------------------------------------------------
-    def __call__(self, kind: str, ts_ns: int, message: str, facts: tuple = ()) -> None:
+    def __call__(self, kind: str, ts_ns: int, message: str, facts: tuple[Any, ...] = ()) -> None:
         if kind not in self.send_on or not self.url:
             return
         if self._thread is None:
@@ -251,7 +257,7 @@ class SlackNotifier:
             self.failed += 1
 
 
-def run_with_alerts(profile, options, run: Callable[[], TradeResult]) -> TradeResult:
+def run_with_alerts(profile: CompiledProfile, options: TradeOptions, run: Callable[[], TradeResult]) -> TradeResult:
     """Run a session with Slack when the profile asks (``alerts.slack``, the webhook variable set):
     the engine's alerts, then each residual position and the end-of-run paragraph."""
     notifier = SlackNotifier.from_profile(profile)

@@ -19,7 +19,8 @@ from ..engine.engine import Engine
 from ..gateway.remote import RemoteControl
 from ..gateway.wire import SECRET_ENV, WireError, secret_from_env
 from .gateway_supervisor import GatewayPlan, GatewaySupervisor, GatewayUnavailable
-from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, Wait
+from .errors import TradeError
+from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, Wait
 from .simulation import DRAIN_LIMIT_NS
 from .. import seoul
 
@@ -56,17 +57,17 @@ class LockstepLoop:
         self.interrupted = False
         self.feed_done = False
 
-    def _advance(self, until: int | None) -> dict:
+    def _advance(self, until: int | None) -> dict[str, Any]:
         conn = self.control.conn
         conn.send({"t": "advance", "until": until})
         while True:
             frame = conn.recv()
             if frame.get("t") == "events" and "next_feed" in frame:
-                return frame
+                return dict(frame)
             if frame.get("t") == "events":          # not expected outside a call, but never lost
                 self.control.held.extend(frame["ev"])
 
-    def _step(self, limit: int | None) -> dict:
+    def _step(self, limit: int | None) -> dict[str, Any]:
         """One lockstep step: the gateway up to our next timer (or ``limit``), then our side."""
         clock, control = self.clock, self.control
         due = clock.next_due_ns()

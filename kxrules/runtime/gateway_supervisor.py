@@ -17,9 +17,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..gateway.wire import Connection, WireError, connect
+
+if TYPE_CHECKING:
+    from ..config.schema.profile import Gateway as GatewaySection
 
 CONNECT_TIMEOUT_S = 2.0
 POLL_S = 0.1
@@ -43,7 +46,7 @@ class GatewayPlan:
     log_dir: Path | None = None               # the started gateway's output (gateway-N.log)
 
     @classmethod
-    def from_profile(cls, section, *, profile_ref: str, workspace: Path, run_date: dt.date,
+    def from_profile(cls, section: GatewaySection, *, profile_ref: str, workspace: Path, run_date: dt.date,
                      log_dir: Path | None) -> "GatewayPlan":
         """The profile's ``gateway:`` section; with ``python`` set, the command that starts
         ``kxrules gateway`` for this profile in that interpreter."""
@@ -68,7 +71,7 @@ class GatewaySupervisor:
         self.check = check              # the session's own test of a gateway (day, universe, mode)
         self.now_s = now_s
         self.on_event: Callable[[str, str], None] = lambda kind, message: None   # alert + record
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.port = plan.port
         self.restarts = 0
         self.gave_up = False

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import signal as signals
 import threading
-from typing import Callable
+from types import FrameType
+from typing import Any, Callable
 
 
 class Interrupts:
@@ -16,7 +17,7 @@ class Interrupts:
         self.on_signal = on_signal
         self.count = 0
         self.names: list[str] = []
-        self._previous: dict = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "Interrupts":
         if threading.current_thread() is threading.main_thread():
@@ -25,7 +26,7 @@ class Interrupts:
                     self._previous[sig] = signals.signal(sig, self._handle)
         return self
 
-    def _handle(self, signum, _frame) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.count += 1
         self.names.append(signals.Signals(signum).name)
         if self.on_signal is not None:
@@ -35,7 +36,7 @@ class Interrupts:
     def first(self) -> str:
         return self.names[0] if self.names else ""
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signals.signal(sig, handler)
         self._previous.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import seoul
 from ..broker.adapter import KiwoomAdapter
@@ -24,6 +24,9 @@ from ..clock import NS_PER_S, Clock
 from ..engine.engine import Engine
 from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, TradeResult, Wait, run_session
 from .status import status_line
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 HOUSEKEEPING_MS = 250
 CONNECTION_CHECK_NS = 5 * NS_PER_S
@@ -133,7 +136,7 @@ class KiwoomHost:
     durable = True
     record_quotes: bool | None = None                # the profile's recording.quotes
 
-    def __init__(self, profile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> None:
+    def __init__(self, profile: CompiledProfile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> None:
         self.profile = profile
         self.options = options
         self._control = control
@@ -153,6 +156,6 @@ class KiwoomHost:
         return QtLoop(control.app, clock, engine, adapter, until_ns=until_ns, status=self.options.status)
 
 
-def run_live(profile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> TradeResult:
+def run_live(profile: CompiledProfile, options: TradeOptions, *, control: Any = None, clock: Clock | None = None) -> TradeResult:
     """Trade live through the OpenAPI+ control."""
     return run_session(profile, options, KiwoomHost(profile, options, control=control, clock=clock))

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import seoul
 from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
 from .errors import TradeError
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 MAX_LINES = 20          # problems listed before "... and N more"
 
@@ -29,7 +33,7 @@ def replay_source_path(path: str | Path) -> Path:
     return _split_source(path, None)[0]
 
 
-def check_replay(path: str | Path, profile) -> None:
+def check_replay(path: str | Path, profile: CompiledProfile) -> None:
     """Raise :class:`ReplayError` unless ``path`` is a clean quote file for ``profile``'s universe
     on its run date. Streams; memory stays at one chunk of rows whatever the file's size."""
     p, table = _split_source(path, None)
@@ -61,7 +65,7 @@ def check_replay(path: str | Path, profile) -> None:
                       + "\n".join(lines) + tail)
 
 
-def start_check(path: str | Path, profile) -> Future[None]:
+def start_check(path: str | Path, profile: CompiledProfile) -> Future[None]:
     """``check_replay`` on a helper thread, so reading the file overlaps the session's imports and
     kernel loading (decoding Parquet and the compiled row tests release the GIL). The thread only
     reads the file; ``Future.result()`` (``require_checked``) raises what the check raised."""
@@ -72,7 +76,7 @@ def start_check(path: str | Path, profile) -> Future[None]:
         pool.shutdown(wait=False)
 
 
-def require_checked(path: str | Path, profile, started: Future[None] | None) -> None:
+def require_checked(path: str | Path, profile: CompiledProfile, started: Future[None] | None) -> None:
     """The replay check's verdict: the one ``start_check`` began, else a check run now."""
     if started is not None:
         started.result()

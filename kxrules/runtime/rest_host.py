@@ -17,15 +17,23 @@ import os
 import secrets as pysecrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import seoul
 from ..broker.rest.clock import AsyncioClock, Timeline
 from ..clock import NS_PER_S
 from ..engine.engine import Engine
 from ..marketdata.quote_format import iter_quote_batches
-from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, TradeResult, Wait, run_session
+from .errors import TradeError
+from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, TradeResult, Wait, run_session
 from .status import status_line
+
+if TYPE_CHECKING:
+    from ..broker.rest.adapter import KiwoomRestAdapter
+    from ..broker.rest.credentials import Credentials
+    from ..broker.rest.emulator.runner import RestEmulator
+    from ..config.schema.rest_venues import RestVenueMap
+    from ..config.compile import CompiledProfile
 
 # The emulator shares this process (and its GIL) with the engine: at 50 symbols (~700 quotes a
 # session second) 20x saturates two cores and acks pass the engine's 200 ms timeout; 10x is clean.
@@ -115,7 +123,7 @@ class RestHost:
 
     broker = "kiwoom_rest"
 
-    def __init__(self, profile, options: TradeOptions, *, emulator: bool = False, quotes: Any = None) -> None:
+    def __init__(self, profile: CompiledProfile, options: TradeOptions, *, emulator: bool = False, quotes: Any = None) -> None:
         self.profile = profile
         self.options = options
         self.emulator = emulator
@@ -130,7 +138,7 @@ class RestHost:
             f"Kiwoom REST emulator, {quotes.describe()}" if emulator and quotes is not None
             else f"Kiwoom REST API ({profile.profile.rest.server})")
 
-    def _rest_venues(self):
+    def _rest_venues(self) -> RestVenueMap:
         """``files.rest_venues``, as validated when the profile was compiled."""
         from ..broker.rest.venues import RestVenueMap
 
@@ -140,7 +148,7 @@ class RestHost:
                              "(files.rest_venues: config/venues/kiwoom_rest.yaml)")
         return RestVenueMap.model_validate(data)
 
-    def _check_budgets(self, rest_venues) -> None:
+    def _check_budgets(self, rest_venues: RestVenueMap) -> None:
         """The engine's throttle (rules/throttle.yaml) must stay inside the REST limits the venue
         map declares, or the server would answer 1700 to orders the engine thinks it may send."""
         throttle, limits = self.profile.throttle, rest_venues.limits
@@ -151,7 +159,7 @@ class RestHost:
                                  f"Kiwoom REST limit of {theirs.capacity} per {theirs.window_ms} ms "
                                  "(files.rest_venues)")
 
-    def _credentials(self):
+    def _credentials(self) -> Credentials:
         from ..broker.rest.credentials import Credentials, MissingCredentials
 
         rest = self.profile.profile.rest
@@ -180,9 +188,10 @@ class RestHost:
         return AsyncioClock(loop, timeline), RestControl(loop, emu.base_url, emu.ws_url, credentials,
                                                          rest_venues, "emulator", emu)
 
-    def _start_emulator(self, timeline: Timeline, credentials, rest_venues):
+    def _start_emulator(self, timeline: Timeline, credentials: Credentials,
+                        rest_venues: RestVenueMap) -> RestEmulator:
         from ..broker.rest.emulator import RestEmulator
-        from .sim_host import fee_fn_for
+        from ..broker.emulator.build import fee_fn_for
 
         profile = self.profile
         if profile.emulator is None:
@@ -199,8 +208,8 @@ class RestHost:
                             quotes=None if self.quotes is None else
                             iter_quote_batches(self.quotes.path, codes=list(profile.codes))).start()
 
-    def make_adapter(self, control: RestControl, clock: AsyncioClock, engine: Engine):
-        from ..broker.rest import KiwoomRestAdapter
+    def make_adapter(self, control: RestControl, clock: AsyncioClock, engine: Engine) -> KiwoomRestAdapter:
+        from ..broker.rest.adapter import KiwoomRestAdapter
 
         account = os.environ.get(self.profile.profile.account.number_env) or None
         return KiwoomRestAdapter(base_url=control.base_url, ws_url=control.ws_url,
@@ -209,13 +218,13 @@ class RestHost:
                                  codes=list(self.profile.codes), account=account,
                                  server=control.server, close_loop=True)
 
-    def make_loop(self, control: RestControl, clock: AsyncioClock, engine: Engine, adapter) -> RestLoop:
+    def make_loop(self, control: RestControl, clock: AsyncioClock, engine: Engine, adapter: KiwoomRestAdapter) -> RestLoop:
         until = self.options.until
         until_ns = seoul.epoch_ns(self.profile.run_date, until) if until is not None else None
         return RestLoop(control, clock, engine, adapter, until_ns=until_ns, status=self.options.status)
 
 
-def run_rest(profile, options: TradeOptions) -> TradeResult:
+def run_rest(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
     """Trade through the Kiwoom REST API, or (``options.emulator``) through the REST emulator
     fed by a replay file or a synthetic day."""
     quotes = None

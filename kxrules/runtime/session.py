@@ -59,7 +59,7 @@ class TradeOptions:
     replay_path: str = "fast"           # "fast" (columnar) or "faithful" (real-data strings)
     record_quotes: bool = False         # simulation: the replayed file already is the quote record
     status: Callable[[str], None] | None = None   # a status-line sink (terminal)
-    alerts: Callable[[str, int, str, tuple], None] | None = None   # (kind, ts_ns, message, facts)
+    alerts: Callable[[str, int, str, tuple[Any, ...]], None] | None = None   # (kind, ts_ns, message, facts)
     gateway: str | None = None          # HOST:PORT of a gateway serving the broker (kxrules gateway)
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback

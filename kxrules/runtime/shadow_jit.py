@@ -12,12 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import I64, Mask
 from ..engine.crossing import symbol_crossed
 from .fast import AQ, ASK, BID, BQ, CROSSING, D, LOW32, SYM, VENUE
 
 
 @njit(cache=True)
-def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
+def shadow_flags(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64,
+                 aq: I64) -> tuple[Mask, Mask]:
     """Walk the quotes in time order against the shadow book (packed (bid << 32 | ask) and
     (bid_qty << 32 | ask_qty) per venue and symbol), updating it; per quote return whether it
     changed its venue's top and whether its symbol is crossed right after it."""
@@ -39,7 +41,8 @@ def shadow_flags(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq):
 
 
 @njit(cache=True)
-def shadow_pending(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq, d, buf, tail):
+def shadow_pending(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64,
+                   d: I64, buf: I64, tail: int) -> tuple[int, int]:
     """``shadow_flags``, keeping only the quotes that changed a top: each is written as a column
     of ``buf`` from ``tail`` on (delivery time, symbol, venue, top, crossing flag). Returns the
     new tail and how many of them leave their symbol crossed."""
@@ -70,7 +73,8 @@ def shadow_pending(shadow_px, shadow_sz, sym, venue, bid, ask, bq, aq, d, buf, t
 
 
 @njit(cache=True)
-def deliver(buf, head, tail, t, top, changed_ns, dirty, dirty_since):
+def deliver(buf: I64, head: int, tail: int, t: int, top: I64, changed_ns: I64, dirty: Mask,
+            dirty_since: I64) -> tuple[int, bool]:
     """The pending quotes from ``head`` delivered by ``t`` go into the book (``top``: bid, ask,
     bid_qty, ask_qty per venue and symbol; ``changed_ns``); a crossing one marks its symbol dirty
     (``dirty_since``: the first such delivery since the symbol was last clean). Returns the new

@@ -9,7 +9,7 @@ from typing import Callable
 from .. import seoul
 from ..broker.adapter import KiwoomAdapter
 from ..broker.emulator.control import KiwoomEmulator
-from ..broker.emulator.build import emulator_for, fee_fn_for, session_start_ns  # noqa: F401 (fee_fn_for re-exported)
+from ..broker.emulator.build import emulator_for, session_start_ns
 from ..clock import VirtualClock
 from ..config.compile import CompiledProfile
 from ..engine.engine import Engine

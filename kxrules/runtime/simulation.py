@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from ..clock import NS_PER_S, VirtualClock
@@ -27,7 +28,7 @@ class HostResult:
 
 
 class SimulationHost:
-    def __init__(self, clock: VirtualClock, feed: Callable[..., None], path, codes: tuple[str, ...], *,
+    def __init__(self, clock: VirtualClock, feed: Callable[..., None], path: str | Path, codes: tuple[str, ...], *,
                  speed: float | None = None, until_ns: int | None = None,
                  on_progress: Callable[[int, int], None] | None = None):
         self.clock = clock

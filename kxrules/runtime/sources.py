@@ -1,11 +1,16 @@
 """Where simulated market data comes from: a replay file, or a synthetic day written first."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import seoul
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +23,8 @@ class QuoteSourceSpec:
         return f"synthetic seed {self.seed} ({self.path.name})" if self.kind == "synthetic" else f"replay {self.path}"
 
 
-def synthetic_day(profile, day: dt.date, seed: int, out_dir: Path, *, until_s: int | None = None,
-                  progress=None) -> QuoteSourceSpec:
+def synthetic_day(profile: CompiledProfile, day: dt.date, seed: int, out_dir: Path, *, until_s: int | None = None,
+                  progress: Callable[[float], None] | None = None) -> QuoteSourceSpec:
     """Write (or reuse) the synthetic day for this universe, date and seed (up to ``until_s``)."""
     from ..marketdata.synthetic import Universe, generate_day
 

@@ -1,6 +1,8 @@
 """The end-of-run paragraph: what the operator reads first (and cron mails)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -8,6 +10,10 @@ import numpy as np
 
 from ..broker.server import describe
 from ..seoul import NS_PER_MS
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
+    from ..engine.engine import Engine
 
 WINDOW_NS = 1_000 * NS_PER_MS
 
@@ -28,10 +34,10 @@ class RunSummary:
     source: str
     quotes: int
     signals: int
-    refused: dict
+    refused: dict[str, Any]
     pairs: int
     pairs_done: int
-    pairs_by_state: dict
+    pairs_by_state: dict[str, Any]
     fills: int
     gross_krw: int
     fees_krw: int
@@ -44,19 +50,19 @@ class RunSummary:
     unhedged_ms_p95: float | None
     unhedged_ms_max: float | None
     ioc_hedges: int
-    positions_left: dict = field(default_factory=dict)   # by the broker's account when it answered
+    positions_left: dict[str, Any] = field(default_factory=dict)   # by the broker's account when it answered
     killed: str | None = None
     flat: bool = True                  # the broker's account, asked after the last order, holds nothing of ours
     ended_normally: bool = True
     broker_confirmed: bool = False     # that last question was answered
-    position_breaks: list = field(default_factory=list)   # codes whose position broke (see events)
-    unresolved_breaks: list = field(default_factory=list)
+    position_breaks: list[str] = field(default_factory=list)   # codes whose position broke (see events)
+    unresolved_breaks: list[str] = field(default_factory=list)
     pairs_abandoned: int = 0
     adjusted_krw: int = 0              # estimated cash of fills we never received (in net_krw)
     server: str | None = None          # paper | real | sim (the emulator, unchecked); None: no login
-    muted: dict = field(default_factory=dict)   # code -> why it was muted (the broker's master data …)
+    muted: dict[str, Any] = field(default_factory=dict)   # code -> why it was muted (the broker's master data …)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def paragraph(self) -> str:
@@ -91,14 +97,14 @@ class RunSummary:
                 + (" Muted: " + ", ".join(f"{c} ({r})" for c, r in self.muted.items()) + "." if self.muted else ""))
 
 
-def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
-    ex = engine.execution
+def summarise(engine: Engine, profile: CompiledProfile, source: str, run_id: int) -> RunSummary:
+    ex, truth = engine.execution, engine.truth
+    assert ex is not None and truth is not None, "summarise an attached engine"
     done = ex.pairs_done
     unhedged = [p.unhedged_ms for p in done if p.unhedged_ms is not None]
     sent = [o.sent_ns for o in ex.orders.values() if o.sent_ns]
     fills = sum(o.fills for o in ex.orders.values())
-    truth = engine.truth
-    confirmed = truth.known and truth.confirmed_since(ex.last_activity_ns)
+    confirmed = bool(truth.known and truth.confirmed_since(ex.last_activity_ns))
     left = truth.positions_left()
     open_breaks = truth.open_breaks or truth.disagreeing()
     live = sum(len(v) for v in ex.active.values())
@@ -107,7 +113,7 @@ def summarise(engine, profile, source: str, run_id: int) -> RunSummary:
     fees = sum(o.fees for o in orders)
     tax = sum(o.tax for o in orders)
     killed = engine.guard.killed
-    risk_kill = bool(killed) and not killed.startswith(("end of market data", "wind-down"))
+    risk_kill = killed is not None and bool(killed) and not killed.startswith(("end of market data", "wind-down"))
     return RunSummary(
         run_id=run_id, profile=profile.name, source=source, quotes=engine.stats["quotes"],
         signals=engine.stats["signals"], refused=dict(engine.stats["refused"]), pairs=len(done) + live,

@@ -11,25 +11,32 @@ The same Engine runs in both worlds; only the clock, the control and the event l
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
 from ..broker.server import ServerUndeclared, expected_server
 from .alerts import run_with_alerts
-from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeError, TradeOptions, TradeResult, run_session
-from .sim_host import EmulatorHost, fee_fn_for
+from .errors import TradeError
+from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeOptions, TradeResult, run_session
+from ..broker.emulator.build import fee_fn_for
+from .sim_host import EmulatorHost
 from .sources import QuoteSourceSpec, synthetic_day
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 # the names callers have always imported from here
 __all__ = ["EXIT_ABNORMAL", "EXIT_OK", "EXIT_USAGE", "TradeError", "TradeOptions", "TradeResult", "fee_fn_for",
            "run_simulation", "run_trade"]
 
 
-def run_trade(profile, options: TradeOptions) -> TradeResult:
+def run_trade(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
     """Any broker's session; Slack gets its alerts and the end-of-run lines when the profile asks."""
     return run_with_alerts(profile, options, lambda: _run_trade(profile, options))
 
 
-def _run_trade(profile, options: TradeOptions) -> TradeResult:
+def _run_trade(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
     try:        # a live broker needs the profile to say paper or real; nothing has started yet
         expected_server(profile.profile.server, options.broker)
     except ServerUndeclared as exc:
@@ -51,7 +58,7 @@ def _run_trade(profile, options: TradeOptions) -> TradeResult:
     return run_simulation(profile, options)
 
 
-def run_simulation(profile, options: TradeOptions) -> TradeResult:
+def run_simulation(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
     if options.gateway is not None:
         from .gateway_host import GatewayHost, gateway_plan
 
@@ -61,7 +68,7 @@ def run_simulation(profile, options: TradeOptions) -> TradeResult:
     return run_session(profile, options, EmulatorHost(profile, options, quote_source(profile, options)))
 
 
-def quote_source(profile, options: TradeOptions) -> QuoteSourceSpec:
+def quote_source(profile: CompiledProfile, options: TradeOptions) -> QuoteSourceSpec:
     """The market data a simulated session replays: the checked replay file, or a synthetic day."""
     if profile.emulator is None:
         raise TradeError(f"profile {profile.name} names no emulator file (files.emulator)")

@@ -10,7 +10,7 @@ from kxrules.config.schema.money import FeesFile, TaxFile
 from kxrules.config.yaml_loader import load_yaml
 from kxrules.clock import VirtualClock
 from kxrules.money.fees import CostModel
-from kxrules.runtime.sim_host import fee_fn_for
+from kxrules.broker.emulator.build import fee_fn_for
 
 from ..conftest import REPO
 from .helpers import DAY, VENUES, Recorder, Rig, kst, make_config

@@ -119,7 +119,7 @@ def test_1700_rate_limit_replies_for_orders_and_queries():
 def test_a_websocket_drop_is_reported_then_the_adapter_logs_in_again_and_registers_again():
     with rig() as r:
         _up(r)
-        a, lis = r.adapter, r.listener
+        lis = r.listener
         r.emu.call(r.emu.bridge.drop_connection)
         assert r.run_until(lambda: len(lis.conn) >= 3 and lis.conn[-1].connected)
         assert [e.connected for e in lis.conn] == [True, False, True]

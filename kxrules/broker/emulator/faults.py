@@ -53,7 +53,7 @@ class LatencySampler:
     def ns_many(self, n: int) -> np.ndarray:
         """``n`` draws at once, equal to ``n`` calls of :meth:`ns` (numpy's Generator gives the
         same numbers for one array draw as for as many scalar draws)."""
-        ms = np.minimum(self.ms_many(n), self._cap)
+        ms: np.ndarray = np.minimum(self.ms_many(n), self._cap)
         return np.maximum(MIN_LATENCY_NS, (ms * NS_PER_MS).astype(np.int64))
 
     def ms_many(self, n: int) -> np.ndarray:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...arrays import F64, I64, Mask
+
 from ...seoul import NS_PER_MS
 
 
 @njit(cache=True)
-def apply_queued(sym, vidx, bid, ask, bq, aq, head, end, skip, books):
+def apply_queued(sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head: int, end: int, skip: Mask,
+                 books: I64) -> None:
     """Apply the queued quotes ``head:end`` to ``books`` (bid, ask, bid_qty, ask_qty, bid_avail,
     ask_avail per key ``sym * 2 + venue``) in time order, except those of the books ``skip`` flags
     (their resting orders took the per-quote path)."""
@@ -25,7 +28,7 @@ def apply_queued(sym, vidx, bid, ask, bq, aq, head, end, skip, books):
 
 
 @njit(cache=True)
-def next_touching(sym, vidx, head, wanted):
+def next_touching(sym: I64, vidx: I64, head: int, wanted: Mask) -> int:
     """Position of the first queued quote (from ``head``) for a book ``wanted`` flags, or -1."""
     for i in range(head, sym.shape[0]):
         if wanted[sym[i] * 2 + vidx[i]]:
@@ -34,7 +37,7 @@ def next_touching(sym, vidx, head, wanted):
 
 
 @njit(cache=True)
-def fifo_due(fed_ns, ms, cap_ms, min_ns, last_ns, out):
+def fifo_due(fed_ns: I64, ms: F64, cap_ms: float, min_ns: int, last_ns: int, out: I64) -> int:
     """Delivery time of each record fed at ``fed_ns`` with latency draw ``ms`` (capped at
     ``cap_ms``, truncated to ns, at least ``min_ns``), first in first out after ``last_ns``:
     ``LatencySampler.ns`` and ``RealDataQueue.due`` per record, in one pass. Returns the last."""
