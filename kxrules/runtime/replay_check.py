@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import seoul
-from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
+from ..marketdata.quote_format import QUOTE_COLUMNS, _grid_kernels, _split_source, scan_quote_file
 from .errors import TradeError
 
 if TYPE_CHECKING:
@@ -69,6 +69,11 @@ def start_check(path: str | Path, profile: CompiledProfile) -> Future[None]:
     """``check_replay`` on a helper thread, so reading the file overlaps the session's imports and
     kernel loading (decoding Parquet and the compiled row tests release the GIL). The thread only
     reads the file; ``Future.result()`` (``require_checked``) raises what the check raised."""
+    # what the check imports is imported here: importing numba (or duckdb) on two threads at
+    # once can hand one of them a half-initialised module
+    _grid_kernels()
+    if _split_source(path, None)[1] is not None:
+        import duckdb  # noqa: F401
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kxrules-check")
     try:
         return pool.submit(check_replay, path, profile)
