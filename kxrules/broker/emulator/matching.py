@@ -209,6 +209,15 @@ class Exchange:
         """Apply queued quotes stamped before ``upper``: first, one by one, those of books with
         resting orders (they may match), then the rest in bulk."""
         q = self._q
+        if not self.resting and self._jit is not None:      # nothing can match: one compiled call per batch
+            while q:
+                end = int(self._jit.apply_until(*q[0], self._head, upper, self.books))
+                if end < len(q[0][0]):
+                    self._head = end
+                    return
+                q.popleft()
+                self._head = 0
+            return
         due: list[tuple[tuple[np.ndarray, ...], int, int]] = []     # (batch, from, to)
         head = self._head
         for batch in q:

@@ -28,6 +28,23 @@ def apply_queued(sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head
 
 
 @njit(cache=True)
+def apply_until(ts: I64, sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head: int, upper: int,
+                books: I64) -> int:
+    """Apply the queued quotes from ``head`` stamped before ``upper`` (no book has a resting
+    order); returns the position of the first left queued."""
+    i = head
+    n = ts.shape[0]
+    while i < n and ts[i] < upper:
+        k = sym[i] * 2 + vidx[i]
+        books[0, k] = bid[i]
+        books[1, k] = ask[i]
+        books[2, k] = books[4, k] = bq[i]
+        books[3, k] = books[5, k] = aq[i]
+        i += 1
+    return i
+
+
+@njit(cache=True)
 def next_touching(sym: I64, vidx: I64, head: int, wanted: Mask) -> int:
     """Position of the first queued quote (from ``head``) for a book ``wanted`` flags, or -1."""
     for i in range(head, sym.shape[0]):
