@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import ModuleType
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -474,7 +475,7 @@ def _off_grid_numpy(px: np.ndarray) -> np.ndarray:
     return pos & (px % tick_sizes(np.where(pos, px, 1)) != 0)
 
 
-def _grid_kernels():
+def _grid_kernels() -> ModuleType | None:
     """The compiled row tests (``grid_jit``), or None (no numba, or KXRULES_NO_JIT)."""
     if not _GRID_JIT:
         from .. import compiled
