@@ -40,7 +40,6 @@ from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
 from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
-
 CHUNK_ROWS = 1 << 18
 LOW32 = (1 << 32) - 1
 D, SYM, VENUE, BID, ASK, BQ, AQ, CROSSING = range(8)     # the rows of the pending buffer
@@ -49,8 +48,8 @@ D, SYM, VENUE, BID, ASK, BQ, AQ, CROSSING = range(8)     # the rows of the pendi
 class _Pending:
     """Quotes fed to the emulator but not yet applied to the engine's book, in delivery order:
     the columns ``head:tail`` of ``buf``, whose rows are the delivery time ``d``, symbol, venue,
-    top of book and whether the quote leaves its symbol crossed (``shadow_jit.D`` ...
-    ``CROSSING``). One buffer, grown or compacted only when a chunk does not fit, so a chunk is
+    top of book and whether the quote leaves its symbol crossed (rows ``D`` ... ``CROSSING``).
+    One buffer, grown or compacted only when a chunk does not fit, so a chunk is
     written in place and a window is a slice."""
 
     ROWS = 8
@@ -198,7 +197,7 @@ class FastReplay:
     # -- crossing flags ---------------------------------------------------------------------
     def _shadow(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> tuple[Mask, Mask]:
         """Per quote: did it change its venue's top, and is its symbol crossed right after it?
-        (The numpy twin of ``shadow_jit.shadow_flags``, for where numba is not installed.)
+        (What ``shadow_jit.shadow_pending`` computes in its walk, for where numba is not installed.)
 
         One radix sort groups the quotes by symbol (time order kept); a forward fill per venue
         gives, for every row, the latest quote of each venue so far. Bid and ask (and the two

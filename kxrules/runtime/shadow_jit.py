@@ -1,9 +1,10 @@
 """The fast replay host's compiled passes (numba); ``FastReplay`` holds their numpy twins, which
 tests hold to identical results.
 
-- ``shadow_flags``: per quote, did it change its venue's top, and is its symbol crossed after it.
-- ``shadow_pending``: the same walk, writing the quotes that changed a top straight into the
-  pending buffer (the rows ``_Pending`` names), with their delivery times and crossing flags.
+- ``shadow_pending``: walk the quotes in time order against the shadow book (the last quote per
+  venue and symbol, packed); write each that changed its venue's top straight into the pending
+  buffer (the rows ``fast.D`` ... ``fast.CROSSING``) with its delivery time and whether its
+  symbol is crossed right after it.
 - ``deliver``: put the pending quotes delivered by a time into the engine's book and mark the
   symbols the crossing ones left crossed, in one call per window.
 """
@@ -18,34 +19,13 @@ from .fast import AQ, ASK, BID, BQ, CROSSING, D, LOW32, SYM, VENUE
 
 
 @njit(cache=True)
-def shadow_flags(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64,
-                 aq: I64) -> tuple[Mask, Mask]:
-    """Walk the quotes in time order against the shadow book (packed (bid << 32 | ask) and
-    (bid_qty << 32 | ask_qty) per venue and symbol), updating it; per quote return whether it
-    changed its venue's top and whether its symbol is crossed right after it."""
-    n = sym.shape[0]
-    changed = np.empty(n, dtype=np.bool_)
-    crossed = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        s = sym[i]
-        v = venue[i]
-        px = (bid[i] << 32) | ask[i]
-        sz = (bq[i] << 32) | aq[i]
-        changed[i] = (shadow_px[v, s] != px) | (shadow_sz[v, s] != sz)
-        shadow_px[v, s] = px
-        shadow_sz[v, s] = sz
-        k = shadow_px[0, s]
-        x = shadow_px[1, s]
-        crossed[i] = symbol_crossed(k >> 32, k & LOW32, x >> 32, x & LOW32)
-    return changed, crossed
-
-
-@njit(cache=True)
 def shadow_pending(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64,
                    d: I64, buf: I64, tail: int) -> tuple[int, int]:
-    """``shadow_flags``, keeping only the quotes that changed a top: each is written as a column
-    of ``buf`` from ``tail`` on (delivery time, symbol, venue, top, crossing flag). Returns the
-    new tail and how many of them leave their symbol crossed."""
+    """Walk the quotes in time order against the shadow book (packed (bid << 32 | ask) and
+    (bid_qty << 32 | ask_qty) per venue and symbol), updating it; each quote that changed its
+    venue's top is written as a column of ``buf`` from ``tail`` on (delivery time, symbol, venue,
+    top, whether its symbol is crossed right after it). Returns the new tail and how many of them
+    leave their symbol crossed."""
     hot = 0
     for i in range(sym.shape[0]):
         s = sym[i]
