@@ -2,7 +2,15 @@
 emulator's orders and fills and the DuckDB recording on. Prints one JSON line.
 
     python bench/replay.py --symbols 200 --minutes 60 --seed 7 [--path fast|faithful] [--out-dir bench/out]
+    python bench/replay.py --repeat 5 --warm-runs 5     # cold runs, then warm runs in one process
     python bench/replay.py --ops-viewer [--repeat 3]   # without, then with the ops view and a viewer
+
+A cold run is a fresh ``kxrules trade --replay`` process, end to end (start-up, the replay check,
+the replay, the recording). ``--warm-runs N`` then replays the same day N + 1 times inside this
+process the way a sweep worker does (``research.worker.SweepWorker``: profile compiled once,
+kernels loaded, no replay check; each run opens its own recording) and reports the last N. With
+``--repeat`` or ``--warm-runs`` a summary line gives the median, the spread and the load average
+(the machine is shared: say so with the figures).
 
 ``--ops-viewer`` alternates runs without the ops view and with it (``--ops-port``) and a client
 reading its live stream the whole time, ``--repeat`` times each, and prints each run, then the
@@ -17,6 +25,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import os
 import platform
 import re
 import resource
@@ -45,7 +54,10 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--ops-viewer", action="store_true",
                         help="compare runs without and with the ops view and a connected viewer")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind with --ops-viewer")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="cold runs (default 1), or runs of each kind with --ops-viewer (default 3)")
+    parser.add_argument("--warm-runs", type=int, default=0,
+                        help="then this many warm replays in this process, after one to warm it")
     args = parser.parse_args()
     out = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -69,11 +81,20 @@ def main() -> None:
               "quote_rows": rows, "generate_s": round(gen_s, 1), "machine": machine(),
               "python": platform.python_version()}
     if not args.ops_viewer:
-        result = run(args, quotes, universe, rows, view=False)
-        print(json.dumps({**common, **result}), flush=True)
-        sys.exit(0 if result["exit_code"] == 0 else 1)
+        cold = []
+        for _ in range(args.repeat or 1):
+            result = run(args, quotes, universe, rows, view=False)
+            print(json.dumps({**common, **result}), flush=True)
+            if result["exit_code"] != 0:
+                sys.exit(1)
+            cold.append(result["wall_s"])
+        if len(cold) > 1:
+            print(json.dumps(spread("replay_cold", cold, rows)), flush=True)
+        if args.warm_runs:
+            print(json.dumps(spread("replay_warm", warm_runs(args, quotes, universe), rows)), flush=True)
+        sys.exit(0)
     walls: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(args.repeat):
+    for _ in range(args.repeat or 3):
         for view in (False, True):
             result = run(args, quotes, universe, rows, view=view)
             print(json.dumps({**common, **result}), flush=True)
@@ -81,10 +102,40 @@ def main() -> None:
                 sys.exit(1)
             walls[view].append(result["wall_s"])
     off, on = statistics.median(walls[False]), statistics.median(walls[True])
-    print(json.dumps({"bench": "replay_ops_viewer", "runs_each": args.repeat, "median_wall_s_without": off,
+    print(json.dumps({"bench": "replay_ops_viewer", "runs_each": args.repeat or 3, "median_wall_s_without": off,
                       "median_wall_s_with_viewer": on, "quotes_per_s_without": round(rows / off),
                       "quotes_per_s_with_viewer": round(rows / on),
                       "difference_pct": round(100 * (on - off) / off, 2)}), flush=True)
+
+
+def spread(name: str, walls: list[float], rows: int) -> dict:
+    """Median and range of ``walls`` as quotes/s, with the machine's load at the end."""
+    med = statistics.median(walls)
+    return {"bench": name, "runs": len(walls), "wall_s": [round(w, 3) for w in walls],
+            "median_wall_s": round(med, 3), "quotes_per_s_median": round(rows / med),
+            "quotes_per_s_range": [round(rows / max(walls)), round(rows / min(walls))],
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def warm_runs(args, quotes: Path, universe: Path) -> list[float]:
+    """The same day replayed again and again by one sweep worker (start-up paid once); the
+    walls of all but the first run (``SweepWorker.run``: session, replay, recording)."""
+    from kxrules.research.settings import Setting
+    from kxrules.research.worker import RunSpec, SweepWorker
+
+    worker = SweepWorker(REPO, "pilot", universe, args.out_dir / "warm_scratch")
+    walls = []
+    try:
+        for i in range(args.warm_runs + 1):
+            row = worker.run(RunSpec(f"warm{i}", Setting(), quotes, DAY))
+            if row["exit_code"] != 0:
+                raise SystemExit(f"warm run {i} ended with exit code {row['exit_code']}")
+            print(json.dumps({"bench": "replay_warm_run", "run": i, "wall_s": round(row["wall_s"], 3),
+                              "pairs": row["pairs"], "net_krw": row["net_krw"]}), flush=True)
+            walls.append(row["wall_s"])
+    finally:
+        worker.close()
+    return walls[1:]
 
 
 def free_port() -> int:

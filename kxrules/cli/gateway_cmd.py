@@ -45,7 +45,8 @@ def gateway(
         if emulator:
             fail("--relay-to serves another gateway's broker: leave out --emulator")
         _relay(relay_to, secret, listen(host, port), port_file)
-    from ..runtime.session import TradeError, TradeOptions
+    from ..runtime.errors import TradeError
+    from ..runtime.session import TradeOptions
     from ..runtime.trade import quote_source
     from ..seoul import parse_hms
     from .common import parse_date

@@ -46,7 +46,6 @@ def trade(
 
     from ..config.compile import compile_profile
     from ..config.diagnostics import ConfigError
-    from ..runtime.trade import TradeError, TradeOptions, run_trade
     from ..seoul import parse_hms
 
     if replay is not None and synthetic:
@@ -96,6 +95,12 @@ def trade(
         synthetic = True
     if emulator and chosen != "kiwoom_rest":
         fail("--emulator goes with --broker kiwoom_rest (the sim broker always is an emulator)")
+    replay_check = None
+    if replay is not None and (chosen == "sim" or emulator):
+        from ..runtime.replay_check import start_check
+
+        replay_check = start_check(replay, compiled)    # reads the file while the session's modules load
+    from ..runtime.trade import TradeError, TradeOptions, run_trade
 
     status = None
     if is_tty() and not quiet:
@@ -110,7 +115,8 @@ def trade(
     options = TradeOptions(broker=chosen, replay=replay, synthetic_seed=seed, speed=speed_value,
                            until=until_s, data_dir=data_dir, status=status, replay_path=path,
                            record_quotes=record_quotes, gateway=gateway, resume=resume, emulator=emulator,
-                           ops=_ops_options(compiled.profile.ops, ops_port, ops_bind, status is not None))
+                           ops=_ops_options(compiled.profile.ops, ops_port, ops_bind, status is not None),
+                           replay_check=replay_check)
     from ..broker.errors import BrokerUnavailable
 
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import ModuleType
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -276,13 +277,15 @@ class _Findings:
             example=None) -> None:
         """Record the rows of ``mask``; ``example(i)`` renders the value at batch index i."""
         n = int(np.count_nonzero(mask))
-        if not n:
-            return
+        if n:
+            self.add_counted(what, column, n, int(np.flatnonzero(mask)[0]), row0, example)
+
+    def add_counted(self, what: str, column: str | None, n: int, first: int, row0: int, example=None) -> None:
+        """Record ``n`` rows of a batch, the first at batch index ``first``."""
         p = self.found.get((what, column))
         if p is None:
-            i = int(np.flatnonzero(mask)[0])
             p = self.found[(what, column)] = QuoteProblem(
-                what, column, row0 + i + 1, 0, example(i) if example is not None else None)
+                what, column, row0 + first + 1, 0, example(first) if example is not None else None)
         p.count += n
 
     @property
@@ -344,16 +347,20 @@ def scan_quote_file(
             ts = _int64(rb.column("ts_ns"))
             if scan.first_ts is None:
                 scan.first_ts = int(ts[0])
-            prev = np.empty(n, dtype=np.int64)
-            prev[0] = ts[0] if last_ts is None else last_ts
-            prev[1:] = ts[:-1]
-            found.add("ts_ns not sorted (smaller than the previous row)", "ts_ns", ts < prev, row0,
-                      lambda i, ts=ts, prev=prev: f"{ts[i]} after {prev[i]}")
+            bid, ask = _int64(rb.column("bid1")), _int64(rb.column("ask1"))
+            bq, aq = _int64(rb.column("bid1_qty")), _int64(rb.column("ask1_qty"))
+            prev_ts = int(ts[0]) if last_ts is None else last_ts
+            counts, firsts = _row_problems(ts, bid, ask, bq, aq, prev_ts, ts_range, check_grid)
             last_ts = int(ts[-1])
-            if ts_range is not None:
-                lo, hi = ts_range
-                found.add(f"ts_ns outside {ts_range_label}", "ts_ns", (ts < lo) | (ts >= hi), row0,
-                          lambda i, ts=ts: _ts_text(int(ts[i])))
+            cols = {"ts_ns": ts, "bid1": bid, "ask1": ask, "bid1_qty": bq, "ask1_qty": aq}
+
+            def report(tests: range) -> None:
+                for k in tests:
+                    if counts[k]:
+                        what, column, example = ROW_TESTS[k]
+                        found.add_counted(what.replace("{range}", ts_range_label), column, int(counts[k]),
+                                          int(firsts[k]), row0, lambda i: example(cols, i, prev_ts))
+            report(range(0, 2))             # ts_ns first, as the columns come
 
             vidx, vvals = _dictionary_of(rb.column("venue"))
             bad_v = np.array([v not in VENUES for v in vvals], dtype=bool)
@@ -374,28 +381,7 @@ def scan_quote_file(
                 if outside.any():
                     found.add("code not in the profile's universe", "code", outside[cidx], row0,
                               lambda i: repr(cvals[cidx[i]]))
-
-            bid, ask = _int64(rb.column("bid1")), _int64(rb.column("ask1"))
-            bq, aq = _int64(rb.column("bid1_qty")), _int64(rb.column("ask1_qty"))
-            for col_name, arr in (("bid1", bid), ("ask1", ask), ("bid1_qty", bq), ("ask1_qty", aq)):
-                found.add(f"negative {'price' if col_name in ('bid1', 'ask1') else 'size'}", col_name,
-                          arr < 0, row0, lambda i, arr=arr: str(arr[i]))
-            for col_name, px, qty in (("bid1_qty", bid, bq), ("ask1_qty", ask, aq)):
-                found.add("size on an empty level (price 0, qty > 0)", col_name, (px == 0) & (qty > 0),
-                          row0, lambda i, qty=qty: str(qty[i]))
-            for col_name, arr, cap, what in (("bid1", bid, MAX_PRICE_KRW, "price above {:,} KRW"),
-                                             ("ask1", ask, MAX_PRICE_KRW, "price above {:,} KRW"),
-                                             ("bid1_qty", bq, MAX_SIZE, "size above {:,} shares"),
-                                             ("ask1_qty", aq, MAX_SIZE, "size above {:,} shares")):
-                found.add(what.format(cap), col_name, arr > cap, row0, lambda i, arr=arr: str(arr[i]))
-            both = (bid > 0) & (ask > 0)
-            found.add("bid1 >= ask1 within a venue row (crossed or locked book)", "bid1, ask1",
-                      both & (bid >= ask), row0, lambda i: f"bid1 {bid[i]} >= ask1 {ask[i]}")
-            if check_grid:
-                for col_name, px in (("bid1", bid), ("ask1", ask)):
-                    off = _off_grid(px)
-                    found.add("price not on the tick grid", col_name, off, row0,
-                              lambda i, px=px: f"{px[i]}, tick {tick_sizes(px[i:i + 1])[0]}")
+            report(range(2, len(ROW_TESTS)))
             row0 += n
             if found.total > 10**7:
                 break
@@ -417,6 +403,70 @@ def scan_quote_file(
     return scan
 
 
+def _value(col: str):
+    return lambda cols, i, prev_ts: str(cols[col][i])
+
+
+def _previous(cols, i: int, prev_ts: int) -> int:
+    return int(cols["ts_ns"][i - 1]) if i else prev_ts
+
+
+def _tick_text(col: str):
+    return lambda cols, i, prev_ts: f"{cols[col][i]}, tick {tick_sizes(cols[col][i:i + 1])[0]}"
+
+
+# The per-row tests, in the order the compiled pass (``grid_jit.row_problems``) and its numpy twin
+# (``_row_problems_numpy``) count them: (what, column, example(columns, batch index, previous ts)).
+ROW_TESTS = (
+    ("ts_ns not sorted (smaller than the previous row)", "ts_ns",
+     lambda cols, i, prev_ts: f"{cols['ts_ns'][i]} after {_previous(cols, i, prev_ts)}"),
+    ("ts_ns outside {range}", "ts_ns", lambda cols, i, prev_ts: _ts_text(int(cols["ts_ns"][i]))),
+    ("negative price", "bid1", _value("bid1")),
+    ("negative price", "ask1", _value("ask1")),
+    ("negative size", "bid1_qty", _value("bid1_qty")),
+    ("negative size", "ask1_qty", _value("ask1_qty")),
+    ("size on an empty level (price 0, qty > 0)", "bid1_qty", _value("bid1_qty")),
+    ("size on an empty level (price 0, qty > 0)", "ask1_qty", _value("ask1_qty")),
+    (f"price above {MAX_PRICE_KRW:,} KRW", "bid1", _value("bid1")),
+    (f"price above {MAX_PRICE_KRW:,} KRW", "ask1", _value("ask1")),
+    (f"size above {MAX_SIZE:,} shares", "bid1_qty", _value("bid1_qty")),
+    (f"size above {MAX_SIZE:,} shares", "ask1_qty", _value("ask1_qty")),
+    ("bid1 >= ask1 within a venue row (crossed or locked book)", "bid1, ask1",
+     lambda cols, i, prev_ts: f"bid1 {cols['bid1'][i]} >= ask1 {cols['ask1'][i]}"),
+    ("price not on the tick grid", "bid1", _tick_text("bid1")),
+    ("price not on the tick grid", "ask1", _tick_text("ask1")),
+)
+_NO_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def _row_problems(ts: np.ndarray, bid: np.ndarray, ask: np.ndarray, bq: np.ndarray, aq: np.ndarray,
+                  prev_ts: int, ts_range: tuple[int, int] | None, check_grid: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per test of ``ROW_TESTS``: how many rows of the batch fail it, and the first (-1: none)."""
+    lo, hi = ts_range if ts_range is not None else _NO_RANGE
+    kernel = _grid_kernels()
+    if kernel is None:
+        return _row_problems_numpy(ts, bid, ask, bq, aq, prev_ts, lo, hi, check_grid)
+    from ..money.ticks import _BOUNDS
+
+    return kernel.row_problems(ts, bid, ask, bq, aq, prev_ts, lo, hi, MAX_PRICE_KRW, MAX_SIZE, check_grid,
+                               _BOUNDS, _on_grid_lut())
+
+
+def _row_problems_numpy(ts, bid, ask, bq, aq, prev_ts: int, lo: int, hi: int,
+                        check_grid: bool) -> tuple[np.ndarray, np.ndarray]:
+    prev = np.empty(len(ts), dtype=np.int64)
+    prev[0] = prev_ts
+    prev[1:] = ts[:-1]
+    none = np.zeros(len(ts), dtype=bool)
+    masks = (ts < prev, (ts < lo) | (ts >= hi), bid < 0, ask < 0, bq < 0, aq < 0,
+             (bid == 0) & (bq > 0), (ask == 0) & (aq > 0), bid > MAX_PRICE_KRW, ask > MAX_PRICE_KRW,
+             bq > MAX_SIZE, aq > MAX_SIZE, (bid > 0) & (ask > 0) & (bid >= ask),
+             _off_grid_numpy(bid) if check_grid else none, _off_grid_numpy(ask) if check_grid else none)
+    counts = np.array([np.count_nonzero(m) for m in masks], dtype=np.int64)
+    firsts = np.array([int(np.argmax(m)) if c else -1 for m, c in zip(masks, counts)], dtype=np.int64)
+    return counts, firsts
+
+
 _GRID_JIT: list = []
 
 
@@ -425,23 +475,23 @@ def _off_grid_numpy(px: np.ndarray) -> np.ndarray:
     return pos & (px % tick_sizes(np.where(pos, px, 1)) != 0)
 
 
-def _off_grid(px: np.ndarray) -> np.ndarray:
-    """Prices set and off the tick grid: the compiled pass where numba is installed (3x faster
-    than numpy's searchsorted over a day), else the numpy twin."""
+def _grid_kernels() -> ModuleType | None:
+    """The compiled row tests (``grid_jit``), or None (no numba, or KXRULES_NO_JIT)."""
     if not _GRID_JIT:
         from .. import compiled
 
-        jit = compiled.load("kxrules.marketdata.grid_jit")
-        _GRID_JIT.append(None if jit is None else jit.off_grid)
-    kernel = _GRID_JIT[0]
-    if kernel is None:
-        return _off_grid_numpy(px)
-    from ..money.ticks import _BOUNDS, _TICKS
+        _GRID_JIT.append(compiled.load("kxrules.marketdata.grid_jit"))
+    return _GRID_JIT[0]
 
-    if len(_GRID_JIT) == 1:                 # every tick divides 1000 (asserted): a lookup per band
+
+def _on_grid_lut() -> np.ndarray:
+    """Every tick divides 1000 (asserted): whether ``p % 1000`` is on the grid, per band."""
+    from ..money.ticks import _TICKS
+
+    if len(_GRID_JIT) == 1:
         assert all(1000 % int(t) == 0 for t in _TICKS)
         _GRID_JIT.append(np.array([r % int(t) == 0 for t in _TICKS for r in range(1000)], dtype=np.bool_))
-    return kernel(np.ascontiguousarray(px, dtype=np.int64), _BOUNDS, _GRID_JIT[1])
+    return _GRID_JIT[1]
 
 
 def _first_line(exc: BaseException) -> str:

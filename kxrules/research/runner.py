@@ -75,7 +75,7 @@ def plan_sweep(sweep: Sweep) -> Plan:
     from ..config.diagnostics import ConfigError
     from ..runtime.replay_check import check_replay
     from ..runtime.sources import replay_date
-    from ..runtime.session import TradeError
+    from ..runtime.errors import TradeError
 
     days = sweep.days()
     if not days:

@@ -42,37 +42,42 @@ from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
 CHUNK_ROWS = 1 << 18
 LOW32 = (1 << 32) - 1
+D, SYM, VENUE, BID, ASK, BQ, AQ, CROSSING = range(8)     # the rows of the pending buffer
 
 
 class _Pending:
-    """Quotes fed to the emulator but not yet applied to the engine's book (delivery order):
-    delivery time ``d``, symbol, venue, top of book, whether the quote may cross its symbol;
-    ``head`` is the first not yet applied."""
+    """Quotes fed to the emulator but not yet applied to the engine's book, in delivery order:
+    the columns ``head:tail`` of ``buf``, whose rows are the delivery time ``d``, symbol, venue,
+    top of book and whether the quote leaves its symbol crossed (rows ``D`` ... ``CROSSING``).
+    One buffer, grown or compacted only when a chunk does not fit, so a chunk is
+    written in place and a window is a slice."""
+
+    ROWS = 8
 
     def __init__(self) -> None:
-        empty: I64 = np.zeros(0, dtype=np.int64)
-        self.d = self.sym = self.venue = self.bid = self.ask = self.bq = self.aq = empty
-        self.crossing: Mask = np.zeros(0, dtype=bool)
+        self.buf: I64 = np.zeros((self.ROWS, 0), dtype=np.int64)
         self.head = 0
+        self.tail = 0
 
-    def extend(self, d: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, crossing: Mask) -> None:
-        h = self.head
-        self.d = np.concatenate((self.d[h:], d))
-        self.sym = np.concatenate((self.sym[h:], sym))
-        self.venue = np.concatenate((self.venue[h:], venue))
-        self.bid = np.concatenate((self.bid[h:], bid))
-        self.ask = np.concatenate((self.ask[h:], ask))
-        self.bq = np.concatenate((self.bq[h:], bq))
-        self.aq = np.concatenate((self.aq[h:], aq))
-        self.crossing = np.concatenate((self.crossing[h:], crossing))
-        self.head = 0
+    def reserve(self, n: int) -> None:
+        """Room for ``n`` more quotes after ``tail``."""
+        buf, live = self.buf, self.tail - self.head
+        if self.tail + n <= buf.shape[1]:
+            return
+        if live + n > buf.shape[1]:
+            grown: I64 = np.empty((self.ROWS, 2 * (live + n)), dtype=np.int64)
+            grown[:, :live] = buf[:, self.head:self.tail]
+            self.buf = grown
+        elif live:
+            buf[:, :live] = buf[:, self.head:self.tail].copy()
+        self.head, self.tail = 0, live
 
     def __len__(self) -> int:
-        return len(self.d) - self.head
+        return self.tail - self.head
 
     def index_after(self, t: int) -> int:
         """Position of the first pending quote delivered after ``t`` (``d`` is sorted)."""
-        return max(self.head, int(self.d.searchsorted(t, side="right")))
+        return self.head + int(self.buf[D, self.head:self.tail].searchsorted(t, side="right"))
 
 
 class FastReplay:
@@ -95,8 +100,7 @@ class FastReplay:
         self.shadow_sz = np.zeros((2, n), dtype=np.int64)
         self.pending = _Pending()
         self.small = 2 * n < 1 << 16
-        jit = compiled.load("kxrules.runtime.shadow_jit")
-        self._shadow_kernel = jit.shadow_flags if jit is not None else None
+        self._jit = compiled.load("kxrules.runtime.shadow_jit")
         self.breaks = fastpath.real_data_breaks(emulator)
         self.windows: deque[int] = deque()    # delivery times of crossing quotes still to apply (ascending)
         self.rows = 0
@@ -145,23 +149,36 @@ class FastReplay:
             return
         self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
         d = fastpath.delivery_times(self.emu, ts)
-        if self._shadow_kernel is not None:
-            changed, crossed = self._shadow_kernel(self.shadow_px, self.shadow_sz, sym, venue, bid, ask, bq, aq)
+        p = self.pending
+        p.reserve(len(ts))
+        start = p.tail
+        if self._jit is not None:
+            p.tail, hot = self._jit.shadow_pending(self.shadow_px, self.shadow_sz, sym, venue, bid, ask, bq, aq,
+                                                   d, p.buf, start)
         else:
-            changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
-        hot = changed & crossed
-        if hot.any():
-            times = np.unique(d[hot])
+            hot = self._shadow_pending(sym, venue, bid, ask, bq, aq, d)
+        new = p.buf[:, start:p.tail]
+        if hot:
+            times = np.unique(new[D][new[CROSSING] != 0])
             if self.windows and times[0] == self.windows[-1]:
                 times = times[1:]
             self.windows.extend(times.tolist())
-        c = changed                 # an unchanged quote neither marks a symbol nor moves the book
-        self.pending.extend(d=d[c], sym=sym[c], venue=venue[c], bid=bid[c], ask=ask[c], bq=bq[c],
-                            aq=aq[c], crossing=hot[c])
-        if self.engine.record_quotes:
-            self.engine.recorder.quotes(d[c], sym[c], venue[c], bid[c], ask[c], bq[c], aq[c])
+        if self.engine.record_quotes:       # copies: the buffer is reused
+            self.engine.recorder.quotes(*new[:CROSSING].copy())
         self.rows += len(ts)
         self.engine.stats["quotes"] += len(ts)
+
+    def _shadow_pending(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, d: I64) -> int:
+        """``shadow_jit.shadow_pending`` in numpy: append the quotes that changed a top."""
+        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
+        p = self.pending
+        n = int(np.count_nonzero(changed))
+        out = p.buf[:, p.tail:p.tail + n]
+        for row, col in ((D, d), (SYM, sym), (VENUE, venue), (BID, bid), (ASK, ask), (BQ, bq), (AQ, aq),
+                         (CROSSING, crossed)):
+            out[row] = col[changed]
+        p.tail += n
+        return int(np.count_nonzero(out[CROSSING]))
 
     def _faithful(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         """Per-row feeding while the control is not ready (before login and registration)."""
@@ -180,7 +197,7 @@ class FastReplay:
     # -- crossing flags ---------------------------------------------------------------------
     def _shadow(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> tuple[Mask, Mask]:
         """Per quote: did it change its venue's top, and is its symbol crossed right after it?
-        (The numpy twin of ``shadow_jit.shadow_flags``, for where numba is not installed.)
+        (What ``shadow_jit.shadow_pending`` computes in its walk, for where numba is not installed.)
 
         One radix sort groups the quotes by symbol (time order kept); a forward fill per venue
         gives, for every row, the latest quote of each venue so far. Bid and ask (and the two
@@ -226,26 +243,35 @@ class FastReplay:
         return changed, crossed
 
     # -- applying quotes to the engine ------------------------------------------------------
-    def _take(self, t: int) -> slice:
-        """The pending quotes delivered by ``t``, taken off the queue."""
-        p = self.pending
-        sl = slice(p.head, p.index_after(t))
-        p.head = sl.stop
-        return sl
-
     def _sync(self, now: int) -> bool:
         """Put every quote delivered by ``now`` into the engine's book, marking the symbols the
         crossing ones left crossed (before any batch, and at each window); returns whether any
         was marked."""
         p = self.pending
-        sl = self._take(now)
-        if sl.start == sl.stop:
+        if p.head == p.tail or p.buf[D, p.head] > now:
             return False
-        self.engine.book.overwrite(p.sym[sl], p.venue[sl], p.bid[sl], p.ask[sl], p.bq[sl], p.aq[sl], p.d[sl])
-        crossing = p.crossing[sl]
-        if not crossing.any():
+        book = self.engine.book
+        if self._jit is not None:
+            p.head, marked = self._jit.deliver(p.buf, p.head, p.tail, now, book.top, book.changed_ns, book.dirty,
+                                               book.dirty_since)
+        else:
+            marked = self._deliver(now)
+        if marked:
+            book.any_dirty = True
+        return bool(marked)
+
+    def _deliver(self, now: int) -> bool:
+        """``shadow_jit.deliver`` in numpy."""
+        p = self.pending
+        lo, hi = p.head, p.index_after(now)
+        p.head = hi
+        d, sym, venue, bid, ask, bq, aq, crossing = p.buf[:, lo:hi]
+        book = self.engine.book
+        book.overwrite(sym, venue, bid, ask, bq, aq, d)
+        hot = crossing != 0
+        if not hot.any():
             return False
-        self.engine.book.touch(p.sym[sl][crossing], p.d[sl][crossing])
+        book.touch(sym[hot], d[hot])
         return True
 
     def process_until(self, t: int) -> None:
@@ -264,8 +290,9 @@ class FastReplay:
         if self.windows:
             self.process_until(self.windows[-1])
         if len(p):
-            self.clock.run_until(max(int(p.d[-1]), self.clock.now_ns()))
-            self._sync(int(p.d[-1]))
+            last = int(p.buf[D, p.tail - 1])
+            self.clock.run_until(max(last, self.clock.now_ns()))
+            self._sync(last)
 
     def drain(self, idle: Callable[[], bool], limit_ns: int = DRAIN_LIMIT_NS) -> bool:
         return drain(self.clock, idle, limit_ns)

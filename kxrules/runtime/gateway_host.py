@@ -19,7 +19,8 @@ from ..engine.engine import Engine
 from ..gateway.remote import RemoteControl
 from ..gateway.wire import SECRET_ENV, WireError, secret_from_env
 from .gateway_supervisor import GatewayPlan, GatewaySupervisor, GatewayUnavailable
-from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, Wait
+from .errors import TradeError
+from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, Wait
 from .simulation import DRAIN_LIMIT_NS
 from .. import seoul
 

@@ -10,13 +10,13 @@ grid. A DuckDB source without the table it needs is explained with the tables it
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pathlib import Path
-
 from .. import seoul
-from ..marketdata.quote_format import QUOTE_COLUMNS, _split_source, scan_quote_file
-from .session import TradeError
+from ..marketdata.quote_format import QUOTE_COLUMNS, _grid_kernels, _split_source, scan_quote_file
+from .errors import TradeError
 
 if TYPE_CHECKING:
     from ..config.compile import CompiledProfile
@@ -63,6 +63,30 @@ def check_replay(path: str | Path, profile: CompiledProfile) -> None:
     raise ReplayError(f"replay {name} cannot be traded: {len(scan.problems)} problem(s) "
                       f"(rows are numbered from 1, the file's first row); nothing was recorded:\n"
                       + "\n".join(lines) + tail)
+
+
+def start_check(path: str | Path, profile: CompiledProfile) -> Future[None]:
+    """``check_replay`` on a helper thread, so reading the file overlaps the session's imports and
+    kernel loading (decoding Parquet and the compiled row tests release the GIL). The thread only
+    reads the file; ``Future.result()`` (``require_checked``) raises what the check raised."""
+    # what the check imports is imported here: importing numba (or duckdb) on two threads at
+    # once can hand one of them a half-initialised module
+    _grid_kernels()
+    if _split_source(path, None)[1] is not None:
+        import duckdb  # noqa: F401
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kxrules-check")
+    try:
+        return pool.submit(check_replay, path, profile)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def require_checked(path: str | Path, profile: CompiledProfile, started: Future[None] | None) -> None:
+    """The replay check's verdict: the one ``start_check`` began, else a check run now."""
+    if started is not None:
+        started.result()
+    else:
+        check_replay(path, profile)
 
 
 def _check_duckdb_table(p: Path, table: str, *, explicit: bool) -> None:

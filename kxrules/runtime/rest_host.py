@@ -24,7 +24,8 @@ from ..broker.rest.clock import AsyncioClock, Timeline
 from ..clock import NS_PER_S
 from ..engine.engine import Engine
 from ..marketdata.quote_format import iter_quote_batches
-from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeError, TradeOptions, TradeResult, Wait, run_session
+from .errors import TradeError
+from .session import END_OF_DATA, INTERRUPT, UNTIL, TradeOptions, TradeResult, Wait, run_session
 from .status import status_line
 
 if TYPE_CHECKING:
@@ -234,9 +235,9 @@ def run_rest(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
         from .sources import QuoteSourceSpec, synthetic_day
 
         if options.replay is not None:
-            from .replay_check import check_replay
+            from .replay_check import require_checked
 
-            check_replay(options.replay, profile)
+            require_checked(options.replay, profile, options.replay_check)
             quotes = QuoteSourceSpec(options.replay, "replay")
         else:
             if profile.emulator is None:

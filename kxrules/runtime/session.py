@@ -15,6 +15,7 @@ blocks (a replay) and a loop that calls back (Qt) end a session the same way.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..engine.engine import Engine
 from ..engine.evaluator import compile_kernels
 from ..engine.telemetry import Telemetry
 from ..storage.recorder import Recorder, RecordingUnavailable
+from .errors import TradeError
 from .heap import frozen_startup_heap
 from .interrupts import Interrupts
 from .summary import RunSummary, summarise
@@ -46,10 +48,6 @@ INTERRUPT = "interrupt"         # Ctrl-C, SIGTERM or a recording failure
 SECOND_WAIT_NS = 60 * NS_PER_S  # the forced wind-down's own limit
 
 
-class TradeError(Exception):
-    """A usage or environment problem found before trading started (exit code 2)."""
-
-
 @dataclass
 class TradeOptions:
     broker: str                         # "sim" | "kiwoom" | "kiwoom_rest"
@@ -66,6 +64,7 @@ class TradeOptions:
     resume: bool = False                # take over from the data directory's last run (it died)
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
     ops: Any = None                     # ops.view.OpsOptions: the operator's live web view (None: off)
+    replay_check: Future[None] | None = None    # the check of ``replay`` already under way (start_check)
 
 
 @dataclass
@@ -172,7 +171,9 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
     def run(self) -> TradeResult:
         self.build()
         try:
-            with self.interrupts:           # kept through the final write: a signal cannot tear it
+            # kept through the final write: a signal cannot tear it; the start-up heap stays frozen
+            # through it too (a full collection there walked every start-up object: ~70 ms)
+            with self.interrupts, frozen_startup_heap():
                 self.trade()
                 result = self.finish()
         finally:
@@ -234,12 +235,11 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
     # -- run -------------------------------------------------------------------------------------
     def trade(self) -> None:
         try:
-            with frozen_startup_heap():
-                self.adapter.connect()
-                self.adapter.subscribe_quotes()
-                if self.ops is not None:
-                    self.ops.pump.start()       # on the engine's clock: every loop runs it
-                self.loop.run(self._wind_down)
+            self.adapter.connect()
+            self.adapter.subscribe_quotes()
+            if self.ops is not None:
+                self.ops.pump.start()       # on the engine's clock: every loop runs it
+            self.loop.run(self._wind_down)
         finally:
             self.engine.stopping = True         # no reconnect from here on
             if self.ops is not None:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..broker.server import ServerUndeclared, expected_server
 from .alerts import run_with_alerts
-from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeError, TradeOptions, TradeResult, run_session
+from .errors import TradeError
+from .session import EXIT_ABNORMAL, EXIT_OK, EXIT_USAGE, TradeOptions, TradeResult, run_session
 from ..broker.emulator.build import fee_fn_for
 from .sim_host import EmulatorHost
 from .sources import QuoteSourceSpec, synthetic_day
@@ -73,9 +74,9 @@ def quote_source(profile: CompiledProfile, options: TradeOptions) -> QuoteSource
         raise TradeError(f"profile {profile.name} names no emulator file (files.emulator)")
     data_dir = Path(options.data_dir or profile.data_dir)
     if options.replay is not None:
-        from .replay_check import check_replay
+        from .replay_check import require_checked
 
-        check_replay(options.replay, profile)     # before anything is recorded; names file, row, column
+        require_checked(options.replay, profile, options.replay_check)   # before anything is recorded
         return QuoteSourceSpec(options.replay, "replay")
     seed = options.synthetic_seed if options.synthetic_seed is not None else profile.emulator.seed
     return synthetic_day(profile, profile.run_date, seed, data_dir / "synthetic", until_s=options.until)

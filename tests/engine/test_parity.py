@@ -91,3 +91,25 @@ def test_a_batch_between_crossing_quotes_sees_every_quote_delivered_by_then(tmp_
     assert fast[0] == faithful[0]
     assert fast[1] == faithful[1]
     assert fast[2] == faithful[2]
+
+
+def test_fast_and_faithful_replays_record_the_same_quotes(tmp_path, monkeypatch):
+    """With ``--record-quotes`` both paths record every top-of-book change the engine's book took,
+    at its delivery time: the fast path writes them from its reused pending buffer (copies, not
+    views a later chunk overwrites; small chunks so the buffer is reused many times)."""
+    from kxrules.runtime import fast
+
+    monkeypatch.setattr(fast, "CHUNK_ROWS", 5_000)
+    universe, uni, quotes = _day(tmp_path)
+    profile = compile_profile(REPO, "pilot", DAY, file_overrides={"universe": uni})
+    recorded = {}
+    for path in ("fast", "faithful"):
+        res = run_simulation(profile, TradeOptions(broker="sim", replay=quotes, data_dir=tmp_path / path,
+                                                   replay_path=path, record_quotes=True))
+        con = duckdb.connect(str(res.db_path), read_only=True)
+        recorded[path] = con.execute("SELECT ts_ns, code, venue, bid1, ask1, bid1_qty, ask1_qty FROM quotes "
+                                     "ORDER BY ts_ns, code, venue").fetchall()
+        con.close()
+    rows = duckdb.sql(f"SELECT count(*) FROM '{quotes}'").fetchall()[0][0]
+    assert 20 * fast.CHUNK_ROWS < len(recorded["fast"]) <= rows, "the sample should span many chunks"
+    assert recorded["fast"] == recorded["faithful"]

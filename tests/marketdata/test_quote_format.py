@@ -184,13 +184,48 @@ def test_validator_reports_nulls_and_reader_drops_them(tmp_path: Path) -> None:
 
 
 def test_compiled_grid_check_equals_its_numpy_twin() -> None:
-    from kxrules.marketdata.quote_format import _off_grid, _off_grid_numpy
+    from kxrules.marketdata.quote_format import _grid_kernels, _off_grid_numpy, _row_problems
 
+    if _grid_kernels() is None:
+        pytest.skip("numba is not installed or KXRULES_NO_JIT is set")
+
+    def off_grid(px: np.ndarray) -> list[bool]:      # the compiled pass's grid test (bid1), row by row
+        return [bool(_row_problems(px[i:i + 1], px[i:i + 1], px[i:i + 1] + 1, px[i:i + 1] * 0,
+                                   px[i:i + 1] * 0, int(px[i]), None, True)[0][13]) for i in range(len(px))]
     rng = np.random.default_rng(5)
     edges = np.array([0, -5, -1000, 1, 1_999, 2_000, 2_003, 2_005, 4_995, 5_000, 5_005, 5_010, 19_990,
                       20_000, 20_010, 20_050, 49_950, 50_000, 50_050, 50_100, 199_900, 200_000, 200_100,
                       200_500, 499_500, 500_000, 500_500, 501_000, 10**12 + 500, 10**12])
-    for px in (rng.integers(-10, 3_000_000, 50_000), rng.integers(0, 200, 1_000) * 500, edges):
-        np.testing.assert_array_equal(_off_grid(px), _off_grid_numpy(px))
-    assert _off_grid(edges).tolist() == _off_grid_numpy(edges).tolist()
-    assert _off_grid(np.array([2_003, 2_005]).astype(np.int64)).tolist() == [True, False]
+    for px in (rng.integers(-10, 3_000_000, 2_000), rng.integers(0, 200, 1_000) * 500, edges):
+        assert off_grid(px) == _off_grid_numpy(px).tolist()
+    assert off_grid(np.array([2_003, 2_005]).astype(np.int64)) == [True, False]
+
+
+def test_compiled_row_tests_equal_their_numpy_twin() -> None:
+    """The replay check's one compiled pass counts every row test's failures and finds the first
+    of each exactly as the numpy masks do (problems sprinkled over clean-looking rows)."""
+    from kxrules.marketdata import quote_format as qf
+
+    if qf._grid_kernels() is None:
+        pytest.skip("numba is not installed or KXRULES_NO_JIT is set")
+    rng = np.random.default_rng(11)
+    n = 20_000
+    ts = np.cumsum(rng.integers(0, 1_000, n)) + 10**18
+    ts[rng.integers(1, n, 30)] -= 5_000                     # unsorted rows
+    bid = rng.integers(1, 3_000, n) * 100
+    ask = bid + 100
+    bq, aq = rng.integers(0, 1_000, n), rng.integers(0, 1_000, n)
+    for arr, bad in ((bid, -100), (ask, -100), (bid, 16_000_000), (ask, 16_000_000), (bq, -1), (aq, -1),
+                     (bq, 2**31), (aq, 2**31), (bid, 0), (ask, 0), (ask, 2_003), (bid, 4_999)):
+        arr[rng.integers(0, n, 25)] = bad
+    ask[rng.integers(0, n, 25)] = 50                        # bid >= ask
+    lo, hi = int(ts[n // 10]), int(ts[9 * n // 10])
+    seen = 0
+    for check_grid in (True, False):
+        for prev in (int(ts[0]), int(ts[0]) + 10**6):
+            got = qf._row_problems(ts, bid, ask, bq, aq, prev, (lo, hi), check_grid)
+            want = qf._row_problems_numpy(ts, bid, ask, bq, aq, prev, lo, hi, check_grid)
+            assert got[0].tolist() == want[0].tolist()
+            assert got[1].tolist() == want[1].tolist()
+            seen |= sum(1 << k for k, c in enumerate(want[0]) if c)
+    assert seen == (1 << len(qf.ROW_TESTS)) - 1, "every test should fail somewhere"

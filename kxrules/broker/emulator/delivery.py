@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .faults import LatencySampler
+from ... import compiled
+from .faults import MIN_LATENCY_NS, LatencySampler
+
+_JIT = compiled.load("kxrules.broker.emulator.queue_jit")
 
 
 class RealDataQueue:
@@ -34,6 +37,11 @@ class RealDataQueue:
         n = len(fed_ns)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
+        if _JIT is not None:
+            out = np.empty(n, dtype=np.int64)
+            self.last_ns = int(_JIT.fifo_due(np.asarray(fed_ns, dtype=np.int64), self._latency.ms_many(n),
+                                             self._latency.cap_ms, MIN_LATENCY_NS, self.last_ns, out))
+            return out
         due = np.asarray(fed_ns, dtype=np.int64) + self._latency.ns_many(n)
         due[0] = max(int(due[0]), self.last_ns)
         out = np.maximum.accumulate(due)

@@ -53,13 +53,20 @@ class LatencySampler:
     def ns_many(self, n: int) -> np.ndarray:
         """``n`` draws at once, equal to ``n`` calls of :meth:`ns` (numpy's Generator gives the
         same numbers for one array draw as for as many scalar draws)."""
-        if self._kind == 0:
-            ms = np.full(n, self._a, dtype=np.float64)
-        elif self._kind == 1:
-            ms = np.minimum(self._rng.lognormal(self._a, self._b, size=n), self._cap)
-        else:
-            ms = self._rng.uniform(self._a, self._b, size=n)
+        ms: np.ndarray = np.minimum(self.ms_many(n), self._cap)
         return np.maximum(MIN_LATENCY_NS, (ms * NS_PER_MS).astype(np.int64))
+
+    def ms_many(self, n: int) -> np.ndarray:
+        """``n`` draws in milliseconds, before the cap (``cap_ms``) and the rounding to ns."""
+        if self._kind == 0:
+            return np.full(n, self._a, dtype=np.float64)
+        if self._kind == 1:
+            return self._rng.lognormal(self._a, self._b, size=n)
+        return self._rng.uniform(self._a, self._b, size=n)
+
+    @property
+    def cap_ms(self) -> float:
+        return self._cap
 
 
 class Latencies:

@@ -31,11 +31,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from kxrules import compiled
 from kxrules.clock import Clock
 from ...market import IOC_STYLES
 from .config import FillOdds
@@ -43,6 +45,7 @@ from .config import FillOdds
 # exchange semantics: these take the top whatever its price (a midpoint order is priced by
 # _mid_draw; whether a style is *sent* with price 0 is the venue map's price_zero)
 TAKES_ANY_PRICE = frozenset({"market", "ioc_market"})
+BOOK_ROWS = 6        # bid, ask, bid_qty, ask_qty, bid_avail, ask_avail per (symbol, venue) key
 
 
 @dataclass(slots=True, eq=False)
@@ -102,18 +105,22 @@ class Exchange:
         self.rng = rng
         self.sink = sink
         # numpy books: queued quotes land with one fancy assignment per column (last one wins)
-        self.bid, self.ask, self.bq, self.aq = (np.zeros(n, dtype=np.int64) for _ in range(4))
-        self.bid_avail, self.ask_avail = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        # one block, so the compiled pass takes the books as one argument; key = sym * 2 + venue
+        self.books = np.zeros((BOOK_ROWS, n), dtype=np.int64)
+        self.bid, self.ask, self.bq, self.aq, self.bid_avail, self.ask_avail = self.books
+        self._no_books = np.zeros(n, dtype=np.bool_)
         self.open = [False, False]
         self.vi: set[int] = set()
         self.resting: dict[int, list[EmuOrder]] = {}
         self._heap: list[tuple[int, int, str, Any]] = []  # (time, seq, kind, payload)
         self._seq = itertools.count()
         self._wakes: set[int] = set()
-        empty = np.zeros(0, dtype=np.int64)
-        self._q = [empty] * 6  # ts, key, bid, ask, bid_qty, ask_qty
+        # queued quotes: the pushed batches as they came (ts, sym, venue, bid, ask, bid_qty,
+        # ask_qty; no copy), in time order; ``_head`` is the first row of the first not yet applied
+        self._q: deque[tuple[np.ndarray, ...]] = deque()
         self._head = 0
         self._advancing = False
+        self._jit = compiled.load("kxrules.broker.emulator.queue_jit")
 
     # --- inputs ---
     def quote(self, sym: int, vidx: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
@@ -126,18 +133,22 @@ class Exchange:
 
     def push_batch(self, sym: np.ndarray, vidx: np.ndarray, bid: np.ndarray, ask: np.ndarray,
                    bq: np.ndarray, aq: np.ndarray, ts: np.ndarray) -> None:
-        cols = [np.asarray(a, dtype=np.int64) for a in (ts, sym * 2 + np.asarray(vidx), bid,
-                                                          ask, bq, aq)]
-        n = len(cols[0])
-        if any(len(c) != n for c in cols):
+        batch = tuple(np.asarray(c, dtype=np.int64) for c in (ts, sym, vidx, bid, ask, bq, aq))
+        n = len(ts)
+        if any(len(c) != n for c in batch):
             raise ValueError("feed_quote_batch arrays differ in length")
-        rest = [c[self._head:] for c in self._q]
-        merged = [np.concatenate((r, c)) for r, c in zip(rest, cols)]
-        t = merged[0]
-        if len(t) > 1 and np.any(t[1:] < t[:-1]):
-            order = np.argsort(t, kind="stable")
-            merged = [m[order] for m in merged]
-        self._q, self._head = merged, 0
+        if n:
+            q = self._q
+            t = batch[0]
+            if (q and q[-1][0][-1] > t[0]) or np.any(t[1:] < t[:-1]):
+                # out of time order: merge what is queued with the batch, stably by time
+                live = [tuple(c[self._head:] for c in b) if i == 0 else b for i, b in enumerate(q)]
+                merged = [np.concatenate([b[j] for b in live] + [batch[j]]) for j in range(7)]
+                order = np.argsort(merged[0], kind="stable")
+                batch = tuple(m[order] for m in merged)
+                q.clear()
+                self._head = 0
+            q.append(batch)
         self.advance(self.clock.now_ns())
 
     def submit(self, o: EmuOrder, t_arrive: int) -> None:
@@ -202,47 +213,74 @@ class Exchange:
         self._schedule_quote_wake()
 
     def _apply_pending(self, upper: int) -> None:
-        """Apply queued quotes stamped before ``upper``."""
-        ts = self._q[0]
+        """Apply queued quotes stamped before ``upper``: first, one by one, those of books with
+        resting orders (they may match), then the rest in bulk."""
+        q = self._q
+        if not self.resting and self._jit is not None:      # nothing can match: one compiled call per batch
+            while q:
+                end = int(self._jit.apply_until(*q[0], self._head, upper, self.books))
+                if end < len(q[0][0]):
+                    self._head = end
+                    return
+                q.popleft()
+                self._head = 0
+            return
+        due: list[tuple[tuple[np.ndarray, ...], int, int]] = []     # (batch, from, to)
         head = self._head
-        if head >= len(ts):
+        for batch in q:
+            ts = batch[0]
+            if ts[head] >= upper:
+                break
+            end = len(ts) if ts[-1] < upper else head + int(np.searchsorted(ts[head:], upper, side="left"))
+            due.append((batch, head, end))
+            if end < len(ts):
+                break
+            head = 0
+        if not due:
             return
-        end = head + int(np.searchsorted(ts[head:], upper, side="left"))
-        if end == head:
-            return
-        qts, qk, qb, qa, qbq, qaq = (c[head:end] for c in self._q)
-        self._head = end
+        whole = len(due) if due[-1][2] == len(due[-1][0][0]) else len(due) - 1
+        for _ in range(whole):
+            q.popleft()
+        self._head = 0 if whole == len(due) else due[-1][2]
+        skip = self._no_books
         if self.resting:
-            rel = np.isin(qk, np.fromiter(self.resting.keys(), dtype=np.int64))
-            for i in np.flatnonzero(rel).tolist():
-                self._apply(int(qk[i]), int(qb[i]), int(qa[i]), int(qbq[i]), int(qaq[i]),
-                            int(qts[i]))
-            keep = ~rel
-            qk, qb, qa, qbq, qaq = qk[keep], qb[keep], qa[keep], qbq[keep], qaq[keep]
-        if len(qk) == 0:
-            return
-        self.bid[qk] = qb
-        self.ask[qk] = qa
-        self.bq[qk] = qbq
-        self.bid_avail[qk] = qbq
-        self.aq[qk] = qaq
-        self.ask_avail[qk] = qaq
+            skip = self._resting_books()
+            for (ts, sym, vidx, bid, ask, bq, aq), lo, hi in due:
+                keys = sym[lo:hi] * 2 + vidx[lo:hi]
+                for i in np.flatnonzero(skip[keys]).tolist():
+                    j = lo + i
+                    self._apply(int(keys[i]), int(bid[j]), int(ask[j]), int(bq[j]), int(aq[j]), int(ts[j]))
+        for (_, sym, vidx, bid, ask, bq, aq), lo, hi in due:
+            if self._jit is not None:
+                self._jit.apply_queued(sym, vidx, bid, ask, bq, aq, lo, hi, skip, self.books)
+                continue
+            keys = sym[lo:hi] * 2 + vidx[lo:hi]
+            keep = ~skip[keys]
+            k = keys[keep]
+            for row, col in ((0, bid), (1, ask), (2, bq), (3, aq), (4, bq), (5, aq)):
+                self.books[row, k] = col[lo:hi][keep]
+
+    def _resting_books(self) -> np.ndarray:
+        flags = np.zeros(len(self.bid), dtype=np.bool_)
+        flags[list(self.resting)] = True
+        return flags
 
     def _schedule_quote_wake(self) -> None:
         """With resting orders, wake at the next queued quote that touches one of their books."""
-        ts = self._q[0]
-        if not self.resting or self._head >= len(ts):
+        if not self.resting or not self._q:
             return
-        keys = self._q[1]
-        rel = np.fromiter(self.resting.keys(), dtype=np.int64)
-        pos, step, n = self._head, 1024, len(keys)
-        while pos < n:  # growing windows: cheap when the next hit is near, linear overall
-            hit = np.isin(keys[pos:pos + step], rel)
-            if hit.any():
-                self._wake_at(int(ts[pos + int(np.argmax(hit))]))
+        wanted = self._resting_books()
+        head = self._head
+        for ts, sym, vidx, *_ in self._q:
+            if self._jit is not None:
+                i = int(self._jit.next_touching(sym, vidx, head, wanted))
+            else:
+                hit = wanted[sym[head:] * 2 + vidx[head:]]
+                i = head + int(np.argmax(hit)) if hit.any() else -1
+            if i >= 0:
+                self._wake_at(int(ts[i]))
                 return
-            pos += step
-            step *= 2
+            head = 0
 
     # --- matching ---
     def _apply(self, k: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
