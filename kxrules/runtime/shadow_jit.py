@@ -10,7 +10,6 @@ tests hold to identical results.
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from ..arrays import I64, Mask

@@ -6,7 +6,6 @@ import shlex
 import tempfile
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from kxrules.cli.app import app
