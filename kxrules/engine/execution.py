@@ -786,8 +786,8 @@ class Execution:
         reopened = rec is None
         if rec is None:                   # an order a dead run saw end: recorded again in this run
             assert day is not None
-            if day.code not in self.profile.codes:
-                return 0
+            if row.filled <= day.filled or day.code not in self.profile.codes:
+                return 0                  # nothing missed (most of the day's orders)
             sym = self.profile.codes.index(day.code)
             rec = OrderRecord(day.client_id, day.role, sym, day.code, day.venue, day.side, day.qty, day.style,
                               day.price)
