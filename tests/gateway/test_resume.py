@@ -1,6 +1,7 @@
 """An engine killed (SIGKILL) again and again and restarted with `trade --resume` against one
-gateway whose emulated broker lives on: every symbol ends flat by the broker's account, no order
-is taken twice, and what the recording says the engine held agrees with the broker."""
+gateway whose emulated broker lives on (5 % of Chejan lost besides): every symbol ends flat by
+the broker's account, no order is taken twice, and every fill the broker made is recorded once
+(those no engine heard are caught up from the executions TR)."""
 from __future__ import annotations
 
 import json
@@ -58,7 +59,7 @@ def last_run(data: Path) -> tuple[int, str, dict]:
 
 def kill_and_resume(tmp: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
-    root = workspace(tmp, {"reject_rate": 0.02, "duplicate_chejan_rate": 0.05})
+    root = workspace(tmp, {"reject_rate": 0.02, "duplicate_chejan_rate": 0.05, "chejan_drop_rate": 0.05})
     quotes = gappy_market(seed, end="11:30:00").write(tmp / "quotes.parquet")   # long enough to die in
     gw, port = gateway(root, quotes, tmp)
     data = tmp / "data"
