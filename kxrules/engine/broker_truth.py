@@ -15,9 +15,9 @@ declared timeout, and never sent in a tight loop. The engine asks at start (armi
 answer), after a reconnect, on a suspected break and at the end of the run: the summary and the
 exit code say flat only when that last answer agrees.
 
-Each round asks for holdings, open orders and the day's orders with fills (opt10076 / ka10076),
-so that fills the engine never heard (a Chejan lost with a connection, an engine that died:
-``trade --resume``) are caught up from the broker's running totals, recorded as fills at their
+A round after a position break, and a resumed run's first (``trade --resume``), also ask for the
+day's orders with fills (opt10076 / ka10076), so that fills the engine never heard (a Chejan lost
+with a connection, an engine that died) are caught up from the broker's running totals, recorded as fills at their
 price, before anything is adopted at an estimate.
 """
 from __future__ import annotations
@@ -333,12 +333,17 @@ class BrokerTruth:
             self._holdings = self._pages
             self._holdings_ns = self.clock.now_ns()
             self._next_call("open_orders", more=False)
-        elif page.kind == "open_orders":
+        elif page.kind == "open_orders" and (self.resuming or self._open_breaks):
+            # fills may have gone unheard: ask for the day's orders with fills too (a third TR
+            # only then: Kiwoom's longer query windows would run dry with it in every round)
             self._open_orders = self._pages
             self._next_call("executions", more=False)
         else:
             self._step = None
-            self._reconcile(self._holdings, self._open_orders, self._pages)
+            if page.kind == "executions":
+                self._reconcile(self._holdings, self._open_orders, self._pages)
+            else:
+                self._reconcile(self._holdings, self._pages, [])
 
     # -- reconciling --------------------------------------------------------------------------
     def _reconcile(self, holdings: list[HoldingRow], open_orders: list[OpenOrderRow],
