@@ -103,7 +103,8 @@ class LiveGateway:
         threading.Thread(target=accept_loop, name="gateway-accept", daemon=True).start()
 
     def _serve_engine(self, conn: Connection) -> None:
-        outbox = Outbox(stamp=self.stamps)
+        conn.make_nonblocking()
+        outbox = Outbox(stamp=self.stamps, send_now=conn.try_send)
         sender = threading.Thread(target=self._send_loop, args=(conn, outbox), name="gateway-send", daemon=True)
         sender.start()
         self.outbox = outbox
@@ -149,7 +150,8 @@ class LiveGateway:
             while True:
                 frames = outbox.take(timeout=0.5)
                 if frames:
-                    conn.send_raw(b"".join(pack(f) for f in frames))
+                    conn.send_raw(b"".join(f if isinstance(f, bytes) else pack(f) for f in frames))
+                    outbox.sent()
                 elif outbox.closed:
                     return
         except OSError:

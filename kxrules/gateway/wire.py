@@ -23,6 +23,7 @@ import msgpack
 PROTOCOL_VERSION = 1
 SECRET_ENV = "KXRULES_GATEWAY_SECRET"
 MAX_FRAME = 64 * 1024 * 1024
+SEND_BUFFER = 64 * 1024
 _LEN = struct.Struct(">I")
 
 
@@ -50,14 +51,46 @@ class Connection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self._unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_FRAME)
-        self._need: int | None = None
         self._buf = bytearray()
+        self._nonblocking = False
 
     def send(self, obj: Any) -> None:
-        self.sock.sendall(pack(obj))
+        self.send_raw(pack(obj))
 
     def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        if not self._nonblocking:
+            self.sock.sendall(data)
+            return
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view):]
+            except BlockingIOError:
+                select.select([], [self.sock], [])
+
+    def make_nonblocking(self) -> None:
+        """The gateway's side, after the handshake: its control thread may then ``try_send``
+        (never waits), while the sender thread's ``send_raw`` and the reader's ``recv`` wait in
+        ``select``. Portable: Windows has no per-call MSG_DONTWAIT."""
+        self.sock.setblocking(False)
+        # a small send buffer: when the engine lags, events wait in the Outbox, where real data
+        # coalesces to the newest, instead of in the kernel, where it goes stale
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        self._nonblocking = True
+
+    def try_send(self, data: bytes) -> int:
+        """Send what the socket takes now, without waiting; returns how many bytes it took."""
+        try:
+            return self.sock.send(data)
+        except OSError:             # would block, or the engine is gone (the reader finds out)
+            return 0
+
+    def _read(self, size: int) -> bytes:
+        while True:
+            try:
+                return self.sock.recv(size)
+            except BlockingIOError:
+                select.select([self.sock], [], [])
 
     def take_buffered(self) -> bytes:
         """Bytes received but not yet read as frames (a relay forwards them first)."""
@@ -70,7 +103,7 @@ class Connection:
             frame = self.poll()
             if frame is not None:
                 return frame
-            chunk = self.sock.recv(1 << 16)
+            chunk = self._read(1 << 16)
             if not chunk:
                 raise WireError("the other side closed the connection")
             self._buf += chunk
@@ -79,7 +112,10 @@ class Connection:
         """Wait up to ``timeout_s`` for bytes and take what arrived (one read); never blocks longer."""
         readable, _, _ = select.select([self.sock], [], [], timeout_s)
         if readable:
-            chunk = self.sock.recv(1 << 18)
+            try:
+                chunk = self.sock.recv(1 << 18)
+            except BlockingIOError:
+                return
             if not chunk:
                 raise WireError("the other side closed the connection")
             self._buf += chunk
