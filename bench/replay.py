@@ -3,7 +3,7 @@ emulator's orders and fills and the DuckDB recording on. Prints one JSON line.
 
     python bench/replay.py --symbols 200 --minutes 60 --seed 7 [--path fast|faithful] [--out-dir bench/out]
     python bench/replay.py --repeat 5 --warm-runs 5     # cold runs, then warm runs in one process
-    python bench/replay.py --ops-viewer [--repeat 3]   # without, then with the ops view and a viewer
+    python bench/replay.py --ops-viewer [--repeat 9]   # pairs of runs without / with the ops view and a viewer
 
 A cold run is a fresh ``kxrules trade --replay`` process, end to end (start-up, the replay check,
 the replay, the recording). ``--warm-runs N`` then replays the same day N + 1 times inside this
@@ -12,9 +12,13 @@ kernels loaded, no replay check; each run opens its own recording) and reports t
 ``--repeat`` or ``--warm-runs`` a summary line gives the median, the spread and the load average
 (the machine is shared: say so with the figures).
 
-``--ops-viewer`` alternates runs without the ops view and with it (``--ops-port``) and a client
-reading its live stream the whole time, ``--repeat`` times each, and prints each run, then the
-medians and how far apart they are.
+``--ops-viewer`` runs ``--repeat`` pairs of runs: one without the ops view, one with it
+(``--ops-port``) and a client reading its live stream the whole time, in alternating order
+(ABBA: a drift of the machine's speed hits both kinds alike). It prints each run, then the
+median of the pairs' differences, the medians of each kind and their ranges. A run with the view
+also reports what the view cost the engine's own thread (the pump's ticks: commands applied,
+captures taken, summed with ``perf_counter_ns`` and printed by ``kxrules trade`` at the end) as a
+share of the run, and the view thread's rendering, which shares the interpreter's lock with it.
 
 The quote file (200 real NXT-eligible codes, ~20 quote updates per symbol-second over both
 venues, like the reference stream) is generated once and reused.
@@ -42,6 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, machine, write_universe  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
+# the line `kxrules trade` prints at the end of a run with the ops view (ops.view.cost_line)
+VIEW_COST = re.compile(r"ops view: engine thread (?P<ms>[\d.]+) ms in (?P<ticks>\d+) ticks, (?P<captures>\d+) captures "
+                       r"\((?P<pct>[\d.]+)% of [\d.]+ s\); view thread rendered (?P<renders>\d+) snapshots in "
+                       r"(?P<render_ms>[\d.]+) ms")
 TARGET_UPDATES_PER_SYMBOL_S = 20.0
 
 
@@ -55,7 +63,7 @@ def main() -> None:
     parser.add_argument("--ops-viewer", action="store_true",
                         help="compare runs without and with the ops view and a connected viewer")
     parser.add_argument("--repeat", type=int, default=None,
-                        help="cold runs (default 1), or runs of each kind with --ops-viewer (default 3)")
+                        help="cold runs (default 1), or pairs of runs with --ops-viewer (default 9)")
     parser.add_argument("--warm-runs", type=int, default=0,
                         help="then this many warm replays in this process, after one to warm it")
     args = parser.parse_args()
@@ -93,19 +101,42 @@ def main() -> None:
         if args.warm_runs:
             print(json.dumps(spread("replay_warm", warm_runs(args, quotes, universe), rows)), flush=True)
         sys.exit(0)
-    walls: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(args.repeat or 3):
-        for view in (False, True):
+    pairs: list[dict[bool, dict]] = []
+    load_before = round(os.getloadavg()[0], 2)
+    for i in range(args.repeat or 9):
+        pair = {}
+        for view in ((False, True) if i % 2 == 0 else (True, False)):
             result = run(args, quotes, universe, rows, view=view)
             print(json.dumps({**common, **result}), flush=True)
             if result["exit_code"] != 0:
                 sys.exit(1)
-            walls[view].append(result["wall_s"])
-    off, on = statistics.median(walls[False]), statistics.median(walls[True])
-    print(json.dumps({"bench": "replay_ops_viewer", "runs_each": args.repeat or 3, "median_wall_s_without": off,
-                      "median_wall_s_with_viewer": on, "quotes_per_s_without": round(rows / off),
-                      "quotes_per_s_with_viewer": round(rows / on),
-                      "difference_pct": round(100 * (on - off) / off, 2)}), flush=True)
+            pair[view] = result
+        pairs.append(pair)
+    print(json.dumps(viewer_summary(pairs, rows, load_before)), flush=True)
+
+
+def viewer_summary(pairs: list[dict[bool, dict]], rows: int, load_before: float) -> dict:
+    """With / without the viewer: the median of each pair's difference (the figure: the two runs
+    of a pair ran back to back), each kind's median and range, and the view's own costs."""
+    off = [p[False]["wall_s"] for p in pairs]
+    on = [p[True]["wall_s"] for p in pairs]
+    diffs = sorted(100 * (b - a) / a for a, b in zip(off, on))
+    shares = [p[True]["engine_thread_pct"] for p in pairs]
+    return {"bench": "replay_ops_viewer", "pairs": len(pairs),
+            "difference_pct_median_of_pairs": round(statistics.median(diffs), 2),
+            "difference_pct_pairs": [round(d, 1) for d in diffs],
+            "median_wall_s_without": statistics.median(off), "median_wall_s_with_viewer": statistics.median(on),
+            "wall_s_range_without": [min(off), max(off)], "wall_s_range_with_viewer": [min(on), max(on)],
+            "quotes_per_s_without": round(rows / statistics.median(off)),
+            "quotes_per_s_with_viewer": round(rows / statistics.median(on)),
+            "difference_pct_of_medians": round(100 * (statistics.median(on) - statistics.median(off))
+                                               / statistics.median(off), 2),
+            "engine_thread_pct_median": round(statistics.median(shares), 3),
+            "engine_thread_pct_range": [min(shares), max(shares)],
+            "engine_thread_ms_median": statistics.median(p[True]["engine_thread_ms"] for p in pairs),
+            "view_render_ms_median": statistics.median(p[True]["view_render_ms"] for p in pairs),
+            "snapshots_rendered_median": statistics.median(p[True]["snapshots_rendered"] for p in pairs),
+            "load_avg_1m": [load_before, round(os.getloadavg()[0], 2)]}
 
 
 def spread(name: str, walls: list[float], rows: int) -> dict:
@@ -178,11 +209,17 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
         viewer.join(timeout=5)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     lines = [line for line in out.strip().splitlines() if line.startswith("Run ")]
+    cost = VIEW_COST.search(out)
     summary = lines[0] if lines else err.strip()[-300:]
-    result = {"ops_view": view, "wall_s": round(wall, 2), "quotes_per_s": round(rows / wall),
+    result = {"ops_view": view, "wall_s": round(wall, 3), "quotes_per_s": round(rows / wall),
               "peak_rss_mb": round(peak_kb / 1024), "exit_code": proc.returncode, "summary": summary[:400]}
     if view:
         result["snapshots_seen"] = seen[0]
+        if cost is None:
+            raise SystemExit(f"no ops view cost line in the output: {out[-400:]!r}")
+        result.update(engine_thread_ms=float(cost["ms"]), engine_thread_ticks=int(cost["ticks"]),
+                      captures=int(cost["captures"]), engine_thread_pct=float(cost["pct"]),
+                      view_render_ms=float(cost["render_ms"]), snapshots_rendered=int(cost["renders"]))
     return result
 
 if __name__ == "__main__":

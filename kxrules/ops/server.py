@@ -1,6 +1,7 @@
 """The ops view's web app: a Starlette app served by uvicorn in a daemon thread the host owns.
 
-It only reads the board's latest snapshot and queues commands; it never touches the engine.
+It only reads the board's latest capture (rendered to JSON here, on this thread, when asked) and
+queues commands; it never touches the engine.
 
 Who gets in: every request needs the run's secret, compared in constant time: once in the URL
 (``/?k=SECRET``, which sets an HttpOnly, SameSite=Strict cookie and redirects to ``/`` so the
@@ -27,7 +28,7 @@ from .pump import Board
 COOKIE = "kx_ops"
 HEADER = "x-kx-ops"
 CSRF_HEADER = "x-kx-csrf"
-STREAM_POLL_S = 0.1       # snapshots come at most every 0.2 s
+STREAM_POLL_S = 0.1       # captures come at most every 0.2 s
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",

@@ -1,5 +1,6 @@
-"""The ops view of one session, assembled: the recorder's feed tap, the snapshot builder, the
-operator's controls, the engine-clock pump and the web server with its secret."""
+"""The ops view of one session, assembled: the recorder's feed tap and the capturer (the engine's
+thread), the snapshot renderer (the view's thread), the operator's controls, the engine-clock pump
+and the web server with its secret."""
 from __future__ import annotations
 
 import os
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..engine.controls import OperatorControls
+from .capture import Capturer, FeedTap
 from .pump import Board, OpsPump
 from .server import OpsServer
-from .snapshot import FeedTap, SnapshotBuilder
+from .snapshot import SnapshotRenderer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -32,12 +34,12 @@ class OpsView:
     def __init__(self, engine, options: OpsOptions) -> None:
         self.options = options
         self.secret = os.environ.get(options.secret_env) or secrets.token_urlsafe(24)
-        self.board = Board()
+        self.board = Board(SnapshotRenderer(engine.profile).render)
         tap = FeedTap()
         engine.recorder.tap = tap
-        self.builder = SnapshotBuilder(engine, tap)
-        self.pump = OpsPump(engine, self.board, self.builder, OperatorControls(engine))
-        self.board.publish(self.builder.build())
+        capturer = Capturer(engine, tap)
+        self.pump = OpsPump(engine, self.board, capturer, OperatorControls(engine))
+        self.board.publish(capturer.capture())
         self.server = OpsServer(self.board, self.secret, options.bind, options.port)
 
     def start(self) -> str:
@@ -54,3 +56,14 @@ class OpsView:
 
     def close(self) -> None:
         self.server.stop()
+        if self.options.announce is not None and self.pump.stopped_ns:
+            self.options.announce(cost_line(self.pump, self.board))
+
+
+def cost_line(pump: OpsPump, board: Board) -> str:
+    """What the view cost this run: the engine thread's time in the pump's ticks (commands,
+    captures) against the run's wall time, and the view thread's rendering so far."""
+    span_ns = max(pump.stopped_ns - pump.started_ns, 1)
+    return (f"ops view: engine thread {pump.engine_ns / 1e6:.2f} ms in {pump.ticks} ticks, {pump.captures} captures "
+            f"({100 * pump.engine_ns / span_ns:.3f}% of {span_ns / 1e9:.2f} s); "
+            f"view thread rendered {board.renders} snapshots in {board.render_ns / 1e6:.2f} ms")

@@ -55,9 +55,20 @@ function quote(v) {
   return el("td", {class: "n"}, num(v.price), " ", el("span", {class: "sz"}, v.qty ? "(" + num(v.qty) + ")" : ""));
 }
 
+// the snapshot sends the symbols as columns (one list per field; the venues' fields one list
+// per venue, KRX first): one row object per symbol again
+function symbolRows(c) {
+  const venue = (v, i) => ({bid: c.bid[v][i], ask: c.ask[v][i], bid_qty: c.bid_qty[v][i], ask_qty: c.ask_qty[v][i],
+                            age_ms: c.age_ms[v][i]});
+  return c.code.map((code, i) => ({code: code, name: c.name[i], state: c.state[i], muted: c.muted[i],
+    mute_reason: c.mute_reason[i], frozen: c.frozen[i], live_pairs: c.live_pairs[i], position: c.position[i],
+    gap_ticks: c.gap_ticks[i], net_edge_krw: c.net_edge_krw[i], direction: c.direction[i],
+    venues: [venue(0, i), venue(1, i)]}));
+}
+
 function renderSymbols(symbols) {
   const body = document.querySelector("#symbols tbody");
-  const rows = symbols.map((s) => {
+  const rows = symbolRows(symbols).map((s) => {
     const [krx, nxt] = s.venues;
     const tr = el("tr", {"data-code": s.code, class: s.live_pairs ? "busy" : ""},
       el("td", {}, s.code), el("td", {class: "name"}, s.name), el("td", {class: "state state-" + s.state}, s.state + (s.mute_reason ? " (" + s.mute_reason + ")" : "")),
