@@ -15,10 +15,12 @@ kernels loaded, no replay check; each run opens its own recording) and reports t
 ``--ops-viewer`` runs ``--repeat`` pairs of runs: one without the ops view, one with it
 (``--ops-port``) and a client reading its live stream the whole time, in alternating order
 (ABBA: a drift of the machine's speed hits both kinds alike). It prints each run, then the
-median of the pairs' differences, the medians of each kind and their ranges. A run with the view
-also reports what the view cost the engine's own thread (the pump's ticks: commands applied,
-captures taken, summed with ``perf_counter_ns`` and printed by ``kxrules trade`` at the end) as a
-share of the run, and the view thread's rendering, which shares the interpreter's lock with it.
+median of the pairs' differences in wall time and in CPU time (the run's process, every thread:
+less shaken by other jobs than wall time, and it counts the view's own threads too), the medians
+of each kind and their ranges. A run with the view also reports what the view cost the engine's
+own thread (the pump's ticks: commands applied, captures taken, summed with ``perf_counter_ns``
+and printed by ``kxrules trade`` at the end) as a share of the run, and the view thread's
+rendering, which shares the interpreter's lock with it.
 
 The quote file (200 real NXT-eligible codes, ~20 quote updates per symbol-second over both
 venues, like the reference stream) is generated once and reused.
@@ -121,10 +123,13 @@ def viewer_summary(pairs: list[dict[bool, dict]], rows: int, load_before: float)
     off = [p[False]["wall_s"] for p in pairs]
     on = [p[True]["wall_s"] for p in pairs]
     diffs = sorted(100 * (b - a) / a for a, b in zip(off, on))
+    cpu_diffs = sorted(100 * (p[True]["cpu_s"] - p[False]["cpu_s"]) / p[False]["cpu_s"] for p in pairs)
     shares = [p[True]["engine_thread_pct"] for p in pairs]
     return {"bench": "replay_ops_viewer", "pairs": len(pairs),
             "difference_pct_median_of_pairs": round(statistics.median(diffs), 2),
             "difference_pct_pairs": [round(d, 1) for d in diffs],
+            "cpu_difference_pct_median_of_pairs": round(statistics.median(cpu_diffs), 2),
+            "cpu_difference_pct_pairs": [round(d, 1) for d in cpu_diffs],
             "median_wall_s_without": statistics.median(off), "median_wall_s_with_viewer": statistics.median(on),
             "wall_s_range_without": [min(off), max(off)], "wall_s_range_with_viewer": [min(on), max(on)],
             "quotes_per_s_without": round(rows / statistics.median(off)),
@@ -169,6 +174,12 @@ def warm_runs(args, quotes: Path, universe: Path) -> list[float]:
     return walls[1:]
 
 
+def children_cpu_s() -> float:
+    """User + system CPU time of the finished child processes (the runs, all their threads)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -195,6 +206,7 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
     if view:
         cmd += ["--ops-port", str(port)]
     seen = [0]
+    cpu0 = children_cpu_s()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     viewer = None
@@ -205,13 +217,14 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
         viewer.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    cpu = children_cpu_s() - cpu0
     if viewer is not None:
         viewer.join(timeout=5)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     lines = [line for line in out.strip().splitlines() if line.startswith("Run ")]
     cost = VIEW_COST.search(out)
     summary = lines[0] if lines else err.strip()[-300:]
-    result = {"ops_view": view, "wall_s": round(wall, 3), "quotes_per_s": round(rows / wall),
+    result = {"ops_view": view, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "quotes_per_s": round(rows / wall),
               "peak_rss_mb": round(peak_kb / 1024), "exit_code": proc.returncode, "summary": summary[:400]}
     if view:
         result["snapshots_seen"] = seen[0]

@@ -17,9 +17,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..engine.controls import COMMANDS, SYMBOL_COMMANDS, Command
@@ -33,6 +35,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+BACKLOG = 64              # connections waiting while the server thread starts
 STATIC = {"ops.js": "text/javascript; charset=utf-8", "ops.css": "text/css; charset=utf-8"}
 
 
@@ -154,34 +157,42 @@ class OpsUnavailable(Exception):
 
 
 class OpsServer:
-    """uvicorn in a daemon thread; ``start`` returns once it listens (or raises OpsUnavailable)."""
+    """uvicorn in a daemon thread, on a socket bound here: ``start`` binds and listens (or raises
+    OpsUnavailable) and returns at once; the web stack is imported and started in the thread, off
+    the session's start-up (a client that connects meanwhile waits in the listen backlog)."""
 
     def __init__(self, board: Board, secret: str, host: str, port: int) -> None:
-        import uvicorn
-
         self.board = board
+        self.secret = secret
         self.host, self.port = host, port
-        config = uvicorn.Config(build_app(board, secret), host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
+        self.sock: socket.socket | None = None
+        self.server: Any = None             # the uvicorn.Server, made in the thread
+        self._stopping = False
         self.thread = threading.Thread(target=self._serve, name="kxrules-ops-view", daemon=True)
 
-    def _serve(self) -> None:
+    def start(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            self.server.run()
-        except SystemExit:          # uvicorn exits when it cannot bind; start() reports it
-            pass
-
-    def start(self, timeout_s: float = 10.0) -> None:
+            self.sock = socket.create_server((self.host, self.port), family=family, backlog=BACKLOG)
+        except OSError as exc:
+            raise OpsUnavailable(f"ops view: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
         self.thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise OpsUnavailable(f"ops view: cannot listen on {self.host}:{self.port}")
-            time.sleep(0.01)
+
+    def _serve(self) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(build_app(self.board, self.secret), log_level="warning", access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=1)
+        server = uvicorn.Server(config)
+        self.server = server
+        if self._stopping:              # the session ended before the server was made
+            server.should_exit = True
+        server.run(sockets=[self.sock] if self.sock is not None else None)
 
     def stop(self) -> None:
         """Ask the server to end (the streams close within STREAM_POLL_S); the session does not
         wait for it: the thread is a daemon and finishes on its own."""
         self.board.closed = True
-        self.server.should_exit = True
+        self._stopping = True
+        if self.server is not None:
+            self.server.should_exit = True
