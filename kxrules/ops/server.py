@@ -181,8 +181,9 @@ class OpsServer:
     def _serve(self) -> None:
         import uvicorn
 
+        # no WebSocket protocol (the stream is server-sent events): one import less at start-up
         config = uvicorn.Config(build_app(self.board, self.secret), log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=1)
+                                lifespan="off", ws="none", timeout_graceful_shutdown=1)
         server = uvicorn.Server(config)
         self.server = server
         if self._stopping:              # the session ended before the server was made
