@@ -5,7 +5,8 @@ A run is exactly ``kxrules trade --replay DAY --set ...`` (the same host, option
 lifecycle) except that the day's replay check ran once in the parent, before any run (hook:
 ``replay_without_check``). Workers leave the terminal's process group: a Ctrl-C reaches only
 the parent, which cancels what is queued; a run a worker is inside is never cut short into a
-partial row.
+partial row. A worker owns its process: after its first run the process's start-up heap is
+frozen out of the garbage collector for good (``freeze_process_startup``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..runtime.heap import freeze_process_startup
 from .settings import Setting
 
 
@@ -64,6 +66,7 @@ class SweepWorker:
         row = recorded_metrics(result.db_path, result.run_id)
         shutil.rmtree(data_dir, ignore_errors=True)
         self.runs += 1
+        freeze_process_startup()        # after the first run everything start-up loads is loaded
         return {**row, "run_key": spec.key, "config_hash": profile.config_hash, "wall_s": wall,
                 "worker": f"{os.uname().nodename}:{os.getpid()}"}
 
