@@ -306,7 +306,7 @@ class KiwoomEmulator:
     def emit_chejan(self, gubun: str, rec: dict[int, str]) -> None:
         self._cur_chejan = rec
         try:
-            self.OnReceiveChejanData.emit(gubun, len(rec), ";".join(str(f) for f in rec))
+            self.OnReceiveChejanData.emit(gubun, len(rec), ";".join(map(str, rec)))
         finally:
             self._cur_chejan = None
 
