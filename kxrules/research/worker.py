@@ -6,7 +6,8 @@ lifecycle) except that the day's replay check ran once in the parent, before any
 ``replay_without_check``). Workers leave the terminal's process group: a Ctrl-C reaches only
 the parent, which cancels what is queued; a run a worker is inside is never cut short into a
 partial row. A worker owns its process: after its first run the process's start-up heap is
-frozen out of the garbage collector for good (``freeze_process_startup``).
+frozen out of the garbage collector for good (``freeze_process_startup``), and it keeps the
+emulator's real-data latency draws for the runs after the first (``broker.emulator.remembered``).
 """
 from __future__ import annotations
 
@@ -20,8 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..broker.emulator.remembered import remember_draws
 from ..runtime.heap import freeze_process_startup
 from .settings import Setting
+
+
+# every run draws the same real-data latencies (the emulator's seed is the profile's): the first
+# 32 M are kept (256 MB, a 200-symbol day's first ~2 hours) and read again by later runs
+REMEMBERED_DRAWS = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class SweepWorker:
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._profiles: dict[dt.date, Any] = {}
         self.runs = 0
+        remember_draws(REMEMBERED_DRAWS)
 
     def profile_for(self, date: dt.date):
         """The compiled profile for a trading date (fee and tax tables are dated): once per date."""
