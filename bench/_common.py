@@ -31,10 +31,10 @@ def write_universe(path: Path, n: int) -> Path:
 
 
 def workspace_for(tmp: Path, n_symbols: int) -> Path:
-    """A copy of the shipped workspace with enough market-data screens for ``n_symbols``."""
+    """A copy of the shipped workspace with enough market-data screens for ``n_symbols``, made
+    afresh each time (a copy kept from an earlier run would measure yesterday's rules)."""
     ws = tmp / f"ws{n_symbols}"
-    if ws.exists():
-        return ws
+    shutil.rmtree(ws, ignore_errors=True)
     for sub in ("rules", "sessions", "config", "reports"):
         shutil.copytree(REPO / sub, ws / sub)
     screens = -(-2 * n_symbols // 100)

@@ -63,7 +63,7 @@ class Engine:
         self.guard = SessionGuard(profile.sessions, profile.calendar, profile.run_date, n)
         self.throttle = OrderThrottle.from_config(profile.throttle)
         self.throttle.on_pause_change = self._pause_changed
-        self.batch_ns = profile.edge.batch_interval_ms * NS_PER_MS
+        self.batch_ns = round(profile.edge.batch_interval_ms * NS_PER_MS)
         self.max_pairs = np.minimum(profile.params["max_outstanding_pairs"],
                                     profile.risk.max_outstanding_pairs_per_symbol)
         self.record_quotes = profile.profile.recording.quotes

@@ -136,8 +136,9 @@ def test_slice_qty(ws, written, code, text):
 
 
 @pytest.mark.parametrize("rel, old, new, code", [
-    (E, "batch_interval_ms: 10", "batch_interval_ms: 1001", "KX104"),
-    (E, "batch_interval_ms: 10", 'batch_interval_ms: "10"', "KX103"),
+    (E, "batch_interval_ms: 0.5", "batch_interval_ms: 1001", "KX104"),
+    (E, "batch_interval_ms: 0.5", "batch_interval_ms: 0.05", "KX104"),
+    (E, "batch_interval_ms: 0.5", 'batch_interval_ms: "10"', "KX103"),
     (E, "cooldown_ms: 150", "cooldown_ms: 3600001", "KX104"),
     (E, "reject_cooldown_ms: 250", "reject_cooldown_ms: -1", "KX104"),
     (E, "t_hedge_ms: 1000", "t_hedge_ms: 100000000000000000000000", "KX104"),

@@ -65,7 +65,7 @@ def test_an_uncrossed_quote_does_not_wake_the_engine():
 
 def test_a_batch_waits_behind_a_burst_at_most_batch_interval_ms():
     engine, clock, wall, sym = _engine_on_wall_time()
-    bound = engine.profile.edge.batch_interval_ms * MS
+    bound = engine.batch_ns
     engine.on_quote(sym, 1, 100_400, 100_500, 50, 50, clock.now_ns())         # crossed: wakes
     assert clock.next_due_ns() == clock.now_ns() and engine.stats["batches"] == 0
     wall[0] += bound - 1

@@ -30,7 +30,7 @@ class Rule(Strict):
 
 
 class EdgeFile(Strict):
-    batch_interval_ms: int = Field(default=10, ge=1, le=1000)
+    batch_interval_ms: float = Field(default=0.5, ge=0.1, le=1000)
     cooldown_ms: int = Field(default=150, ge=0, le=3_600_000)
     reject_cooldown_ms: int = Field(default=250, ge=0, le=3_600_000)
     parameters: Parameters = Parameters()
