@@ -38,6 +38,22 @@ ACCOUNT_TRS = {
 }
 _ACCOUNT_RQ = {rq: kind for kind, (rq, _, _) in ACCOUNT_TRS.items()}
 
+# a Chejan event's FID list, split and converted once per distinct list (the control sends a
+# handful of forms all day); bounded so that a control sending arbitrary lists cannot grow it
+_CHEJAN_FID_CACHE: dict[str, tuple[tuple[str, int], ...]] = {}
+_CHEJAN_FID_CACHE_MAX = 256
+
+
+def _chejan_fids(fid_list: str) -> tuple[tuple[str, int], ...]:
+    """The numeric FIDs of ``fid_list`` as (text, number), in order."""
+    fids = _CHEJAN_FID_CACHE.get(fid_list)
+    if fids is None:
+        fids = tuple((f, int(f)) for f in split_list(fid_list) if f.isdigit())
+        if len(_CHEJAN_FID_CACHE) < _CHEJAN_FID_CACHE_MAX:
+            _CHEJAN_FID_CACHE[fid_list] = fids
+    return fids
+
+
 _JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_junk",
               "chejan_junk", "balance_junk")
 
@@ -415,9 +431,8 @@ class KiwoomAdapter:
     def _on_chejan(self, gubun: str, item_cnt: int, fid_list: str) -> None:
         g = self.ocx.GetChejanData
         raw: dict[str, str] = {"gubun": gubun}
-        for f in split_list(fid_list):
-            if f.isdigit():
-                raw[f] = g(int(f))
+        for f, fid in _chejan_fids(fid_list):
+            raw[f] = g(fid)
 
         def get(fid: int) -> str:
             v = raw.get(str(fid))

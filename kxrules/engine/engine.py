@@ -218,7 +218,8 @@ class Engine:
         eligible = ~(guard.muted | guard.operator_muted | truth.frozen) & (ex.live_count < self.max_pairs)
         cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
-        for sym in np.flatnonzero(self.evaluator.next_eligible_ns != cooling_until).tolist():
+        # (nonzero of the 1-d mask: flatnonzero's wrappers cost 5x the work on 200 symbols)
+        for sym in (self.evaluator.next_eligible_ns != cooling_until).nonzero()[0].tolist():
             self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))     # a miss cooled it
         if batch is not None:
             self._admit(batch, now)

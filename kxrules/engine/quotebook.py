@@ -107,6 +107,12 @@ class QuoteBook:
         at (a gap that did not move is still a gap), or the fast replay applied quotes that left
         them crossed. ``ts_ns`` (one time, or one per entry of ``sym``, ascending) becomes the
         symbol's ``dirty_since`` where it was not dirty yet: the earliest entry per symbol wins."""
+        if isinstance(sym, int) and isinstance(ts_ns, int):     # one symbol (a cooldown's end): no arrays
+            if not self.dirty[sym]:
+                self.dirty[sym] = True
+                self.dirty_since[sym] = ts_ns
+            self.any_dirty = True
+            return
         idx = np.atleast_1d(np.asarray(sym, dtype=np.int64))
         if not idx.size:
             return

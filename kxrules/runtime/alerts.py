@@ -16,20 +16,11 @@ has been idle for ``idle_flush_s`` of wall time, or before the end-of-run lines.
 """
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
-
-from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
-                                                   ServerErrorRetryHandler)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.webhook import WebhookClient
 
 from ..clock import NS_PER_S
 
@@ -38,8 +29,6 @@ if TYPE_CHECKING:
     from .session import TradeOptions, TradeResult
 
 QUEUE_LIMIT = 1000
-RETRIES = 3                   # per post, for each of 429, 5xx and connection failures
-MAX_RETRY_AFTER_S = 30        # a longer Retry-After is waited for only this long
 _STOP = object()
 
 #: the names ``alerts.slack.send_on`` may list, with the label each message starts with
@@ -106,39 +95,6 @@ def format_alert(kind: str, message: str, facts: tuple[Any, ...]) -> str:
     return (fmt or _plain)(LABELS.get(kind, kind.upper()), message, facts)
 
 
-class _CappedRateLimitRetry(RateLimitErrorRetryHandler):
-    """Slack's own 429 handler (it honours Retry-After), but a Retry-After longer than
-    ``MAX_RETRY_AFTER_S`` is waited for only that long: the news behind it must not go stale."""
-
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                                 error: Exception | None = None) -> None:
-        if response is not None:
-            for key in list(response.headers):
-                if key.lower() == "retry-after":
-                    try:
-                        wait = min(int(response.headers[key][0]), MAX_RETRY_AFTER_S)
-                    except (TypeError, ValueError):
-                        wait = 1
-                    response.headers[key] = [str(wait)]
-        super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
-
-
-class _ServerErrorRetry(ServerErrorRetryHandler):
-    """Every 5xx (slack_sdk's handler retries only 500 and 503), with exponential back-off."""
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        return response is not None and 500 <= response.status_code < 600
-
-
-def _silent_logger() -> logging.Logger:
-    # slack_sdk logs the request URL at DEBUG; the URL is the webhook's secret
-    log = logging.getLogger("kxrules.slack")
-    log.setLevel(logging.CRITICAL + 1)
-    log.propagate = False
-    return log
-
-
 @dataclass(slots=True)
 class _Storm:
     ends_ns: int
@@ -161,13 +117,9 @@ class SlackNotifier:
         self.failed = 0
         self.retried = 0              # posts that needed at least one retry (429, 5xx, connection)
         self.collapsed = 0            # alerts folded into an "… and N more" line
-        backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_s)
-        self._client = WebhookClient(webhook_url or "", timeout=max(1, round(timeout_s)), logger=_silent_logger(),
-                                     retry_handlers=[_CappedRateLimitRetry(max_retry_count=RETRIES),
-                                                     _ServerErrorRetry(max_retry_count=RETRIES,
-                                                                       interval_calculator=backoff),
-                                                     ConnectionErrorRetryHandler(max_retry_count=RETRIES,
-                                                                                 interval_calculator=backoff)])
+        from .slack_client import webhook_client     # slack_sdk: ~60 ms of import, only when Slack is on
+
+        self._client = webhook_client(webhook_url or "", timeout_s=timeout_s, backoff_s=backoff_s)
         self._storms: dict[str, _Storm] = {}
         self._queue: queue.Queue[Any] = queue.Queue(QUEUE_LIMIT)
         self._thread: threading.Thread | None = None

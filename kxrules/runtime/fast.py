@@ -114,7 +114,8 @@ class FastReplay:
         last = self.clock.now_ns()
         for batch in prefetched(iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes)):
             ts = batch.ts_ns
-            cut = int(np.searchsorted(ts, self.until_ns, side="right"))
+            # (searchsorted releases the GIL, and getting it back waits for the reading thread)
+            cut = len(ts) if ts[-1] <= self.until_ns else int(np.searchsorted(ts, self.until_ns, side="right"))
             cols: tuple[I64, ...] = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask,
                                      batch.bid_qty, batch.ask_qty)
             if cut < len(ts):

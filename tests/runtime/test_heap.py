@@ -24,3 +24,32 @@ def test_the_heap_is_unfrozen_when_the_loop_raises():
     except RuntimeError:
         pass
     assert gc.get_freeze_count() == 0
+
+
+def test_a_process_that_froze_its_startup_keeps_it_frozen_through_sessions():
+    """A sweep worker freezes its start-up once; a session inside it neither unfreezes that
+    (its end would hand every import back to the collector) nor freezes its own objects for
+    good (a session's garbage must still be collectable). In a child process: the freeze is
+    for the life of the process."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import gc
+        from kxrules.runtime.heap import freeze_process_startup, frozen_startup_heap
+        freeze_process_startup()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with frozen_startup_heap():
+            session_object = [object()]
+            assert gc.get_freeze_count() == frozen
+            assert any(o is session_object for o in gc.get_objects())
+        assert gc.get_freeze_count() == frozen
+        freeze_process_startup()               # once only
+        assert gc.get_freeze_count() == frozen
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -40,6 +40,22 @@ MAX_FIDS = 100
 MAX_SCREENS = 200
 SESSION_KEY = "09"      # 장시작시간 arrives market-wide, registered or not, with this key (koapy saw it)
 _NO_DEFAULTS: dict[int, str] = {}
+# a Chejan record's FID list per distinct key set (formats.py builds a few fixed forms)
+_FID_LISTS: dict[tuple[int, ...], str] = {}
+_FID_LISTS_MAX = 64
+
+
+def _fid_list(rec: dict[int, str]) -> str:
+    """``"9201;9203;..."``: the record's FIDs in order, as OnReceiveChejanData lists them."""
+    key = tuple(rec)
+    text = _FID_LISTS.get(key)
+    if text is None:
+        text = ";".join(map(str, key))
+        if len(_FID_LISTS) < _FID_LISTS_MAX:
+            _FID_LISTS[key] = text
+    return text
+
+
 _CLEAN = MasterState()
 _TEMPLATES: dict[str, tuple[list[str], dict[int, int]]] = {
     rtype: ([fm.DEFAULTS.get(rtype, _NO_DEFAULTS).get(f, "") for f in fids],
@@ -306,7 +322,7 @@ class KiwoomEmulator:
     def emit_chejan(self, gubun: str, rec: dict[int, str]) -> None:
         self._cur_chejan = rec
         try:
-            self.OnReceiveChejanData.emit(gubun, len(rec), ";".join(str(f) for f in rec))
+            self.OnReceiveChejanData.emit(gubun, len(rec), _fid_list(rec))
         finally:
             self._cur_chejan = None
 

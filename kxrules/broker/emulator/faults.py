@@ -6,10 +6,14 @@ decide fills.
 """
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, Callable
+
 import numpy as np
 
 from ...seoul import NS_PER_MS
 from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLatency
+from .remembered import RememberedDraws, remembered
 
 MIN_LATENCY_NS = 1_000           # causes precede their effects
 # appended streams keep the earlier ones' draws (a SeedSequence child depends only on its index)
@@ -18,18 +22,31 @@ STREAMS = ("latency", "fault", "fill", "real_data", "query", "loss")
 
 class Rngs:
     def __init__(self, seed: int):
+        self.seed = seed
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
         self.latency, self.fault, self.fill, self.real_data, self.query, self.loss = (
             np.random.Generator(np.random.PCG64(c)) for c in children)
 
 
-class LatencySampler:
-    """Draws a latency in integer nanoseconds (≥ 1 µs so that causes precede effects)."""
+def _draw(kind: int, a: float, b: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The stream's next ``n`` draws in milliseconds, before the cap (kind 1 lognormal, 2 uniform)."""
+    if kind == 1:
+        return rng.lognormal(a, b, size=n)
+    return rng.uniform(a, b, size=n)
 
-    __slots__ = ("_kind", "_a", "_b", "_cap", "_rng")
+
+class LatencySampler:
+    """Draws a latency in integer nanoseconds (≥ 1 µs so that causes precede effects).
+
+    ``remember_as`` names the stream (with ``restart``, a new generator at its start) for a
+    sampler that is its stream's only consumer: in a process that remembers draws
+    (``remembered.remember_draws``) its numbers come from the process's kept copy."""
+
+    __slots__ = ("_kind", "_a", "_b", "_cap", "_rng", "_memo", "_pos")
 
     def __init__(self, spec: FixedLatency | LognormalLatency | UniformLatency,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, *, remember_as: tuple[Any, ...] | None = None,
+                 restart: Callable[[], np.random.Generator] | None = None):
         self._rng = rng
         self._cap = float("inf")
         if isinstance(spec, FixedLatency):
@@ -40,10 +57,17 @@ class LatencySampler:
                 self._cap = spec.max_ms
         else:
             self._kind, self._a, self._b = 2, spec.low_ms, spec.high_ms
+        self._memo: RememberedDraws | None = None
+        self._pos = 0                 # draws taken so far (from the kept copy, then from ``rng``)
+        if remember_as is not None and restart is not None and self._kind:
+            self._memo = remembered(remember_as + (self._kind, self._a, self._b), restart,
+                                    partial(_draw, self._kind, self._a, self._b))
 
     def ns(self) -> int:
         if self._kind == 0:
             ms = self._a
+        elif self._memo is not None:
+            ms = min(float(self._remembered(1)[0]), self._cap)
         elif self._kind == 1:
             ms = min(float(self._rng.lognormal(self._a, self._b)), self._cap)
         else:
@@ -57,12 +81,28 @@ class LatencySampler:
         return np.maximum(MIN_LATENCY_NS, (ms * NS_PER_MS).astype(np.int64))
 
     def ms_many(self, n: int) -> np.ndarray:
-        """``n`` draws in milliseconds, before the cap (``cap_ms``) and the rounding to ns."""
+        """``n`` draws in milliseconds, before the cap (``cap_ms``) and the rounding to ns
+        (read only: they may be the kept copy's own)."""
         if self._kind == 0:
             return np.full(n, self._a, dtype=np.float64)
-        if self._kind == 1:
-            return self._rng.lognormal(self._a, self._b, size=n)
-        return self._rng.uniform(self._a, self._b, size=n)
+        if self._memo is not None:
+            return self._remembered(n)
+        return _draw(self._kind, self._a, self._b, self._rng, n)
+
+    def _remembered(self, n: int) -> np.ndarray:
+        """The next ``n`` draws: the kept copy's while it lasts, then the stream's own from the
+        state the kept copy ended at."""
+        memo, pos = self._memo, self._pos
+        assert memo is not None, "only for a remembered stream"
+        self._pos = pos + n
+        if pos + n <= memo.limit:
+            return memo.take(pos, n)
+        head = memo.take(pos, memo.limit - pos) if pos < memo.limit else None
+        if pos <= memo.limit:         # the first draw past the kept ones
+            assert memo.state_at_limit is not None, "the kept copy reached its limit"
+            self._rng.bit_generator.state = memo.state_at_limit
+        tail = _draw(self._kind, self._a, self._b, self._rng, pos + n - max(pos, memo.limit))
+        return tail if head is None else np.concatenate([head, tail])
 
     @property
     def cap_ms(self) -> float:
@@ -79,7 +119,10 @@ class Latencies:
         self.match = LatencySampler(lat.match, r)
         self.fill = LatencySampler(lat.fill, r)
         self.cancel = LatencySampler(lat.cancel, r)
-        self.real_data = LatencySampler(lat.real_data, rngs.real_data)
+        # the one consumer of its stream, and most of the draws (one per quote): remembered
+        # where the process keeps draws (a sweep worker)
+        self.real_data = LatencySampler(lat.real_data, rngs.real_data, remember_as=(rngs.seed, "real_data"),
+                                        restart=lambda: Rngs(rngs.seed).real_data)
         self.query = LatencySampler(lat.query, rngs.query)
 
 

@@ -112,6 +112,8 @@ class Exchange:
         self.open = [False, False]
         self.vi: set[int] = set()
         self.resting: dict[int, list[EmuOrder]] = {}
+        self._resting_keys: tuple[int, ...] = ()          # _resting_books' last answer, and its keys
+        self._resting_flags = np.zeros(n, dtype=np.bool_)
         self._heap: list[tuple[int, int, str, Any]] = []  # (time, seq, kind, payload)
         self._seq = itertools.count()
         self._wakes: set[int] = set()
@@ -261,9 +263,14 @@ class Exchange:
                 self.books[row, k] = col[lo:hi][keep]
 
     def _resting_books(self) -> np.ndarray:
-        flags = np.zeros(len(self.bid), dtype=np.bool_)
-        flags[list(self.resting)] = True
-        return flags
+        """Flags of the books with resting orders (read only: kept while the books stay the same,
+        which they do across most of the wakes that ask)."""
+        keys = tuple(self.resting)
+        if keys != self._resting_keys:
+            flags = np.zeros(len(self.bid), dtype=np.bool_)
+            flags[list(keys)] = True
+            self._resting_keys, self._resting_flags = keys, flags
+        return self._resting_flags
 
     def _schedule_quote_wake(self) -> None:
         """With resting orders, wake at the next queued quote that touches one of their books."""
