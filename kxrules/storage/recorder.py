@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..market import VENUES
+from .jsontext import detail_json, raw_json
 from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DB_NAME = "kxrules.duckdb"
@@ -324,7 +325,7 @@ class Recorder:
     def order_event(self, now: int, rec, event: str, *, qty: int = 0, message: str = "",
                     raw: dict | None = None, late: bool = False) -> None:
         self._row("order_events", (now, rec.client_id, event, rec.order_no, qty, message, late,
-                                   json.dumps(raw, ensure_ascii=False) if raw else None))
+                                   raw_json(raw) if raw else None))
 
     def fill(self, now: int, rec, ev, fee: int, tax: int) -> None:
         self._row("fills", (now, rec.client_id, rec.pair.pair_id if rec.pair is not None else None, rec.role,
@@ -346,7 +347,7 @@ class Recorder:
         self._row("operator_commands", (ts_ns, received_ns, who, command, code, done, outcome))
 
     def _event(self, ts_ns: int, kind: str, code: str | None, detail: dict) -> None:
-        self._row("events", (ts_ns, kind, code, json.dumps(detail, ensure_ascii=False, default=str)))
+        self._row("events", (ts_ns, kind, code, detail_json(detail)))
 
     def balance(self, ev) -> None:
         self._event(ev.ts_ns, "balance", ev.code, {"holding": ev.holding_qty, "orderable": ev.orderable_qty,
