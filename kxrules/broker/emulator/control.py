@@ -302,7 +302,10 @@ class KiwoomEmulator:
 
     def GetChejanData(self, fid: int) -> str:
         cur = self._cur_chejan
-        return "" if cur is None else cur.get(int(fid), "")
+        if cur is None:
+            return ""
+        value = cur.get(fid)           # the adapter asks by number: no int() on ~35 calls an event
+        return cur.get(int(fid), "") if value is None else value
 
     # --- event emission (the server calls these at delivery time) ---
     def emit_tr(self, screen: str, rqname: str, trcode: str, order_no: str) -> None:
