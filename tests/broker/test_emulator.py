@@ -320,11 +320,15 @@ def test_fee_and_tax_truncation():
 def test_chejan_strings_look_like_the_capture():
     rig = make_rig(make_config(holdings={"005930": 3}))
     seen = []
+    as_text = []            # a FID asked as text (a dynamicCall may pass one) reads the same string
     rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: seen.append(
         (g, {int(f): rig.emu.GetChejanData(int(f)) for f in fl.split(";")})))
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: as_text.append(
+        {int(f): rig.emu.GetChejanData(f) for f in fl.split(";")}))
     rig.quote(0, 0, 69900, 70000, 10, 10)
     rig.adapter.send(OrderIntent("s", "005930", "KRX", "sell", 1, "market", 0))
     rig.run_ms(500)
+    assert as_text == [r for _, r in seen]
     assert [(g, r.get(913)) for g, r in seen] == [("0", "접수"), ("1", None), ("0", "체결"),
                                                   ("1", None)]
     acc, bal1, fill, bal2 = (r for _, r in seen)
