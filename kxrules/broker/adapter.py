@@ -384,26 +384,22 @@ class KiwoomAdapter:
                     rows.append(HoldingRow(code, parse_int_or(get(trcode, rqname, i, "보유수량")),
                                            parse_int_or(get(trcode, rqname, i, "매매가능수량")),
                                            abs(parse_int_or(get(trcode, rqname, i, "매입가")))))
-                elif kind == "executions":
-                    side = get(trcode, rqname, i, "주문구분").strip()
-                    rows.append(ExecutionRow(
-                        norm_order_no(get(trcode, rqname, i, "주문번호")),
-                        strip_code(get(trcode, rqname, i, "종목코드")),
-                        "sell" if "매도" in side else "buy",
-                        parse_int_or(get(trcode, rqname, i, "주문수량")),
-                        parse_int_or(get(trcode, rqname, i, "체결량")),
-                        abs(parse_int_or(get(trcode, rqname, i, "체결가"))),
-                        parse_int_or(get(trcode, rqname, i, "당일매매수수료")),
-                        parse_int_or(get(trcode, rqname, i, "당일매매세금"))))
                 else:
-                    side = get(trcode, rqname, i, "주문구분").strip()
-                    rows.append(OpenOrderRow(
-                        norm_order_no(get(trcode, rqname, i, "주문번호")),
-                        strip_code(get(trcode, rqname, i, "종목코드")),
-                        "sell" if "매도" in side else "buy",
-                        parse_int_or(get(trcode, rqname, i, "주문수량")),
-                        abs(parse_int_or(get(trcode, rqname, i, "주문가격"))),
-                        parse_int_or(get(trcode, rqname, i, "미체결수량"))))
+                    # both order TRs' rows begin alike: 주문번호, 종목코드, 주문구분, 주문수량
+                    order_no = norm_order_no(get(trcode, rqname, i, "주문번호"))
+                    code = strip_code(get(trcode, rqname, i, "종목코드"))
+                    side = "sell" if "매도" in get(trcode, rqname, i, "주문구분") else "buy"
+                    qty = parse_int_or(get(trcode, rqname, i, "주문수량"))
+                    if kind == "executions":
+                        rows.append(ExecutionRow(order_no, code, side, qty,
+                                                 parse_int_or(get(trcode, rqname, i, "체결량")),
+                                                 abs(parse_int_or(get(trcode, rqname, i, "체결가"))),
+                                                 parse_int_or(get(trcode, rqname, i, "당일매매수수료")),
+                                                 parse_int_or(get(trcode, rqname, i, "당일매매세금"))))
+                    else:
+                        rows.append(OpenOrderRow(order_no, code, side, qty,
+                                                 abs(parse_int_or(get(trcode, rqname, i, "주문가격"))),
+                                                 parse_int_or(get(trcode, rqname, i, "미체결수량"))))
             except ValueError:
                 self.counters["account_row_junk"] += 1
         if kind == "open_orders":

@@ -19,7 +19,8 @@ DAY_RUNS = "SELECT run_id FROM runs WHERE run_id <= ? AND run_date = (SELECT run
 
 
 @dataclass
-class UnfinishedOrder:
+class RecordedOrder:
+    """What the recording says an order was (the ``orders`` row's own columns)."""
     client_id: str
     role: str
     code: str
@@ -28,23 +29,19 @@ class UnfinishedOrder:
     qty: int
     style: str
     price: int
+
+
+@dataclass
+class UnfinishedOrder(RecordedOrder):
     sent_ns: int
     order_no: str
     filled: int
 
 
 @dataclass
-class DayOrder:
+class DayOrder(RecordedOrder):
     """An order some run of the day sent and the broker numbered, with the fills recorded for it
     in every run (an order left unfinished is carried over and may fill in a later run)."""
-    client_id: str
-    role: str
-    code: str
-    venue: str
-    side: str
-    qty: int
-    style: str
-    price: int
     filled: int
     value: int                               # sum of price * qty over the recorded fills
     broker_fees: int
