@@ -2,6 +2,7 @@
 
     python bench/latency.py [--symbols 200] [--minutes 390] [--seed 7] [--pilot-seed 7] [--out-dir bench/out]
                             [--charge cpu|wall] [--batch-interval-ms MS] [--skip-pilot]
+    python bench/latency.py --ops-viewer [--pairs 3] [--minutes 60]    # without / with the ops view and a viewer
 
 1. A synthetic day (``--minutes`` from 09:00; 390 = the whole day) for ``--symbols`` symbols is
    replayed through the faithful path (every quote a real-data string through the emulated control
@@ -15,6 +16,10 @@
 2. The pilot profile's synthetic day (``kxrules trade -p pilot --broker sim --synthetic --seed 7
    --speed max``) on the ordinary virtual clock: entries sent, entries filled, fill rate.
 
+With ``--ops-viewer``, part 1 runs ``--pairs`` pairs of days, one without the ops view and one
+with it and a viewer reading its live stream from its own process (as a browser would), in ABBA
+order, and prints each kind's percentiles and the differences of the medians.
+
 Prints one JSON line. It reads only the recording's tables, so ``PYTHONPATH=<an older checkout>``
 measures that version the same way (the "before" figures). The machine's other load shows up in
 the wall-time part: say what else ran.
@@ -25,9 +30,14 @@ import argparse
 import datetime as dt
 import heapq
 import json
+import os
 import platform
 import re
+import secrets
 import shutil
+import socket
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -99,7 +109,7 @@ def percentiles(values: list[float]) -> dict:
             "max": round(float(a.max()), 4)}
 
 
-def engine_latency(args) -> dict:
+def engine_latency(args, *, view: bool = False) -> dict:
     from kxrules.config.compile import compile_profile
     from kxrules.marketdata.synthetic import generate_day, read_universe_csv
     from kxrules.broker.emulator.build import emulator_for, session_start_ns
@@ -122,6 +132,15 @@ def engine_latency(args) -> dict:
     data_dir = out / f"latency_run_{args.symbols}x{args.minutes}"
     shutil.rmtree(data_dir, ignore_errors=True)
     options = TradeOptions(broker="sim", replay=quotes, data_dir=data_dir, replay_path="faithful")
+    viewer = None
+    if view:
+        from kxrules.ops.view import OpsOptions
+
+        port = free_port()
+        os.environ["KXRULES_OPS_SECRET"] = secrets.token_urlsafe(24)
+        options.ops = OpsOptions(port=port)
+        viewer = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_viewer.py"), str(port)],
+                                  stdout=subprocess.PIPE, text=True)
 
     class CostedHost(EmulatorHost):
         def open_broker(self):
@@ -134,6 +153,7 @@ def engine_latency(args) -> dict:
     host = CostedHost(profile, options, QuoteSourceSpec(quotes, "replay"))
     res = run_session(profile, options, host)
     wall = time.perf_counter() - t0
+    snapshots = int(viewer.communicate(timeout=60)[0]) if viewer is not None else None
     con = duckdb.connect(str(res.db_path), read_only=True)
     lat = [r[0] for r in con.execute("""
         SELECT (o.sent_ns - s.quote_ts_ns) / 1e6 FROM orders o JOIN signals s USING (run_id, pair_id)
@@ -141,7 +161,33 @@ def engine_latency(args) -> dict:
     con.close()
     return {"symbols": args.symbols, "minutes": args.minutes, "charged": args.charge,
             "batch_interval_ms": profile.edge.batch_interval_ms, "wall_s": round(wall, 1),
-            "exit_code": res.exit_code, "quote_to_send_ms": percentiles(lat)}
+            "exit_code": res.exit_code, "quote_to_send_ms": percentiles(lat),
+            **({"ops_view": True, "snapshots_seen": snapshots} if view else {})}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def viewer_pairs(args) -> dict:
+    """``--pairs`` days without and with the ops view (ABBA); the medians' differences."""
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    for i in range(args.pairs):
+        for view in ((False, True) if i % 2 == 0 else (True, False)):
+            run = engine_latency(args, view=view)
+            print(json.dumps({"bench": "latency_run", **run}), flush=True)
+            runs[view].append(run["quote_to_send_ms"])
+
+    def median(view: bool, key: str) -> float:
+        return statistics.median(r[key] for r in runs[view])
+    out = {"pairs": args.pairs, "load_avg_1m": round(os.getloadavg()[0], 2)}
+    for key in ("p50", "p99"):
+        off, on = median(False, key), median(True, key)
+        out.update({f"{key}_ms_without": off, f"{key}_ms_with_viewer": on,
+                    f"{key}_difference_pct": round(100 * (on - off) / off, 2)})
+    return out
 
 
 def pilot_fill_rate(args) -> dict:
@@ -175,13 +221,20 @@ def main() -> None:
     parser.add_argument("--batch-interval-ms", type=float, help="instead of rules/edge.yaml's (the 'before' figure: 10)")
     parser.add_argument("--charge", choices=("cpu", "wall"), default="cpu",
                         help="what a callback costs: the engine thread's CPU time, or wall time (counts other jobs)")
+    parser.add_argument("--ops-viewer", action="store_true",
+                        help="pairs of days without / with the ops view and a connected viewer")
+    parser.add_argument("--pairs", type=int, default=3, help="with --ops-viewer")
     parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     import kxrules
 
     result = {"bench": "latency", "kxrules": str(Path(kxrules.__file__).parent), "machine": machine(),
-              "python": platform.python_version(), "engine": engine_latency(args)}
+              "python": platform.python_version()}
+    if args.ops_viewer:
+        result["engine_with_and_without_viewer"] = viewer_pairs(args)
+    else:
+        result["engine"] = engine_latency(args)
     if not args.skip_pilot:
         result["pilot_day"] = pilot_fill_rate(args)
     print(json.dumps(result), flush=True)

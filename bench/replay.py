@@ -15,12 +15,12 @@ kernels loaded, no replay check; each run opens its own recording) and reports t
 ``--ops-viewer`` runs ``--repeat`` pairs of runs: one without the ops view, one with it
 (``--ops-port``) and a client reading its live stream the whole time, in alternating order
 (ABBA: a drift of the machine's speed hits both kinds alike). It prints each run, then the
-median of the pairs' differences in wall time and in CPU time (the run's process, every thread:
-less shaken by other jobs than wall time, and it counts the view's own threads too), the medians
-of each kind and their ranges. A run with the view also reports what the view cost the engine's
-own thread (the pump's ticks: commands applied, captures taken, summed with ``perf_counter_ns``
-and printed by ``kxrules trade`` at the end) as a share of the run, and the view thread's
-rendering, which shares the interpreter's lock with it.
+median of the pairs' differences in wall time (the run's process, until it exits) and in CPU
+time (every thread of the run's process and the ops view's own process: less shaken by other
+jobs than wall time), the medians of each kind and their ranges. A run with the view also
+reports what the view cost the engine's own thread (the pump's ticks: commands applied, captures
+taken, pickled and sent to the view's process; summed with ``perf_counter_ns`` and printed by
+``kxrules trade`` at the end) as a share of the run, and the snapshots the viewer received.
 
 The quote file (200 real NXT-eligible codes, ~20 quote updates per symbol-second over both
 venues, like the reference stream) is generated once and reused.
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import platform
@@ -40,18 +39,19 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, machine, write_universe  # noqa: E402
+from _viewer import watch  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
 # the line `kxrules trade` prints at the end of a run with the ops view (ops.view.cost_line)
 VIEW_COST = re.compile(r"ops view: engine thread (?P<ms>[\d.]+) ms in (?P<ticks>\d+) ticks, (?P<captures>\d+) captures "
-                       r"\((?P<pct>[\d.]+)% of [\d.]+ s\); view thread rendered (?P<renders>\d+) snapshots in "
-                       r"(?P<render_ms>[\d.]+) ms")
+                       r"\((?P<pct>[\d.]+)% of [\d.]+ s\); (?P<kb>\d+) kB shared with the view's process")
 TARGET_UPDATES_PER_SYMBOL_S = 20.0
 
 
@@ -139,8 +139,8 @@ def viewer_summary(pairs: list[dict[bool, dict]], rows: int, load_before: float)
             "engine_thread_pct_median": round(statistics.median(shares), 3),
             "engine_thread_pct_range": [min(shares), max(shares)],
             "engine_thread_ms_median": statistics.median(p[True]["engine_thread_ms"] for p in pairs),
-            "view_render_ms_median": statistics.median(p[True]["view_render_ms"] for p in pairs),
-            "snapshots_rendered_median": statistics.median(p[True]["snapshots_rendered"] for p in pairs),
+            "snapshots_seen_median": statistics.median(p[True]["snapshots_seen"] for p in pairs),
+            "sent_kb_median": statistics.median(p[True]["sent_kb"] for p in pairs),
             "load_avg_1m": [load_before, round(os.getloadavg()[0], 2)]}
 
 
@@ -174,8 +174,28 @@ def warm_runs(args, quotes: Path, universe: Path) -> list[float]:
     return walls[1:]
 
 
+def adopt_orphans() -> None:
+    """Makes this process the reaper of its descendants' orphans (Linux), so the ops view's own
+    process, which outlives the run by a moment, is waited for here and its CPU time counted."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)     # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def children_cpu_s() -> float:
-    """User + system CPU time of the finished child processes (the runs, all their threads)."""
+    """User + system CPU time of the finished child processes (the runs, all their threads, and
+    the ops view's process)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -186,14 +206,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def watch(port: int, secret: str, seen: list[int]) -> None:
-    """A viewer: reads the ops view's live stream until it ends, counting snapshots."""
-    con = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    con.request("GET", "/api/stream", headers={"X-KX-Ops": secret})
-    resp = con.getresponse()
-    for line in resp:
-        if line.startswith(b"data: "):
-            seen[0] += 1
+def wait_for_url(proc: subprocess.Popen, out_file) -> str:
+    """The secret from the URL line the run prints first."""
+    while True:
+        out_file.seek(0)
+        m = re.search(r"\?k=([\w-]+)", out_file.read())
+        if m:
+            return m.group(1)
+        if proc.poll() is not None:
+            raise SystemExit("the run ended without printing the ops view's URL")
+        time.sleep(0.005)
 
 
 def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
@@ -206,20 +228,28 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
     if view:
         cmd += ["--ops-port", str(port)]
     seen = [0]
+    adopt_orphans()
     cpu0 = children_cpu_s()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    viewer = None
-    if view:
-        first = proc.stdout.readline()
-        secret = re.search(r"\?k=([\w-]+)", first).group(1)
-        viewer = threading.Thread(target=watch, args=(port, secret, seen), daemon=True)
-        viewer.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    cpu = children_cpu_s() - cpu0
-    if viewer is not None:
-        viewer.join(timeout=5)
+    # appended to (O_APPEND): the run writes at the end whatever this process reads meanwhile
+    with tempfile.TemporaryFile("a+") as out_file, tempfile.TemporaryFile("a+") as err_file:
+        t0 = time.perf_counter()
+        # to files, not pipes: the run ends when its process does (the view's process, which
+        # inherits stderr, ends a moment later on its own)
+        proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, text=True)
+        viewer = None
+        if view:
+            secret = wait_for_url(proc, out_file)
+            viewer = threading.Thread(target=watch, args=(port, secret, seen), daemon=True)
+            viewer.start()
+        proc.wait()
+        wall = time.perf_counter() - t0
+        if viewer is not None:
+            viewer.join(timeout=5)
+        reap_orphans()
+        cpu = children_cpu_s() - cpu0
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     lines = [line for line in out.strip().splitlines() if line.startswith("Run ")]
     cost = VIEW_COST.search(out)
@@ -232,7 +262,7 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
             raise SystemExit(f"no ops view cost line in the output: {out[-400:]!r}")
         result.update(engine_thread_ms=float(cost["ms"]), engine_thread_ticks=int(cost["ticks"]),
                       captures=int(cost["captures"]), engine_thread_pct=float(cost["pct"]),
-                      view_render_ms=float(cost["render_ms"]), snapshots_rendered=int(cost["renders"]))
+                      sent_kb=int(cost["kb"]))
     return result
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The operator's live view of a running engine (``kxrules trade --ops-port``): captures of the
-engine's state copied on its thread at a bounded rate, commands queued for the engine's loop, and
-a web app (Starlette, served by uvicorn in a daemon thread) that renders the one into the page's
-JSON when a viewer asks and fills the other."""
+"""The operator's live view of a running engine (``kxrules trade --ops-port``). In the engine's
+process: captures of its state copied on its thread at a bounded rate (``capture``, ``pump``) and
+the operator's commands picked up by its loop, over a never-blocking link (``link``). In the
+view's own process (``process``): a web app (Starlette served by uvicorn, ``server``) that
+renders the latest capture into the page's JSON when a viewer asks (``board``, ``snapshot``) and
+sends the page's commands back."""

@@ -2,20 +2,21 @@
 
 ``FeedTap`` watches the rows the recorder writes (one append per row, no formatting) and
 ``Capturer.capture()`` copies what the page shows out of the engine's state into an immutable
-``EngineCapture``: a few numpy copies, scalars, tuples of the live and recently finished pairs
+``EngineCapture`` (sent pickled to the view's process): a few numpy copies, scalars, tuples of the live and recently finished pairs
 and the new tail of the event feed. Everything else (dicts, names, costs, formatting, JSON)
-happens on the view's thread from the capture alone (``snapshot.SnapshotRenderer``), which
+happens in the view's process from the capture alone (``snapshot.SnapshotRenderer``), which
 never sees the engine.
 """
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..engine.engine import Engine
+if TYPE_CHECKING:
+    from ..engine.engine import Engine
 
 FEED_TABLES = frozenset({"signals", "order_events", "fills", "pairs", "alerts", "operator_commands"})
 FEED_SHOWN = 120         # feed rows sent to the page

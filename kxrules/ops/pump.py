@@ -1,8 +1,9 @@
 """The engine's side of the ops view: a timer on the engine's own clock, so every host's loop
 (the virtual-clock replay, the fast replay, Qt's loop, the REST host) runs it like any other
-timer. Each tick hands the queued commands to the engine and, at most every
-``PUBLISH_EVERY_S`` of wall time (or right after a command), publishes a capture of the engine
-(``capture.py``: copies, no formatting); the view's thread renders it when a viewer asks.
+timer. Each tick hands the commands the view's process sent to the engine and, at most every
+``PUBLISH_EVERY_S`` of wall time (or right after a command), sends it a capture of the engine
+(``capture.py``: copies, no formatting) over the link (``link.py``: never blocks); the view's
+process renders it when a viewer asks.
 
 The tick's period adapts to how fast the engine's clock runs against wall time: about
 ``TICK_WALL_S`` of wall time, never less than ``MIN_TICK_MS`` nor more than ``MAX_TICK_MS`` of
@@ -11,12 +12,12 @@ ticks per second of wall time, not one per 100 ms of its day.
 """
 from __future__ import annotations
 
-import queue
 import time
-from typing import Any, Callable
+from typing import Callable
 
-from ..engine.controls import Command, OperatorControls
+from ..engine.controls import OperatorControls
 from .capture import Capturer
+from .link import EngineLink
 
 TICK_WALL_S = 0.02
 MIN_TICK_MS = 100
@@ -24,50 +25,11 @@ MAX_TICK_MS = 60_000
 PUBLISH_EVERY_S = 0.2        # ≤ 5 captures per second of wall time
 
 
-class Board:
-    """What crosses threads: the latest capture (replaced whole: a reference assignment) and the
-    commands the web thread queued. The engine never waits on either. The web thread turns the
-    latest capture into the page's JSON with ``render`` only when a viewer asks for it, once per
-    capture; no viewer, no rendering."""
-
-    def __init__(self, render: Callable[[Any], bytes] = bytes) -> None:
-        self._render = render
-        self._latest: tuple[int, Any] = (0, b"{}")
-        self._rendered: tuple[int, bytes] = (0, b"{}")
-        self.render_ns = 0           # the view's thread's time spent rendering (for the bench)
-        self.renders = 0
-        self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self.viewers = 0             # open live streams (written by the web thread)
-        self.closed = False
-
-    def publish(self, capture: Any) -> None:
-        self._latest = (self._latest[0] + 1, capture)
-
-    def latest(self) -> tuple[int, bytes]:
-        """The newest snapshot as JSON and its number (the web thread only)."""
-        seq, capture = self._latest
-        if self._rendered[0] != seq:
-            t0 = time.perf_counter_ns()
-            self._rendered = (seq, self._render(capture))
-            self.render_ns += time.perf_counter_ns() - t0
-            self.renders += 1
-        return self._rendered
-
-    def submit(self, cmd: Command) -> None:
-        self.commands.put(cmd)
-
-    def take_commands(self) -> list[Command]:
-        taken = []
-        while not self.commands.empty():
-            taken.append(self.commands.get_nowait())
-        return taken
-
-
 class OpsPump:
-    def __init__(self, engine, board: Board, capturer: Capturer, controls: OperatorControls, *,
+    def __init__(self, engine, link: EngineLink, capturer: Capturer, controls: OperatorControls, *,
                  wall: Callable[[], float] = time.monotonic) -> None:
         self.clock = engine.clock
-        self.board = board
+        self.link = link
         self.capturer = capturer
         self.controls = controls
         self.wall = wall
@@ -89,12 +51,12 @@ class OpsPump:
 
     def _tick(self) -> None:
         t0 = time.perf_counter_ns()
-        commands = self.board.take_commands()
+        commands = self.link.take_commands()
         for cmd in commands:
             self.controls.apply(cmd)
         wall, now = self.wall(), self.clock.now_ns()
         if commands or wall - self._published >= PUBLISH_EVERY_S:
-            self.board.publish(self.capturer.capture())
+            self.link.publish(self.capturer.capture())
             self.captures += 1
             self._published = wall
         last_ns, last_wall = self._last
@@ -111,9 +73,9 @@ class OpsPump:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for cmd in self.board.take_commands():
+        for cmd in self.link.take_commands():
             self.controls.apply(cmd)
-        self.board.publish(self.capturer.capture(ended=True, result=result))
+        self.link.publish(self.capturer.capture(ended=True, result=result))
         self.captures += 1
         self.stopped_ns = time.perf_counter_ns()
         self.engine_ns += self.stopped_ns - t0

@@ -1,7 +1,8 @@
-"""The ops view's web app: a Starlette app served by uvicorn in a daemon thread the host owns.
+"""The ops view's web app: a Starlette app served by uvicorn in a thread of the view's own process
+(``process.py``), on the listening socket the engine's process bound.
 
-It only reads the board's latest capture (rendered to JSON here, on this thread, when asked) and
-queues commands; it never touches the engine.
+It only reads the board's latest capture (rendered to JSON here when asked) and sends commands
+to the engine over the link; it never touches the engine.
 
 Who gets in: every request needs the run's secret, compared in constant time: once in the URL
 (``/?k=SECRET``, which sets an HttpOnly, SameSite=Strict cookie and redirects to ``/`` so the
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..engine.controls import COMMANDS, SYMBOL_COMMANDS, Command
-from .pump import Board
+from .board import Board
 
 COOKIE = "kx_ops"
 HEADER = "x-kx-ops"
@@ -35,7 +36,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
-BACKLOG = 64              # connections waiting while the server thread starts
 STATIC = {"ops.js": "text/javascript; charset=utf-8", "ops.css": "text/css; charset=utf-8"}
 
 
@@ -143,8 +143,11 @@ def build_app(board: Board, secret: str):
         if name not in COMMANDS or (name in SYMBOL_COMMANDS) != isinstance(code, str):
             return refuse(400, f"ops view: unknown command or missing symbol: {name!r}")
         client = request.client.host if request.client else "?"
-        board.submit(Command(name, code if name in SYMBOL_COMMANDS else None, who=f"ops view {client}",
-                             received_ns=time.time_ns()))
+        try:
+            board.submit(Command(name, code if name in SYMBOL_COMMANDS else None, who=f"ops view {client}",
+                                 received_ns=time.time_ns()))
+        except OSError as exc:
+            return refuse(503, f"ops view: the command was not sent: {exc}")
         return secure(JSONResponse({"queued": name, "code": code}, status_code=202))
 
     routes = [Route("/", index), Route("/static/{name}", static), Route("/api/snapshot", snapshot),
@@ -152,30 +155,20 @@ def build_app(board: Board, secret: str):
     return Starlette(routes=routes)
 
 
-class OpsUnavailable(Exception):
-    """The view could not listen (the port is taken, say)."""
-
-
 class OpsServer:
-    """uvicorn in a daemon thread, on a socket bound here: ``start`` binds and listens (or raises
-    OpsUnavailable) and returns at once; the web stack is imported and started in the thread, off
-    the session's start-up (a client that connects meanwhile waits in the listen backlog)."""
+    """uvicorn in a daemon thread, on a socket already listening (a client that connects while the
+    web stack is imported waits in the listen backlog). Not the process's main thread: uvicorn then
+    installs no signal handlers, and the view's process lives and ends with the engine's link."""
 
-    def __init__(self, board: Board, secret: str, host: str, port: int) -> None:
+    def __init__(self, board: Board, secret: str, sock: socket.socket) -> None:
         self.board = board
         self.secret = secret
-        self.host, self.port = host, port
-        self.sock: socket.socket | None = None
+        self.sock = sock
         self.server: Any = None             # the uvicorn.Server, made in the thread
         self._stopping = False
         self.thread = threading.Thread(target=self._serve, name="kxrules-ops-view", daemon=True)
 
     def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        try:
-            self.sock = socket.create_server((self.host, self.port), family=family, backlog=BACKLOG)
-        except OSError as exc:
-            raise OpsUnavailable(f"ops view: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
         self.thread.start()
 
     def _serve(self) -> None:
@@ -188,11 +181,10 @@ class OpsServer:
         self.server = server
         if self._stopping:              # the session ended before the server was made
             server.should_exit = True
-        server.run(sockets=[self.sock] if self.sock is not None else None)
+        server.run(sockets=[self.sock])
 
     def stop(self) -> None:
-        """Ask the server to end (the streams close within STREAM_POLL_S); the session does not
-        wait for it: the thread is a daemon and finishes on its own."""
+        """Ask the server to end: the streams send the last capture and close within STREAM_POLL_S."""
         self.board.closed = True
         self._stopping = True
         if self.server is not None:

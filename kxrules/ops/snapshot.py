@@ -1,18 +1,23 @@
-"""What the ops view shows, as one JSON document, built on the view's thread from an
-``EngineCapture`` alone (``capture.py``): the renderer holds the profile's static parts (codes,
-Korean names, markets, slice sizes, the cost model) and never sees the engine."""
+"""What the ops view shows, as one JSON document, built in the view's process from an
+``EngineCapture`` alone (``capture.py``): the renderer holds the profile's static parts
+(``ViewProfile``: codes, Korean names, markets, slice sizes, the cost model), sent once when the
+view starts, and never sees the engine."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import seoul
-from ..config.compile import CompiledProfile
-from ..engine.engine import leg_liquidity
 from ..market import VENUES
+from ..money.fees import CostModel
 from ..money.ticks import tick_sizes
 from .capture import EngineCapture, FeedEntry
+
+if TYPE_CHECKING:
+    from ..config.compile import CompiledProfile
 
 COST_CACHE = 50_000      # slice costs kept by (symbol, direction, prices)
 
@@ -32,14 +37,35 @@ def _hms_ms(ts_ns: int) -> str:
     return f"{seoul.fmt_hms(seoul.seconds_of_day(ts_ns))}.{ms:03d}"
 
 
+@dataclass(frozen=True)
+class ViewProfile:
+    """The profile's parts the page needs, picklable and light: the view's process imports neither
+    the compiler nor the engine."""
+    codes: list[str]
+    names: list[str]
+    markets: list[str]
+    slice_qty: list[int]
+    cost_model: CostModel
+    buy_liq: dict[str, str]           # the fee schedule (maker / taker) each venue's buy leg pays
+    sell_liq: dict[str, str]
+
+    @classmethod
+    def of(cls, profile: CompiledProfile) -> ViewProfile:
+        from ..engine.engine import leg_liquidity
+
+        buy_liq, sell_liq = leg_liquidity(profile.machine.legs)
+        return cls(list(profile.codes), [s.name for s in profile.symbols], [s.market for s in profile.symbols],
+                   [int(q) for q in profile.params["slice_qty"]], profile.cost, buy_liq, sell_liq)
+
+
 class SnapshotRenderer:
-    def __init__(self, profile: CompiledProfile) -> None:
-        self.codes = list(profile.codes)
-        self.names = [s.name for s in profile.symbols]
-        self.markets = [s.market for s in profile.symbols]
-        self.slice_qty = [int(q) for q in profile.params["slice_qty"]]
-        self.cost_model = profile.cost
-        self.buy_liq, self.sell_liq = leg_liquidity(profile.machine.legs)
+    def __init__(self, profile: ViewProfile) -> None:
+        self.codes = profile.codes
+        self.names = profile.names
+        self.markets = profile.markets
+        self.slice_qty = profile.slice_qty
+        self.cost_model = profile.cost_model
+        self.buy_liq, self.sell_liq = profile.buy_liq, profile.sell_liq
         self._costs: dict[tuple, int | None] = {}
         self._feed_items: dict[FeedEntry, dict] = {}      # the last snapshot's feed, formatted
 

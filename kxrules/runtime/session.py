@@ -210,17 +210,15 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
         self.recorder.on_failure = self._on_recording_failure
 
     def _open_ops_view(self) -> None:
-        from ..ops.server import OpsUnavailable
-        from ..ops.view import OpsView
+        from ..ops.view import OpsUnavailable, OpsView
 
-        self.ops = OpsView(self.engine, self.options.ops)
         try:
-            self.ops.start()
+            self.ops = OpsView(self.engine, self.options.ops)
         except OpsUnavailable as exc:
-            self.ops = None
             self.recorder.close()
             self.adapter.close()
             raise TradeError(str(exc)) from None
+        self.ops.announce()
 
     def _resume_point(self) -> ResumePoint:
         from ..storage.resume import NothingToResume, load_resume_point

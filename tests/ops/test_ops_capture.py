@@ -1,10 +1,12 @@
-"""The engine's thread only copies (``Capturer``); the view's thread renders from the copy alone:
-a capture taken mid-pair and rendered after the run has ended still shows that instant (the gap's
-prices, the live pair, the entry's order in the feed), its arrays are read-only copies, and the
-board renders only when a viewer asks, once per capture."""
+"""The engine's thread only copies (``Capturer``) and sends the copy to the view's process over
+the link; the view renders from the copy alone: a capture taken mid-pair and rendered after the
+run has ended still shows that instant (the gap's prices, the live pair, the entry's order in the
+feed), its arrays are read-only copies, the last capture crosses the link, and the board renders
+only when a viewer asks, once per capture."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -12,9 +14,11 @@ import pytest
 
 from kxrules.engine.controls import OperatorControls
 from kxrules.engine.engine import Engine
+from kxrules.ops.board import Board
 from kxrules.ops.capture import Capturer, FeedTap
-from kxrules.ops.pump import Board, OpsPump
-from kxrules.ops.snapshot import SnapshotRenderer
+from kxrules.ops.link import EngineLink, ViewLink, map_region, new_region
+from kxrules.ops.pump import OpsPump
+from kxrules.ops.snapshot import SnapshotRenderer, ViewProfile
 from kxrules.ops.view import cost_line
 
 from ..engine.scenario import MS, Quotes, at, run
@@ -33,9 +37,12 @@ def view(monkeypatch):
         tap = FeedTap()
         self.recorder.tap = tap
         capturer = Capturer(self, tap)
-        board = Board(SnapshotRenderer(self.profile).render)
-        pump = OpsPump(self, board, capturer, OperatorControls(self))
-        held.update(engine=self, board=board, pump=pump)
+        region, handle = new_region()
+        link = EngineLink(region)
+        held.update(view_end=ViewLink(map_region(handle)))
+        os.close(handle)
+        pump = OpsPump(self, link, capturer, OperatorControls(self))
+        held.update(engine=self, link=link, pump=pump)
 
         def take():
             held["captures"].append((capturer.capture(), self.book.top.copy()))
@@ -51,7 +58,7 @@ def test_a_capture_rendered_after_the_run_shows_its_instant(tmp_path, view):
     q = Quotes().steady(CODE, 99_900, 100_000, end="09:07:00")
     gap(q, "09:05:00")
     _, con = run(tmp_path, q, until="09:07:00")
-    engine, board, pump = view["engine"], view["board"], view["pump"]
+    engine, link, pump = view["engine"], view["link"], view["pump"]
     pump.stop("stopped: test")
 
     cap, book_then = next((c, top) for c, top in view["captures"]
@@ -65,7 +72,7 @@ def test_a_capture_rendered_after_the_run_shows_its_instant(tmp_path, view):
     engine.guard.vi[:] = True
     engine.execution.position[0] = 7
 
-    doc = json.loads(SnapshotRenderer(engine.profile).render(cap))     # after the run: from the copy alone
+    doc = json.loads(SnapshotRenderer(ViewProfile.of(engine.profile)).render(cap))   # after the run: from the copy
     assert doc["now_ns"] == cap.now_ns and doc["t"].startswith("09:05:00.")
     symbols = doc["symbols"]
     assert symbols["code"] == [CODE] and symbols["name"] == ["삼성전자"]
@@ -81,11 +88,16 @@ def test_a_capture_rendered_after_the_run_shows_its_instant(tmp_path, view):
 
     # the pump: ticks on the engine's clock, captures at its bounded rate, the last one at stop
     assert pump.ticks > 1 and 1 <= pump.captures <= pump.ticks + 1 and pump.engine_ns > 0
+    # what the view's process reads: the last capture
+    seq, last = view["view_end"].latest()
+    assert seq == pump.captures == link.seq
+    board = Board(SnapshotRenderer(ViewProfile.of(engine.profile)).render)
+    board.publish(last)
     final = json.loads(board.latest()[1])
     assert final["top"]["ended"] and final["top"]["result"] == "stopped: test" and final["pairs"] == []
     assert final["top"]["pairs_done"] == con.execute("SELECT count(*) FROM pairs").fetchone()[0] >= 1
     assert re.fullmatch(r"ops view: engine thread [\d.]+ ms in \d+ ticks, \d+ captures \([\d.]+% of [\d.]+ s\); "
-                        r"view thread rendered 1 snapshots in [\d.]+ ms", cost_line(pump, board))
+                        r"\d+ kB shared with the view's process", cost_line(pump, link))
     con.close()
 
 

@@ -9,15 +9,22 @@ import pytest
 from starlette.testclient import TestClient
 
 from kxrules.engine.controls import Command
-from kxrules.ops.pump import Board
+from kxrules.ops.board import Board
+from kxrules.ops.link import EngineGone
 from kxrules.ops.server import COOKIE, CSRF_HEADER, HEADER, build_app, csrf_token
 
 SECRET = "s3cret-for-this-run"
 
 
 @pytest.fixture
-def board():
-    b = Board()
+def sent() -> list[Command]:
+    """The commands the view sent to the engine."""
+    return []
+
+
+@pytest.fixture
+def board(sent):
+    b = Board(send_command=sent.append)
     b.publish(json.dumps({"t": "09:00:00.000"}).encode())
     b.closed = True                 # the stream sends the latest snapshot and ends
     return b
@@ -59,15 +66,17 @@ def _post(client, body, **headers):
     return client.post("/api/command", content=json.dumps(body), headers=headers)
 
 
-def test_a_same_origin_post_with_the_token_is_queued(client, board):
+def test_a_same_origin_post_with_the_token_is_sent(client, board, sent):
+    board.closed = False                                # the engine's session runs
     r = _post(client, {"command": "mute", "code": "005930"},
               **{CSRF_HEADER: csrf_token(SECRET), "origin": "http://127.0.0.1:8765", "sec-fetch-site": "same-origin"})
     assert r.status_code == 202
-    (cmd,) = board.take_commands()
+    (cmd,) = sent
     assert (cmd.command, cmd.code) == ("mute", "005930") and cmd.who.startswith("ops view ")
 
 
-def test_cross_site_and_tokenless_posts_are_refused(client, board):
+def test_cross_site_and_tokenless_posts_are_refused(client, board, sent):
+    board.closed = False
     token = {CSRF_HEADER: csrf_token(SECRET)}
     # the browser carries the cookie (SameSite aside) but the request comes from another site
     assert _post(client, {"command": "emergency_stop"}, **token, origin="http://evil.example").status_code == 403
@@ -79,7 +88,19 @@ def test_cross_site_and_tokenless_posts_are_refused(client, board):
     assert client.get("/api/command").status_code == 405                                        # POST only
     assert _post(client, {"command": "mute"}, **token).status_code == 400                        # no symbol
     assert _post(client, {"command": "rm -rf"}, **token).status_code == 400
-    assert board.take_commands() == []
+    assert sent == []
+
+
+def test_a_command_after_the_engine_ended_or_while_it_takes_none_is_a_clear_503(client, board, sent):
+    r = _post(client, {"command": "arm"}, **{CSRF_HEADER: csrf_token(SECRET)})        # the session has ended
+    assert r.status_code == 503 and "session has ended" in r.text and sent == []
+
+    def ring_full(cmd):
+        raise EngineGone("ops view: the engine is not taking commands")
+    running = Board(send_command=ring_full)
+    client = TestClient(build_app(running, SECRET), base_url="http://127.0.0.1:8765")
+    r = _post(client, {"command": "arm"}, **{CSRF_HEADER: csrf_token(SECRET)})
+    assert r.status_code == 503 and "not taking commands" in r.text
 
 
 def test_a_command_is_recorded_not_the_secret(tmp_path, caplog):

@@ -95,7 +95,7 @@ def test_a_scheduled_drop_disarms_then_the_session_logs_in_again_registers_and_e
 def test_a_halted_name_on_the_rest_broker_is_muted_at_start_up_never_traded_and_shown(ws, tmp_path, monkeypatch):
     from kxrules.engine.engine import Engine
     from kxrules.ops.capture import Capturer, FeedTap
-    from kxrules.ops.snapshot import SnapshotRenderer
+    from kxrules.ops.snapshot import SnapshotRenderer, ViewProfile
 
     from ..engine.scenario import capture
 
@@ -125,7 +125,7 @@ def test_a_halted_name_on_the_rest_broker_is_muted_at_start_up_never_traded_and_
         assert json.loads(summary)["muted"] == {halted: "거래정지"}
     finally:
         con.close()
-    snapshot = SnapshotRenderer(engines[0].profile).render(Capturer(engines[0], FeedTap()).capture())
+    snapshot = SnapshotRenderer(ViewProfile.of(engines[0].profile)).render(Capturer(engines[0], FeedTap()).capture())
     symbols = json.loads(snapshot)["symbols"]           # columns: a list per field
     row = symbols["code"].index(halted)
     assert (symbols["state"][row], symbols["mute_reason"][row]) == ("muted", "거래정지")   # the ops view's row
