@@ -16,8 +16,9 @@ kernels loaded, no replay check; each run opens its own recording) and reports t
 (``--ops-port``) and a client reading its live stream the whole time, in alternating order
 (ABBA: a drift of the machine's speed hits both kinds alike). It prints each run, then the
 median of the pairs' differences in wall time (the run's process, until it exits) and in CPU
-time (every thread of the run's process and the ops view's own process: less shaken by other
-jobs than wall time), the medians of each kind and their ranges. A run with the view also
+time (every thread of the run's process: less shaken by other jobs than wall time), the medians
+of each kind and their ranges, and the CPU time of the ops view's own process (adopted and
+waited for here). A run with the view also
 reports what the view cost the engine's own thread (the pump's ticks: commands applied, captures
 taken, pickled and sent to the view's process; summed with ``perf_counter_ns`` and printed by
 ``kxrules trade`` at the end) as a share of the run, and the snapshots the viewer received.
@@ -124,12 +125,14 @@ def viewer_summary(pairs: list[dict[bool, dict]], rows: int, load_before: float)
     on = [p[True]["wall_s"] for p in pairs]
     diffs = sorted(100 * (b - a) / a for a, b in zip(off, on))
     cpu_diffs = sorted(100 * (p[True]["cpu_s"] - p[False]["cpu_s"]) / p[False]["cpu_s"] for p in pairs)
+    view_cpu = [p[True]["view_process_cpu_s"] for p in pairs]
     shares = [p[True]["engine_thread_pct"] for p in pairs]
     return {"bench": "replay_ops_viewer", "pairs": len(pairs),
             "difference_pct_median_of_pairs": round(statistics.median(diffs), 2),
             "difference_pct_pairs": [round(d, 1) for d in diffs],
             "cpu_difference_pct_median_of_pairs": round(statistics.median(cpu_diffs), 2),
             "cpu_difference_pct_pairs": [round(d, 1) for d in cpu_diffs],
+            "view_process_cpu_s_median": statistics.median(view_cpu),
             "median_wall_s_without": statistics.median(off), "median_wall_s_with_viewer": statistics.median(on),
             "wall_s_range_without": [min(off), max(off)], "wall_s_range_with_viewer": [min(on), max(on)],
             "quotes_per_s_without": round(rows / statistics.median(off)),
@@ -185,19 +188,21 @@ def adopt_orphans() -> None:
         pass
 
 
-def reap_orphans() -> None:
+def wait_with_cpu(pid: int) -> tuple[int, float]:
+    """Waits for the process: its exit code and CPU time (user + system, every thread)."""
+    _, status, usage = os.wait4(pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+
+
+def reap_orphans() -> float:
+    """Waits for the orphans adopted (the ops view's process); their CPU time."""
+    cpu = 0.0
     while True:
         try:
-            os.waitpid(-1, 0)
+            _, _, usage = os.wait4(-1, 0)
         except ChildProcessError:
-            return
-
-
-def children_cpu_s() -> float:
-    """User + system CPU time of the finished child processes (the runs, all their threads, and
-    the ops view's process)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+            return cpu
+        cpu += usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -229,7 +234,6 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
         cmd += ["--ops-port", str(port)]
     seen = [0]
     adopt_orphans()
-    cpu0 = children_cpu_s()
     # appended to (O_APPEND): the run writes at the end whatever this process reads meanwhile
     with tempfile.TemporaryFile("a+") as out_file, tempfile.TemporaryFile("a+") as err_file:
         t0 = time.perf_counter()
@@ -241,12 +245,11 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
             secret = wait_for_url(proc, out_file)
             viewer = threading.Thread(target=watch, args=(port, secret, seen), daemon=True)
             viewer.start()
-        proc.wait()
+        proc.returncode, cpu = wait_with_cpu(proc.pid)
         wall = time.perf_counter() - t0
         if viewer is not None:
             viewer.join(timeout=5)
-        reap_orphans()
-        cpu = children_cpu_s() - cpu0
+        view_cpu = reap_orphans()
         out_file.seek(0)
         err_file.seek(0)
         out, err = out_file.read(), err_file.read()
@@ -254,7 +257,8 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
     lines = [line for line in out.strip().splitlines() if line.startswith("Run ")]
     cost = VIEW_COST.search(out)
     summary = lines[0] if lines else err.strip()[-300:]
-    result = {"ops_view": view, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "quotes_per_s": round(rows / wall),
+    result = {"ops_view": view, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "view_process_cpu_s": round(view_cpu, 3),
+              "quotes_per_s": round(rows / wall),
               "peak_rss_mb": round(peak_kb / 1024), "exit_code": proc.returncode, "summary": summary[:400]}
     if view:
         result["snapshots_seen"] = seen[0]
