@@ -62,21 +62,25 @@ class ViewProcess:
 
     def __init__(self, listener: socket.socket, secret: str, profile: Any) -> None:
         region, region_handle = new_region()
-        self.proc = _popen((listener.fileno(), region_handle) if isinstance(region_handle, int) else (listener.fileno(),))
-        hello = {"secret": secret, "profile": profile, "region": region_handle,
-                 "listener": _socket_handle(listener, self.proc.pid)}
-        self._pipe: IO[bytes] | None = self.proc.stdin
+        fds = (listener.fileno(), region_handle) if isinstance(region_handle, int) else (listener.fileno(),)
+        proc = None
         try:
-            assert self._pipe is not None
-            self._pipe.write(pickle.dumps(hello))
-            self._pipe.flush()
+            proc = _popen(fds)
+            hello = {"secret": secret, "profile": profile, "region": region_handle,
+                     "listener": _socket_handle(listener, proc.pid)}
+            assert proc.stdin is not None
+            proc.stdin.write(pickle.dumps(hello))
+            proc.stdin.flush()
         except OSError as exc:
-            self.proc.kill()
+            if proc is not None:
+                proc.kill()
             raise ViewProcessFailed(f"ops view: its process did not start ({exc})") from None
         finally:
             listener.close()
             if isinstance(region_handle, int):
                 os.close(region_handle)
+        self.proc = proc
+        self._pipe: IO[bytes] | None = proc.stdin
         self.link = EngineLink(region)
 
     def close(self) -> None:
