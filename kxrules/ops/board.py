@@ -4,7 +4,6 @@ latest capture into the page's JSON with ``render`` only when a viewer asks for 
 capture; no viewer, no rendering."""
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 from ..engine.controls import Command
@@ -17,7 +16,6 @@ class Board:
         self._send_command = send_command
         self._latest: tuple[int, Any] = (0, b"{}")
         self._rendered: tuple[int, bytes] = (0, b"{}")
-        self.render_ns = 0           # time spent rendering (for the bench)
         self.renders = 0
         self.viewers = 0             # open live streams
         self.closed = False          # the engine's session is over: streams send the last capture and end
@@ -29,9 +27,7 @@ class Board:
         """The newest snapshot as JSON and its number."""
         seq, capture = self._latest
         if self._rendered[0] != seq:
-            t0 = time.perf_counter_ns()
             self._rendered = (seq, self._render(capture))
-            self.render_ns += time.perf_counter_ns() - t0
             self.renders += 1
         return self._rendered
 
