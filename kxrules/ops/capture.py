@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 FEED_TABLES = frozenset({"signals", "order_events", "fills", "pairs", "alerts", "operator_commands"})
 FEED_SHOWN = 120         # feed rows sent to the page
+ORDER_EVENT_SHOWN = 7    # an order event's columns the feed shows: all but the raw record
 CURVE_POINTS = 600       # the PnL curve's resolution (halved when full)
 DONE_SHOWN = 12          # finished pairs in the monitor
 
@@ -39,6 +40,8 @@ class FeedTap:
         elif table in FEED_TABLES:
             if table == "signals" and row[13]:      # admitted signals show up as their orders
                 return
+            if table == "order_events":
+                row = row[:ORDER_EVENT_SHOWN]       # not the broker's raw record (JSON): never shown
             self.rows.append((table, row))
 
 

@@ -205,7 +205,7 @@ class SnapshotRenderer:
             return {"t": _hms_ms(ts), "kind": "refused", "code": code,
                     "text": f"{bv}→{sv} {bp:,}/{sp:,} x{qty} net ₩{net:,}: {reason}"}
         if table == "order_events":
-            ts, client_id, event, _no, qty, message, late, _raw = row
+            ts, client_id, event, _no, qty, message, late = row
             what = (f"{rec.role} {rec.side} {rec.venue} {rec.qty}@{rec.price:,}" if rec is not None else client_id)
             tail = f" {message}" if message else ""
             return {"t": _hms_ms(ts), "kind": "order", "code": rec.code if rec is not None else "",
