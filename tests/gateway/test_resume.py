@@ -34,26 +34,28 @@ def engine(root: Path, port: int, data: Path, *, resume: bool) -> subprocess.Pop
     return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def read_the_account(db: Path) -> bool:
-    """Did any run so far get as far as the broker's account (else there is nothing to resume)?"""
+def query_if_created(db: Path, table: str, sql: str) -> list[tuple]:
+    """Rows of `sql`, or none when a kill came before the store made its file or `table`."""
     if not db.exists():
-        return False
+        return []
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return bool(con.execute("SELECT count(*) FROM events WHERE kind = 'account_baseline'").fetchone()[0])
+        made = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+        return con.execute(sql).fetchall() if made else []
     finally:
         con.close()
+
+
+def read_the_account(db: Path) -> bool:
+    """Did any run so far get as far as the broker's account (else there is nothing to resume)?"""
+    rows = query_if_created(db, "events", "SELECT count(*) FROM events WHERE kind = 'account_baseline'")
+    return bool(rows and rows[0][0])
 
 
 def last_run(data: Path) -> tuple[int, str, dict]:
-    db = data / "kxrules.duckdb"
-    if not db.exists():
-        return 0, "", {}
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        row = con.execute("SELECT run_id, status, summary_json FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
-    finally:
-        con.close()
+    rows = query_if_created(data / "kxrules.duckdb", "runs",
+                            "SELECT run_id, status, summary_json FROM runs ORDER BY run_id DESC LIMIT 1")
+    row = rows[0] if rows else None
     return (int(row[0]), row[1], json.loads(row[2] or "{}")) if row else (0, "", {})
 
 
