@@ -216,11 +216,9 @@ class Engine:
             return None
         guard = self.guard
         eligible = ~(guard.muted | guard.operator_muted | truth.frozen) & (ex.live_count < self.max_pairs)
-        cooling_until = self.evaluator.next_eligible_ns.copy()
         batch = self.evaluator.evaluate(now, eligible)
-        # (nonzero of the 1-d mask: flatnonzero's wrappers cost 5x the work on 200 symbols)
-        for sym in (self.evaluator.next_eligible_ns != cooling_until).nonzero()[0].tolist():
-            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))     # a miss cooled it
+        for sym in self.evaluator.cooled:                                         # a miss cooled it
+            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))
         if batch is not None:
             self._admit(batch, now)
         return batch

@@ -104,7 +104,10 @@ class RuleEvaluator:
         self._flat = tuple(a.reshape(-1) for a in (book.bid, book.ask, book.bid_qty, book.ask_qty))
         self._sellable_flat = self.sellable.reshape(-1)
         jit = load_compiled() if compiled else None
-        self._decide: Callable[..., int] | None = jit.decide if jit is not None else None
+        self._decide: Callable[..., tuple[int, int]] | None = jit.decide if jit is not None else None
+        # the symbols the last evaluate() cooled (a refused gap), ascending: each needs its wake-up
+        self.cooled: list[int] = []
+        self._cooled = np.zeros(self.n, dtype=np.int64)
         if jit is not None:
             book.use_compiled(jit)
             programs = compile_programs(kernels, variable_slots())
@@ -127,7 +130,7 @@ class RuleEvaluator:
         top, changed, since = book.top.copy(), book.changed_ns.copy(), book.dirty_since.copy()
         clean = np.zeros_like(book.dirty)
         jit.decide(top, changed, clean, since, clean, self.next_eligible_ns.copy(), self.sellable.copy(), 0,
-                   self.miss_cooldown_ns, *self._model, self._scratch, self._out)
+                   self.miss_cooldown_ns, *self._model, self._scratch, self._out, self._cooled.copy())
         none = np.zeros(0, dtype=np.int64)
         jit.apply_quotes(top, changed, clean.copy(), since, none, none, none, none, none, none, none)
         jit.overwrite_quotes(top, changed, none, none, none, none, none, none, none)
@@ -141,7 +144,10 @@ class RuleEvaluator:
             self.next_eligible_ns[sym] = until_ns
 
     def evaluate(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
-        """``eligible``: bool mask of symbols that may trade now (armed, not muted, not busy)."""
+        """``eligible``: bool mask of symbols that may trade now (armed, not muted, not busy).
+        ``cooled`` then lists the symbols whose cooldown a refused gap started or extended."""
+        if self.cooled:
+            self.cooled = []
         if not self.book.any_dirty:
             return None
         if self._decide is not None:
@@ -152,9 +158,11 @@ class RuleEvaluator:
         book, decide = self.book, self._decide
         assert decide is not None, "evaluate() chose the compiled path"
         book.any_dirty = False
-        k = decide(book.top, book.changed_ns, book.dirty, book.dirty_since, eligible, self.next_eligible_ns,
-                   self.sellable,
-                         now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
+        k, n_cooled = decide(book.top, book.changed_ns, book.dirty, book.dirty_since, eligible, self.next_eligible_ns,
+                             self.sellable, now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out,
+                             self._cooled)
+        if n_cooled:
+            self.cooled = self._cooled[:n_cooled].tolist()
         if k == 0:
             return None
         return SignalBatch(self._out[:k].copy())      # the buffer is reused by the next batch
@@ -184,8 +192,9 @@ class RuleEvaluator:
                 ok &= kern(env)
         if self.miss_cooldown_ns and not ok.all():
             missed = sym[~ok]
-            self.next_eligible_ns[missed] = np.maximum(self.next_eligible_ns[missed],
-                                                       now_ns + self.miss_cooldown_ns)
+            until = now_ns + self.miss_cooldown_ns
+            self.cooled = np.unique(missed[self.next_eligible_ns[missed] < until]).tolist()
+            self.next_eligible_ns[missed] = np.maximum(self.next_eligible_ns[missed], until)
         hit = np.flatnonzero(ok)
         if hit.size == 0:
             return None

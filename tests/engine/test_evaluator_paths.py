@@ -79,8 +79,12 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
             else:
                 book.update_batch(sym, venue, bid, ask, qty, qty + 1, ts)
             ev.sellable[:, :] = step % 3
+        cooling_before = evs[1].next_eligible_ns.copy()
         a, b = (ev.evaluate(now, eligible) for ev in evs)
         assert (a is None) == (b is None), step
+        # each path lists the symbols it cooled: those whose cooldown moved, ascending
+        moved = np.flatnonzero(evs[1].next_eligible_ns != cooling_before).tolist()
+        assert evs[0].cooled == evs[1].cooled == moved, step
         if a is not None:
             signals += len(a)
             for col in COLUMNS:
