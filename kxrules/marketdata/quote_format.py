@@ -161,16 +161,20 @@ class _Lookup:
         self._pos = {n: i for i, n in enumerate(names)}
         self._last_values: list[str] | None = None
         self._last_lut: np.ndarray | None = None
+        self._all_known = False
 
-    def map(self, col: pa.Array) -> np.ndarray:
+    def map(self, col: pa.Array) -> tuple[np.ndarray, bool]:
+        """(the index of each row's name, -1 for a name not listed; whether the batch's
+        dictionary names only listed ones, so that no row is -1)."""
         idx, values = _dictionary_of(col)
         if values != self._last_values:
             self._last_values = values
             self._last_lut = np.fromiter((self._pos.get(v, -1) for v in values),
                                          dtype=np.int64, count=len(values))
+            self._all_known = all(v in self._pos for v in values)
         if len(values) == 0:
-            return np.full(idx.shape[0], -1, dtype=np.int64)
-        return self._last_lut[idx]
+            return np.full(idx.shape[0], -1, dtype=np.int64), idx.shape[0] == 0
+        return self._last_lut[idx], self._all_known
 
 
 def _int64(col: pa.Array) -> np.ndarray:
@@ -210,11 +214,14 @@ def iter_quote_batches(
     for rb in batches:
         if rb.num_rows == 0:
             continue
-        code_idx = code_lut.map(rb.column("code"))
-        venue_idx = venue_lut.map(rb.column("venue"))
-        keep = (code_idx >= 0) & (venue_idx >= 0)
+        code_idx, codes_known = code_lut.map(rb.column("code"))
+        venue_idx, venues_known = venue_lut.map(rb.column("venue"))
         cols = [_int64(rb.column(c)) for c in ("ts_ns", "bid1", "ask1", "bid1_qty", "ask1_qty")]
-        if not keep.all():
+        # (when every name is known no row is dropped: the mask is skipped, and with it four
+        # passes over the batch that let go of the GIL, each a wait for the replay's thread
+        # when this runs on the prefetch thread)
+        keep = None if codes_known and venues_known else (code_idx >= 0) & (venue_idx >= 0)
+        if keep is not None and not keep.all():
             if not keep.any():
                 continue
             code_idx, venue_idx = code_idx[keep], venue_idx[keep]
