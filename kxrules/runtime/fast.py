@@ -42,7 +42,6 @@ from ..broker.emulator.control import KiwoomEmulator
 from ..clock import VirtualClock
 from ..engine.engine import Engine
 from ..engine.crossing import symbol_crossed
-from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import iter_quote_batches
 from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
@@ -118,7 +117,7 @@ class FastReplay:
     # -- main loop ------------------------------------------------------------------------
     def replay(self) -> HostResult:
         last = self.clock.now_ns()
-        for batch in prefetched(iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes)):
+        for batch in iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes, read_ahead=True):
             ts = batch.ts_ns
             cut = len(ts) if ts[-1] <= self.until_ns else bisect_right(ts, self.until_ns)
             cols: tuple[I64, ...] = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask,
