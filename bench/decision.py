@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, workspace_for  # noqa: E402
 
 from kxrules.config.compile import compile_profile  # noqa: E402
-from kxrules.engine.evaluator import RuleEvaluator  # noqa: E402
+from kxrules.engine.evaluator import Gates, RuleEvaluator  # noqa: E402
 from kxrules.engine.quotebook import QuoteBook  # noqa: E402
 from kxrules.money.ticks import tick_sizes  # noqa: E402
 
@@ -61,7 +61,7 @@ def run_case(profile, dirty_share: float, crossed_share: float, iterations: int,
     n = len(profile.codes)
     book = QuoteBook(n)
     ev = RuleEvaluator(book, profile.cost, profile.rules, profile.params, profile.market_idx)
-    eligible = np.ones(n, dtype=bool)
+    gates = Gates.all_open(n)
     batches = make_batches(profile, dirty_share, crossed_share, 16, seed)
     times = np.zeros(iterations, dtype=np.int64)
     signals = 0
@@ -72,7 +72,7 @@ def run_case(profile, dirty_share: float, crossed_share: float, iterations: int,
         ts = np.full(len(sym), now, dtype=np.int64)
         t0 = time.perf_counter_ns()
         book.update_batch(sym, venue, bid, ask, bid_qty, ask_qty, ts)
-        out = ev.evaluate(now, eligible)
+        out = ev.evaluate(now, gates)
         t1 = time.perf_counter_ns()
         ev.next_eligible_ns[:] = 0            # keep every symbol eligible for the next batch
         if it >= 50:                          # warm-up excluded

@@ -128,13 +128,17 @@ def _tick(price: int, tick_table: I64) -> Any:    # an int64 scalar of the table
 
 
 @njit(cache=True, error_model="numpy")
-def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: Mask, next_eligible: I64,
-           sellable: I64, now: int, miss_cool_ns: int, rates: I64, cost_cols: I64, param_vals: F64, code: I64,
-           consts: F64, spans: I64, tick_table: I64, scratch: F64, out: I64) -> int:
-    """Fill ``out`` with the candidates every rule admits, in admission order; returns how many.
+def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, muted: Mask, operator_muted: Mask,
+           frozen: Mask, live: I64, max_live: I64, next_eligible: I64, sellable: I64, now: int, miss_cool_ns: int,
+           rates: I64, cost_cols: I64, param_vals: F64, code: I64, consts: F64, spans: I64, tick_table: I64,
+           scratch: F64, out: I64, cooled: I64) -> tuple[int, int]:
+    """Fill ``out`` with the candidates every rule admits, in admission order, and ``cooled`` with
+    the symbols whose cooldown a refused gap started or extended (ascending); returns how many
+    of each.
 
     ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes; ``changed_ns`` (2, n) when
-    each top last changed. ``cost_cols`` rows:
+    each top last changed. ``muted`` ... ``max_live``: the ``evaluator.Gates`` (read here, for
+    the dirty symbols only, instead of a mask built over every symbol each batch). ``cost_cols`` rows:
     divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
     parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
     ``scratch``: (N_MARKET + stack depth, 2n) float64, the candidates' market variables then the
@@ -152,8 +156,8 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: M
         if not dirty[s]:
             continue
         dirty[s] = False
-        if not eligible[s] or next_eligible[s] > now:
-            continue
+        if muted[s] or operator_muted[s] or frozen[s] or live[s] >= max_live[s] or next_eligible[s] > now:
+            continue                  # (evaluator.Gates, and a miss's cooldown)
         bid0 = top[0, 0, s]
         bid1 = top[0, 1, s]
         ask0 = top[1, 0, s]
@@ -214,7 +218,7 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: M
             market[11, k] = (now - changed_ns[1 - d, s]) / 1e6
             k += 1
     if k == 0:
-        return 0
+        return 0, 0
     # 2. every rule over all candidates at once
     ok = np.ones(k, dtype=np.bool_)
     cand_sym = out[:, 0]
@@ -224,6 +228,7 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: M
             ok[j] &= res[j] != 0.0
     # 3. keep the admitted rows in place; a refused gap cools its symbol
     count = 0
+    n_cooled = 0
     for j in range(k):
         if ok[j]:
             if count != j:
@@ -234,6 +239,8 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: M
             until = now + miss_cool_ns
             if until > next_eligible[s]:
                 next_eligible[s] = until
+                cooled[n_cooled] = s        # candidates come by symbol: each once, ascending
+                n_cooled += 1
     if count > 1:
         # admission order: largest net edge first, then symbol, then direction (keys are unique)
         keys = np.empty(count, dtype=np.int64)
@@ -241,7 +248,7 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, eligible: M
             keys[i] = -out[i, 10] * (2 * n) + out[i, 0] * 2 + out[i, 1]
         order = np.argsort(keys)
         out[:count] = out[:count][order]
-    return count
+    return count, n_cooled
 
 
 @njit(cache=True)

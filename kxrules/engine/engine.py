@@ -20,7 +20,7 @@ from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .broker_truth import BrokerTruth, QueryThrottle
-from .evaluator import RuleEvaluator, Signal, SignalBatch
+from .evaluator import Gates, RuleEvaluator, Signal, SignalBatch
 from .execution import AlertSink, Execution
 from .guard import SessionGuard
 from .limits import RiskLimits
@@ -215,12 +215,10 @@ class Engine:
             self.book.take_dirty()
             return None
         guard = self.guard
-        eligible = ~(guard.muted | guard.operator_muted | truth.frozen) & (ex.live_count < self.max_pairs)
-        cooling_until = self.evaluator.next_eligible_ns.copy()
-        batch = self.evaluator.evaluate(now, eligible)
-        # (nonzero of the 1-d mask: flatnonzero's wrappers cost 5x the work on 200 symbols)
-        for sym in (self.evaluator.next_eligible_ns != cooling_until).nonzero()[0].tolist():
-            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))     # a miss cooled it
+        gates = Gates(guard.muted, guard.operator_muted, truth.frozen, ex.live_count, self.max_pairs)
+        batch = self.evaluator.evaluate(now, gates)
+        for sym in self.evaluator.cooled:                                         # a miss cooled it
+            self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))
         if batch is not None:
             self._admit(batch, now)
         return batch

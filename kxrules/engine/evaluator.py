@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 
 from .. import compiled
+from ..arrays import I64, Mask
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
@@ -28,6 +29,26 @@ from .quotebook import QuoteBook
 
 if TYPE_CHECKING:
     from ..config.compile import CompiledProfile
+
+
+class Gates(NamedTuple):
+    """What keeps symbols from new pairs: a symbol may trade now when none of the masks is set
+    and it has fewer live pairs than its cap (the arrays are the owners' own, read per batch)."""
+
+    muted: Mask               # under a VI, or muted with a reason (SessionGuard)
+    operator_muted: Mask      # the operator's mute (SessionGuard)
+    frozen: Mask              # the broker's position is not settled (BrokerTruth)
+    live: I64                 # live pairs (Execution)
+    max_live: I64             # the cap of live pairs
+
+    @classmethod
+    def all_open(cls, n: int) -> "Gates":
+        closed = np.zeros(n, dtype=bool)
+        return cls(closed, closed, closed, np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64))
+
+    def eligible(self) -> Mask:
+        mask: Mask = ~(self.muted | self.operator_muted | self.frozen) & (self.live < self.max_live)
+        return mask
 
 
 @dataclass(slots=True)
@@ -104,7 +125,10 @@ class RuleEvaluator:
         self._flat = tuple(a.reshape(-1) for a in (book.bid, book.ask, book.bid_qty, book.ask_qty))
         self._sellable_flat = self.sellable.reshape(-1)
         jit = load_compiled() if compiled else None
-        self._decide: Callable[..., int] | None = jit.decide if jit is not None else None
+        self._decide: Callable[..., tuple[int, int]] | None = jit.decide if jit is not None else None
+        # the symbols the last evaluate() cooled (a refused gap), ascending: each needs its wake-up
+        self.cooled: list[int] = []
+        self._cooled = np.zeros(self.n, dtype=np.int64)
         if jit is not None:
             book.use_compiled(jit)
             programs = compile_programs(kernels, variable_slots())
@@ -126,8 +150,9 @@ class RuleEvaluator:
         book = self.book
         top, changed, since = book.top.copy(), book.changed_ns.copy(), book.dirty_since.copy()
         clean = np.zeros_like(book.dirty)
-        jit.decide(top, changed, clean, since, clean, self.next_eligible_ns.copy(), self.sellable.copy(), 0,
-                   self.miss_cooldown_ns, *self._model, self._scratch, self._out)
+        jit.decide(top, changed, clean, since, *Gates.all_open(self.n), self.next_eligible_ns.copy(),
+                   self.sellable.copy(), 0,
+                   self.miss_cooldown_ns, *self._model, self._scratch, self._out, self._cooled.copy())
         none = np.zeros(0, dtype=np.int64)
         jit.apply_quotes(top, changed, clean.copy(), since, none, none, none, none, none, none, none)
         jit.overwrite_quotes(top, changed, none, none, none, none, none, none, none)
@@ -140,21 +165,26 @@ class RuleEvaluator:
         if until_ns > self.next_eligible_ns[sym]:
             self.next_eligible_ns[sym] = until_ns
 
-    def evaluate(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
-        """``eligible``: bool mask of symbols that may trade now (armed, not muted, not busy)."""
+    def evaluate(self, now_ns: int, gates: Gates) -> SignalBatch | None:
+        """Signals of the dirty symbols ``gates`` let trade (and that no miss is cooling).
+        ``cooled`` then lists the symbols whose cooldown a refused gap started or extended."""
+        if self.cooled:
+            self.cooled = []
         if not self.book.any_dirty:
             return None
         if self._decide is not None:
-            return self._evaluate_compiled(now_ns, eligible)
-        return self._evaluate_numpy(now_ns, eligible)
+            return self._evaluate_compiled(now_ns, gates)
+        return self._evaluate_numpy(now_ns, gates.eligible())
 
-    def _evaluate_compiled(self, now_ns: int, eligible: np.ndarray) -> SignalBatch | None:
+    def _evaluate_compiled(self, now_ns: int, gates: Gates) -> SignalBatch | None:
         book, decide = self.book, self._decide
         assert decide is not None, "evaluate() chose the compiled path"
         book.any_dirty = False
-        k = decide(book.top, book.changed_ns, book.dirty, book.dirty_since, eligible, self.next_eligible_ns,
-                   self.sellable,
-                         now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out)
+        k, n_cooled = decide(book.top, book.changed_ns, book.dirty, book.dirty_since, *gates, self.next_eligible_ns,
+                             self.sellable, now_ns, self.miss_cooldown_ns, *self._model, self._scratch, self._out,
+                             self._cooled)
+        if n_cooled:
+            self.cooled = self._cooled[:n_cooled].tolist()
         if k == 0:
             return None
         return SignalBatch(self._out[:k].copy())      # the buffer is reused by the next batch
@@ -184,8 +214,9 @@ class RuleEvaluator:
                 ok &= kern(env)
         if self.miss_cooldown_ns and not ok.all():
             missed = sym[~ok]
-            self.next_eligible_ns[missed] = np.maximum(self.next_eligible_ns[missed],
-                                                       now_ns + self.miss_cooldown_ns)
+            until = now_ns + self.miss_cooldown_ns
+            self.cooled = np.unique(missed[self.next_eligible_ns[missed] < until]).tolist()
+            self.next_eligible_ns[missed] = np.maximum(self.next_eligible_ns[missed], until)
         hit = np.flatnonzero(ok)
         if hit.size == 0:
             return None

@@ -87,4 +87,4 @@ class SessionGuard:
                 and self.connected and self.server_ok
                 and self.account_known
                 and (not self.arm_only_in_overlap or self.in_window(now_ns))
-                and not (self.use_fid_215 and any(state is False for state in self.venue_open.values())))
+                and not (self.use_fid_215 and False in self.venue_open.values()))     # (bool | None values)

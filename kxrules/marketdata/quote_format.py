@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from ..market import VENUES  # noqa: F401  (venue_idx 0 and 1; re-exported for the writer)
 from ..money.ticks import tick_sizes
+from .prefetch import prefetched
 
 QUOTE_COLUMNS: tuple[str, ...] = (
     "ts_ns", "code", "venue", "bid1", "ask1", "bid1_qty", "ask1_qty",
@@ -161,16 +162,20 @@ class _Lookup:
         self._pos = {n: i for i, n in enumerate(names)}
         self._last_values: list[str] | None = None
         self._last_lut: np.ndarray | None = None
+        self._all_known = False
 
-    def map(self, col: pa.Array) -> np.ndarray:
+    def map(self, col: pa.Array) -> tuple[np.ndarray, bool]:
+        """(the index of each row's name, -1 for a name not listed; whether the batch's
+        dictionary names only listed ones, so that no row is -1)."""
         idx, values = _dictionary_of(col)
         if values != self._last_values:
             self._last_values = values
             self._last_lut = np.fromiter((self._pos.get(v, -1) for v in values),
                                          dtype=np.int64, count=len(values))
+            self._all_known = all(v in self._pos for v in values)
         if len(values) == 0:
-            return np.full(idx.shape[0], -1, dtype=np.int64)
-        return self._last_lut[idx]
+            return np.full(idx.shape[0], -1, dtype=np.int64), idx.shape[0] == 0
+        return self._last_lut[idx], self._all_known
 
 
 def _int64(col: pa.Array) -> np.ndarray:
@@ -189,6 +194,7 @@ def iter_quote_batches(
     codes: Sequence[str] | None = None,
     *,
     table: str | None = None,
+    read_ahead: bool = False,
 ) -> Iterator[QuoteBatch]:
     """Stream a quote file as :class:`QuoteBatch` chunks of at most ``batch_rows`` rows.
 
@@ -196,6 +202,11 @@ def iter_quote_batches(
     rows with an unknown venue are dropped. ``codes=None`` means every code in the file, sorted
     (see :func:`quote_file_codes`). ``path`` may also name a DuckDB file (``.duckdb``/``.db``;
     table ``quotes`` unless ``table`` or ``file.duckdb::table`` says otherwise).
+
+    ``read_ahead``: the next chunk is decoded on a helper thread (:mod:`.prefetch`) while the
+    caller works on this one, and converted on the caller's thread: the helper then needs the
+    interpreter's lock about once a chunk, not at each of the conversion's numpy steps (each a
+    handover that the caller, busy in Python, paid for).
     """
     if batch_rows <= 0:
         raise ValueError("batch_rows must be positive")
@@ -207,14 +218,19 @@ def iter_quote_batches(
     missing = [c for c in QUOTE_COLUMNS if c not in schema.names]
     if missing:
         raise ValueError(f"{path}: not a quote file, missing column(s) {', '.join(missing)}")
+    if read_ahead:
+        batches = prefetched(batches)
     for rb in batches:
         if rb.num_rows == 0:
             continue
-        code_idx = code_lut.map(rb.column("code"))
-        venue_idx = venue_lut.map(rb.column("venue"))
-        keep = (code_idx >= 0) & (venue_idx >= 0)
+        code_idx, codes_known = code_lut.map(rb.column("code"))
+        venue_idx, venues_known = venue_lut.map(rb.column("venue"))
         cols = [_int64(rb.column(c)) for c in ("ts_ns", "bid1", "ask1", "bid1_qty", "ask1_qty")]
-        if not keep.all():
+        # (when every name is known no row is dropped: the mask is skipped, and with it four
+        # passes over the batch that let go of the GIL, each a wait for the replay's thread
+        # when this runs on the prefetch thread)
+        keep = None if codes_known and venues_known else (code_idx >= 0) & (venue_idx >= 0)
+        if keep is not None and not keep.all():
             if not keep.any():
                 continue
             code_idx, venue_idx = code_idx[keep], venue_idx[keep]

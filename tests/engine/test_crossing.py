@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kxrules.config.compile import compile_profile
 from kxrules.engine.crossing import direction_crossed, symbol_crossed
-from kxrules.engine.evaluator import RuleEvaluator, load_compiled
+from kxrules.engine.evaluator import Gates, RuleEvaluator, load_compiled
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.rules.expr import compile_expr
 from kxrules.rules.variables import known_names
@@ -78,7 +78,7 @@ def test_a_book_that_does_not_cross_never_signals(profile, compiled, data):
     ask = np.r_[quotes[:, 1], quotes[:, 3]]
     book.update_batch(sym, venue, bid, ask, np.r_[sizes[2], sizes[3]], np.r_[sizes[3], sizes[2]],
                       np.full(2 * n, 1, np.int64))
-    assert ev.evaluate(10, np.ones(n, dtype=bool)) is None
+    assert ev.evaluate(10, Gates.all_open(n)) is None
 
 
 def test_a_crossed_book_does_signal_under_permissive_rules(profile):
@@ -90,7 +90,7 @@ def test_a_crossed_book_does_signal_under_permissive_rules(profile):
                            profile.params, profile.market_idx, compiled=compiled)
         book.update_batch(np.array([3, 3]), np.array([0, 1]), np.array([10_000, 10_100]),
                           np.array([10_050, 10_150]), np.array([5, 5]), np.array([5, 5]), np.array([1, 1]))
-        batch = ev.evaluate(10, np.ones(n, dtype=bool))
+        batch = ev.evaluate(10, Gates.all_open(n))
         assert batch is not None and batch.sym.tolist() == [3] and batch.buy_venue.tolist() == [0]
 
 

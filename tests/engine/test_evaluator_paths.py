@@ -9,7 +9,7 @@ import pytest
 
 from kxrules.config.compile import compile_profile
 from kxrules.engine.engine import leg_liquidity
-from kxrules.engine.evaluator import RuleEvaluator, load_compiled
+from kxrules.engine.evaluator import Gates, RuleEvaluator, load_compiled
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.money.ticks import tick_sizes
 from kxrules.rules.expr import compile_expr
@@ -71,7 +71,9 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
         bid = np.where(empty, 0, bid)
         qty = rng.integers(0, 3000, size=2 * k)
         ts = now - rng.integers(0, 10_000_000, size=2 * k)
-        eligible = rng.random(n) > 0.1
+        # about one symbol in ten kept out, by each gate in turn
+        gates = Gates(rng.random(n) < 0.03, rng.random(n) < 0.03, rng.random(n) < 0.03,
+                      rng.integers(0, 3, size=n), np.full(n, 2, dtype=np.int64))
         quiet = step % 7 == 6                 # now and then a quiet window: tops set, nothing dirtied
         for book, ev in zip(books, evs):
             if quiet:
@@ -79,8 +81,12 @@ def test_random_books_give_identical_signals(profile, seed, rule_set):
             else:
                 book.update_batch(sym, venue, bid, ask, qty, qty + 1, ts)
             ev.sellable[:, :] = step % 3
-        a, b = (ev.evaluate(now, eligible) for ev in evs)
+        cooling_before = evs[1].next_eligible_ns.copy()
+        a, b = (ev.evaluate(now, gates) for ev in evs)
         assert (a is None) == (b is None), step
+        # each path lists the symbols it cooled: those whose cooldown moved, ascending
+        moved = np.flatnonzero(evs[1].next_eligible_ns != cooling_before).tolist()
+        assert evs[0].cooled == evs[1].cooled == moved, step
         if a is not None:
             signals += len(a)
             for col in COLUMNS:
@@ -121,7 +127,7 @@ def test_each_leg_is_costed_with_the_fee_schedule_its_style_pays(profile, entry_
         book.update_batch(np.array([sym, sym]), np.array([buy, 1 - buy]), np.array([price - tick, price + 3 * tick]),
                           np.array([price, price + 4 * tick]), np.array([500, 500]), np.array([500, 500]),
                           np.array([1, 1]))
-        batch = ev.evaluate(10, np.ones(n, dtype=bool))
+        batch = ev.evaluate(10, Gates.all_open(n))
         assert batch.buy_venue.tolist() == [buy]
         qty = int(batch.qty[0])
         market = profile.symbols[sym].market

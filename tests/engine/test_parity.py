@@ -107,8 +107,10 @@ def test_fast_and_faithful_replays_record_the_same_quotes(tmp_path, monkeypatch)
         res = run_simulation(profile, TradeOptions(broker="sim", replay=quotes, data_dir=tmp_path / path,
                                                    replay_path=path, record_quotes=True))
         con = duckdb.connect(str(res.db_path), read_only=True)
+        # (quotes of one book often share a delivery time: rowid, the order they were recorded in,
+        # breaks the ties, which ORDER BY leaves to the sort)
         recorded[path] = con.execute("SELECT ts_ns, code, venue, bid1, ask1, bid1_qty, ask1_qty FROM quotes "
-                                     "ORDER BY ts_ns, code, venue").fetchall()
+                                     "ORDER BY ts_ns, code, venue, rowid").fetchall()
         con.close()
     rows = duckdb.sql(f"SELECT count(*) FROM '{quotes}'").fetchall()[0][0]
     assert 20 * fast.CHUNK_ROWS < len(recorded["fast"]) <= rows, "the sample should span many chunks"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from bisect import bisect_left
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -233,7 +234,7 @@ class Exchange:
             ts = batch[0]
             if ts[head] >= upper:
                 break
-            end = len(ts) if ts[-1] < upper else head + int(np.searchsorted(ts[head:], upper, side="left"))
+            end = len(ts) if ts[-1] < upper else bisect_left(ts, upper, head)     # keeps the GIL (runtime/fast.py)
             due.append((batch, head, end))
             if end < len(ts):
                 break
