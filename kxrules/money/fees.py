@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..config.schema.common import RATE_SCALE, Rounding
-from ..config.schema.money import FeesFile, TaxFile
 from ..market import VENUES
+from . import RATE_SCALE
+
+if TYPE_CHECKING:       # the ops view's process unpickles a CostModel without the config schema
+    from ..config.schema.common import Rounding
+    from ..config.schema.money import FeesFile, TaxFile
 
 LIQUIDITY = ("taker", "maker")
 

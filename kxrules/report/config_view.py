@@ -105,7 +105,7 @@ def _guard(view: ConfigView, sessions: Any, calendar: Any, day: dt.date | None) 
 
 
 def _money(view: ConfigView, fees: Any, tax: Any, day: dt.date | None) -> None:
-    from ..config.schema.common import RATE_SCALE
+    from ..money import RATE_SCALE
 
     try:
         from ..config.schema.money import FeesFile, TaxFile
@@ -134,7 +134,7 @@ def _money(view: ConfigView, fees: Any, tax: Any, day: dt.date | None) -> None:
 def _group_fees(cost) -> list[dict]:
     """The fee table for display: venues whose sides or liquidities share the same components
     collapse into one row ("buy, sell" / "any")."""
-    from ..config.schema.common import RATE_SCALE
+    from ..money import RATE_SCALE
 
     groups: dict[tuple, set[tuple[str, str]]] = {}
     for (venue, side, liq), comps in cost.fees.items():

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..config.schema.common import RATE_SCALE
+from ..money import RATE_SCALE
 from ..config.schema.parameters import FLOAT_PARAMETERS, INT_PARAMETERS
 from ..config.schema.strategy import PARAMETER_NAMES
 from ..market import MARKETS, VENUES

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kxrules.config.diagnostics import Diagnostics
-from kxrules.config.schema.common import RATE_SCALE
+from kxrules.money import RATE_SCALE
 from kxrules.config.schema.money import FeesFile, TaxFile
 from kxrules.config.yaml_loader import load_yaml
 from kxrules.market import MARKETS

@@ -12,8 +12,6 @@ from pydantic_core import PydanticCustomError
 from ...market import Market, Venue  # noqa: F401  (the schema's names for them)
 from ...seoul import parse_hms
 
-RATE_SCALE = 10**10  # integer rates are fractions in units of 1e-10 (0.015% -> 1_500_000)
-
 
 class Strict(BaseModel):
     """Base of every config model: unknown keys are errors, values are immutable, and a number or
