@@ -13,9 +13,12 @@ import numpy as np
 
 from ...seoul import NS_PER_MS
 from .config import EmulatorConfig, FixedLatency, LognormalLatency, UniformLatency
+from .draw_ahead import DrawAhead
 from .remembered import RememberedDraws, remembered
 
 MIN_LATENCY_NS = 1_000           # causes precede their effects
+# an array draw this large means a fast replay is reading the stream in bulk: its owner draws ahead
+DRAW_AHEAD_FROM = 1 << 14
 # appended streams keep the earlier ones' draws (a SeedSequence child depends only on its index)
 STREAMS = ("latency", "fault", "fill", "real_data", "query", "loss")
 
@@ -40,9 +43,10 @@ class LatencySampler:
 
     ``remember_as`` names the stream (with ``restart``, a new generator at its start) for a
     sampler that is its stream's only consumer: in a process that remembers draws
-    (``remembered.remember_draws``) its numbers come from the process's kept copy."""
+    (``remembered.remember_draws``) its numbers come from the process's kept copy; otherwise,
+    once it is read in bulk (a fast replay), a helper thread draws ahead (``draw_ahead``)."""
 
-    __slots__ = ("_kind", "_a", "_b", "_cap", "_rng", "_memo", "_pos")
+    __slots__ = ("_kind", "_a", "_b", "_cap", "_rng", "_memo", "_pos", "_own_stream", "_ahead")
 
     def __init__(self, spec: FixedLatency | LognormalLatency | UniformLatency,
                  rng: np.random.Generator, *, remember_as: tuple[Any, ...] | None = None,
@@ -59,6 +63,8 @@ class LatencySampler:
             self._kind, self._a, self._b = 2, spec.low_ms, spec.high_ms
         self._memo: RememberedDraws | None = None
         self._pos = 0                 # draws taken so far (from the kept copy, then from ``rng``)
+        self._own_stream = remember_as is not None and bool(self._kind)
+        self._ahead: DrawAhead | None = None    # from its start on, the only user of ``rng``
         if remember_as is not None and restart is not None and self._kind:
             self._memo = remembered(remember_as + (self._kind, self._a, self._b), restart,
                                     partial(_draw, self._kind, self._a, self._b))
@@ -68,6 +74,8 @@ class LatencySampler:
             ms = self._a
         elif self._memo is not None:
             ms = min(float(self._remembered(1)[0]), self._cap)
+        elif self._ahead is not None:
+            ms = min(float(self._ahead.take(1)[0]), self._cap)
         elif self._kind == 1:
             ms = min(float(self._rng.lognormal(self._a, self._b)), self._cap)
         else:
@@ -87,7 +95,12 @@ class LatencySampler:
             return np.full(n, self._a, dtype=np.float64)
         if self._memo is not None:
             return self._remembered(n)
-        return _draw(self._kind, self._a, self._b, self._rng, n)
+        if self._ahead is not None:
+            return self._ahead.take(n)
+        ms = _draw(self._kind, self._a, self._b, self._rng, n)
+        if n >= DRAW_AHEAD_FROM and self._own_stream:
+            self._ahead = DrawAhead(self._rng, partial(_draw, self._kind, self._a, self._b))
+        return ms
 
     def _remembered(self, n: int) -> np.ndarray:
         """The next ``n`` draws: the kept copy's while it lasts, then the stream's own from the
