@@ -44,12 +44,14 @@ def _run_trade(profile: CompiledProfile, options: TradeOptions) -> TradeResult:
     if options.broker == "kiwoom_rest":
         from .rest_host import run_rest     # the REST API (or its emulator): any OS, 64-bit
         return run_rest(profile, options)
-    from .gateway_host import GatewayHost, gateway_plan
-
-    plan = gateway_plan(profile, options)
-    if plan is not None:            # the control (or the emulator) in a gateway process
-        return run_session(profile, options, GatewayHost(profile, options, plan))
     if options.broker == "kiwoom":
+        # imported only here (and for --gateway): the wire's msgpack and the host cost a
+        # replay's start-up ≈ 60 ms
+        from .gateway_host import GatewayHost, gateway_plan
+
+        plan = gateway_plan(profile, options)
+        if plan is not None:            # the control in a gateway process
+            return run_session(profile, options, GatewayHost(profile, options, plan))
         from ..broker.kiwoom.control import require_real_control
 
         require_real_control()          # raises BrokerUnavailable off Windows / without pykiwoom
