@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ from kxrules.config.compile import check_workspace
 from kxrules.config.diagnostics import Diagnostics
 
 REPO = Path(__file__).resolve().parents[1]
+# replay verdicts (runtime/replay_verdicts.py) go to this test run's own directory, never the
+# user's cache; the CLI's subprocesses inherit it
+os.environ.setdefault("KXRULES_CACHE_DIR", tempfile.mkdtemp(prefix="kxrules-test-cache-"))
 WORKSPACE_DIRS = ("rules", "sessions", "config", "reports")
 RUN_DATE = dt.date(2026, 8, 12)   # a Wednesday; the universe's reference prices are that day's
 

@@ -67,13 +67,13 @@ class Outcome:
 
 
 def plan_sweep(sweep: Sweep) -> Plan:
-    """Resolve days and settings; check each day once and each setting (a search: the corners of
-    its space) against each date's profile."""
+    """Resolve days and settings; check each day once (a day checked clean before is
+    remembered) and each setting (a search: the corners of its space) against each date's profile."""
     import pyarrow.parquet as pq
 
     from ..config.compile import compile_profile
     from ..config.diagnostics import ConfigError
-    from ..runtime.replay_check import check_replay
+    from ..runtime.replay_check import check_replay_once
     from ..runtime.sources import replay_date
     from ..runtime.errors import TradeError
 
@@ -93,7 +93,7 @@ def plan_sweep(sweep: Sweep) -> Plan:
                 lines = "\n".join(d.format() for d in exc.diagnostics.errors)
                 raise SweepError(f"profile {sweep.model.profile} does not compile for {date}:\n{lines}") from None
         try:
-            check_replay(day, plan.profiles[date])
+            check_replay_once(day, plan.profiles[date])
         except TradeError as exc:
             raise SweepError(str(exc)) from None
         plan.dates[day] = date

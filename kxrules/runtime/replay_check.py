@@ -7,6 +7,8 @@ problem: unreadable or empty file, wrong columns or types, nulls, unsorted ``ts_
 the run date, unknown venues, codes outside the profile's universe (or no row for it at all),
 negative or absurd prices and sizes, a crossed or locked book on one venue, prices off the tick
 grid. A DuckDB source without the table it needs is explained with the tables it does have.
+A file checked clean is remembered (``replay_verdicts``): the same file, universe and date are
+not checked again.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .. import seoul
 from ..marketdata.quote_format import QUOTE_COLUMNS, _grid_kernels, _split_source, scan_quote_file
+from . import replay_verdicts
 from .errors import TradeError
 
 if TYPE_CHECKING:
@@ -65,10 +68,32 @@ def check_replay(path: str | Path, profile: CompiledProfile) -> None:
                       + "\n".join(lines) + tail)
 
 
+def check_replay_once(path: str | Path, profile: CompiledProfile) -> None:
+    """``check_replay``, unless this file was checked clean for this universe and date before;
+    a clean verdict is remembered (by the fingerprint taken before the check: a file changed
+    meanwhile is not the one remembered)."""
+    print_ = _fingerprint(path, profile)
+    if replay_verdicts.known_clean(Path(path), print_):
+        return
+    check_replay(path, profile)
+    replay_verdicts.remember_clean(Path(path), print_)
+
+
+def _fingerprint(path: str | Path, profile: CompiledProfile) -> str | None:
+    """None for a DuckDB source (always checked) or a file that cannot be read."""
+    p, table = _split_source(path, None)
+    return None if table is not None else replay_verdicts.fingerprint(p, profile.codes, profile.run_date)
+
+
 def start_check(path: str | Path, profile: CompiledProfile) -> Future[None]:
-    """``check_replay`` on a helper thread, so reading the file overlaps the session's imports and
-    kernel loading (decoding Parquet and the compiled row tests release the GIL). The thread only
-    reads the file; ``Future.result()`` (``require_checked``) raises what the check raised."""
+    """``check_replay_once`` on a helper thread, so reading the file overlaps the session's
+    imports and kernel loading (decoding Parquet and the compiled row tests release the GIL). The
+    thread only reads the file; ``Future.result()`` (``require_checked``) raises what the check
+    raised. A file remembered clean needs no thread."""
+    if replay_verdicts.known_clean(Path(path), _fingerprint(path, profile)):
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
     # what the check imports is imported here: importing numba (or duckdb) on two threads at
     # once can hand one of them a half-initialised module
     _grid_kernels()
@@ -76,7 +101,7 @@ def start_check(path: str | Path, profile: CompiledProfile) -> Future[None]:
         import duckdb  # noqa: F401
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kxrules-check")
     try:
-        return pool.submit(check_replay, path, profile)
+        return pool.submit(check_replay_once, path, profile)
     finally:
         pool.shutdown(wait=False)
 
@@ -86,7 +111,7 @@ def require_checked(path: str | Path, profile: CompiledProfile, started: Future[
     if started is not None:
         started.result()
     else:
-        check_replay(path, profile)
+        check_replay_once(path, profile)
 
 
 def _check_duckdb_table(p: Path, table: str, *, explicit: bool) -> None:
