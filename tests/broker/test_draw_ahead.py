@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 
 from kxrules.broker.emulator import draw_ahead, faults
-from kxrules.broker.emulator.config import LognormalLatency, UniformLatency
 from kxrules.broker.emulator.delivery import RealDataQueue
-from kxrules.broker.emulator.faults import LatencySampler, Rngs
+from kxrules.broker.emulator.faults import LatencySampler
 
-SPECS = [LognormalLatency(dist="lognormal", median_ms=15, p99_ms=80, max_ms=60),
-         UniformLatency(dist="uniform", low_ms=1, high_ms=9)]
+from .test_remembered_draws import SPECS, sampler    # remember=True: the stream's sole consumer
 
 
 @pytest.fixture
@@ -22,13 +20,6 @@ def small_blocks(monkeypatch):
     """Bulk reads from 50 draws on, blocks of 64: a few thousand draws cross many blocks."""
     monkeypatch.setattr(faults, "DRAW_AHEAD_FROM", 50)
     monkeypatch.setattr(draw_ahead, "BLOCK", 64)
-
-
-def sampler(spec, *, own_stream: bool) -> LatencySampler:
-    rngs = Rngs(7)
-    if not own_stream:
-        return LatencySampler(spec, rngs.real_data)
-    return LatencySampler(spec, rngs.real_data, remember_as=(7, "real_data"), restart=lambda: Rngs(7).real_data)
 
 
 def draw_mixed(s: LatencySampler) -> list[int]:
@@ -40,14 +31,14 @@ def draw_mixed(s: LatencySampler) -> list[int]:
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.dist)
 def test_drawing_ahead_gives_the_streams_own_numbers_in_order(spec, small_blocks):
-    expected = draw_mixed(sampler(spec, own_stream=False))
-    ahead = sampler(spec, own_stream=True)
+    expected = draw_mixed(sampler(spec, remember=False))
+    ahead = sampler(spec, remember=True)
     assert draw_mixed(ahead) == expected
     assert ahead._ahead is not None, "the bulk read of 130 started the helper"
 
 
 def test_only_a_streams_sole_consumer_draws_ahead(small_blocks):
-    shared = sampler(SPECS[0], own_stream=False)
+    shared = sampler(SPECS[0], remember=False)
     shared.ns_many(1_000)
     assert shared._ahead is None
 
@@ -55,9 +46,9 @@ def test_only_a_streams_sole_consumer_draws_ahead(small_blocks):
 def test_the_real_data_queue_delivers_the_same_when_drawing_ahead(small_blocks):
     fed = np.sort(np.random.default_rng(3).integers(0, 10_000_000_000, size=5_000))
     runs = np.array_split(fed, 7)
-    live = RealDataQueue(sampler(SPECS[0], own_stream=False))
+    live = RealDataQueue(sampler(SPECS[0], remember=False))
     expected = [t for run in runs for t in live.due_many(run).tolist()]
-    ahead = RealDataQueue(sampler(SPECS[0], own_stream=True))
+    ahead = RealDataQueue(sampler(SPECS[0], remember=True))
     assert [t for run in runs for t in ahead.due_many(run).tolist()] == expected
 
 
