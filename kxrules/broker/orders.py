@@ -254,6 +254,15 @@ class OrderTracker:
                 self._map(o, row.order_no, row.order_no.zfill(7), {"source": "opt10075"})
                 row.client_id = o.client_id
 
+    def learn_number(self, client_id: str, order_no: str) -> None:
+        """The engine matched one of our un-numbered orders to a row of the executions TR
+        (``trade --resume``: a dead engine sent it and died before the broker's ack)."""
+        o = self.by_client.get(client_id)
+        if o is None or o.order_no or o.is_cancel:
+            return
+        self.counters["order_no_learned"] += 1
+        self._map(o, order_no, order_no.zfill(7), {"source": "opt10076"})
+
     def forget(self, client_id: str) -> None:
         """The broker does not know this order (no ack, no Chejan, not open): close it here so
         it is no longer a correlation candidate. The engine records the outcome."""

@@ -417,6 +417,8 @@ class BrokerTruth:
         run's orders, and (``trade --resume``) the day's orders of the runs before."""
         caught: dict[str, int] = {}
         ours = self.ex.numbered_orders()
+        known = {**{no: o.client_id for no, o in self.day_orders.items()}, **ours}
+        ours.update(self.ex.learn_numbers([row for row in executions if row.order_no not in known], known))
         for row in executions:
             day = self.day_orders.get(row.order_no)
             client_id = ours.get(row.order_no) or (day.client_id if day is not None else None)

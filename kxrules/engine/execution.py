@@ -775,6 +775,34 @@ class Execution:
         """This run's orders (cancels aside) by the broker's number (as the adapters key them)."""
         return {norm_order_no(r.order_no): cid for cid, r in self.orders.items() if r.order_no and r.role != "cancel"}
 
+    def learn_numbers(self, unclaimed: list[ExecutionRow], known: dict[str, str]) -> dict[str, str]:
+        """Client ids for executions rows no order of ours claims by number (``trade --resume``):
+        an order a dead engine sent and died before the broker's ack numbered it has fills at
+        the broker and no number here. The broker numbers orders as they arrive, so an adopted
+        un-numbered order's number lies between those of our orders sent just before and just
+        after it (``known``: every number of ours, this run's and the day's earlier runs', by
+        client id, whose sequence is the send order); the first unclaimed row of its code, side
+        and quantity in that window is its own. The adapter learns the number too."""
+        def seq(client_id: str) -> int:
+            return int(client_id[1:])
+
+        bounds = sorted((seq(cid), int(no)) for no, cid in known.items())
+        free = sorted(unclaimed, key=lambda r: int(r.order_no))
+        unnumbered = (self.orders[cid] for cid in self.adopted)
+        waiting = sorted((r for r in unnumbered if not r.order_no and r.role != "cancel"), key=lambda r: seq(r.client_id))
+        learned: dict[str, str] = {}
+        for rec in waiting:
+            s = seq(rec.client_id)
+            lo = max((no for at, no in bounds if at < s), default=-1)
+            hi = min((no for at, no in bounds if at > s), default=1 << 62)
+            row = next((r for r in free if lo < int(r.order_no) < hi
+                        and (r.code, r.side, r.qty) == (rec.code, rec.side, rec.qty)), None)
+            if row is not None:
+                free.remove(row)
+                self.adapter.learn_order_no(rec.client_id, row.order_no)
+                learned[row.order_no] = rec.client_id
+        return learned
+
     def catch_up(self, row: ExecutionRow, client_id: str, day: DayOrder | None,
                  deliver: Callable[[OrderEvent], None]) -> int:
         """Fills the broker made for one of our orders that the engine never heard (a Chejan

@@ -497,6 +497,10 @@ class KiwoomRestAdapter:
         """Fills of ``client_id`` the engine took from the executions TR (``trade --resume``)."""
         self.orders.catch_up(client_id, filled, fees, tax)
 
+    def learn_order_no(self, client_id: str, order_no: str) -> None:
+        """The broker's number of an order an earlier engine sent, found in the executions TR."""
+        self.orders.learn_number(client_id, order_no)
+
     def forget(self, client_id: str) -> None:
         self.orders.forget(client_id)
 
