@@ -15,7 +15,10 @@ from typing import Any
 
 FINAL = ("filled", "cancelled", "rejected", "confirmed")
 #: the runs of ``run``'s trading day up to ``run`` (parameters: run, run)
-DAY_RUNS = "SELECT run_id FROM runs WHERE run_id <= ? AND run_date = (SELECT run_date FROM runs WHERE run_id = ?)"
+# The day's runs before the one resuming (``?``: it, then the run it resumes): besides the run it
+# takes over, runs after that one that died before they read the account may have heard acks and
+# fills of its orders (they send nothing before the account is read), and those are facts too.
+DAY_RUNS = "SELECT run_id FROM runs WHERE run_id < ? AND run_date = (SELECT run_date FROM runs WHERE run_id = ?)"
 
 
 @dataclass
@@ -81,9 +84,10 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
 
     base = events("account_baseline")
     resumed = events("resumed")
+    day = [before_run, run]                      # the parameters of DAY_RUNS
     positions: dict[str, int] = dict(resumed[0]["positions"]) if resumed else {}
     for code, qty in con.execute("SELECT code, sum(CASE WHEN side = 'buy' THEN qty ELSE -qty END) FROM fills "
-                                 "WHERE run_id = ? GROUP BY code", [run]).fetchall():
+                                 f"WHERE run_id >= ? AND run_id IN ({DAY_RUNS}) GROUP BY code", [run, *day]).fetchall():
         positions[code] = positions.get(code, 0) + int(qty)
     for adj in events("position_adjusted"):
         code = adj.get("code")
@@ -91,24 +95,31 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
             positions[code] = positions.get(code, 0) + int(adj["broker"]) - int(adj["engine"])
     last_price = {c: int(p) for c, p in con.execute(
         "SELECT code, arg_max(price, ts_ns) FROM fills WHERE run_id = ? GROUP BY code", [run]).fetchall()}
-    numbers = dict(con.execute("SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE run_id = ? "
-                               "AND order_no IS NOT NULL AND order_no <> '' GROUP BY client_id", [run]).fetchall())
+    numbers = dict(con.execute("SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE run_id >= ? "
+                               f"AND run_id IN ({DAY_RUNS}) AND order_no IS NOT NULL AND order_no <> '' "
+                               "GROUP BY client_id", [run, *day]).fetchall())
     # an order carried over from run to run may have filled in any of them
     filled = dict(con.execute(f"SELECT client_id, sum(qty) FROM fills WHERE run_id IN ({DAY_RUNS}) GROUP BY client_id",
-                              [run, run]).fetchall())
+                              day).fetchall())
+    # unfinished: as the run taken over left it, unless a later run saw it end
+    ended = {cid for (cid,) in con.execute(
+        f"SELECT client_id FROM orders WHERE run_id > ? AND run_id IN ({DAY_RUNS}) AND status IN {FINAL}",
+        [run, *day]).fetchall()}
     orders = [UnfinishedOrder(cid, role, code, venue, side, int(qty), style, int(price or 0), int(sent or 0),
                               numbers.get(cid) or no or "", int(filled.get(cid) or 0))
               for cid, role, code, venue, side, qty, style, price, sent, no in con.execute(
                   f"SELECT client_id, role, code, venue, side, qty, style, price, sent_ns, order_no FROM orders "
-                  f"WHERE run_id = ? AND role <> 'cancel' AND status NOT IN {FINAL}", [run]).fetchall()]
-    day_orders = _day_orders(con, run)
+                  f"WHERE run_id = ? AND role <> 'cancel' AND status NOT IN {FINAL}", [run]).fetchall()
+              if cid not in ended]
+    day_orders = _day_orders(con, day)
     last_seq = con.execute("SELECT max(CAST(substr(client_id, 2) AS BIGINT)) FROM orders").fetchone()[0] or 0
     return ResumePoint(run, status, {c: int(q) for c, q in base[0]["holdings"].items()},
                        {c: q for c, q in positions.items() if q}, last_price, orders, int(last_seq), day_orders)
 
 
-def _day_orders(con: Any, run: int) -> dict[str, DayOrder]:
-    """Every numbered order of ``run``'s trading day up to ``run``, with its fills in all runs."""
+def _day_orders(con: Any, day: list[int]) -> dict[str, DayOrder]:
+    """Every numbered order of the day's runs (``day``: the parameters of ``DAY_RUNS``), with its
+    fills in all of them."""
     rows = con.execute(
         f"WITH day AS ({DAY_RUNS}), "
         "numbered AS (SELECT client_id, arg_max(order_no, ts_ns) AS order_no FROM order_events WHERE run_id IN "
@@ -121,7 +132,7 @@ def _day_orders(con: Any, run: int) -> dict[str, DayOrder]:
         "WHERE run_id IN (SELECT run_id FROM day) GROUP BY client_id) "
         "SELECT n.order_no, s.client_id, s.role, s.code, s.venue, s.side, s.qty, s.style, s.price, "
         "coalesce(f.qty, 0), coalesce(f.value, 0), coalesce(f.fees, 0), coalesce(f.tax, 0) "
-        "FROM sent s JOIN numbered n USING (client_id) LEFT JOIN filled f USING (client_id)", [run, run]).fetchall()
+        "FROM sent s JOIN numbered n USING (client_id) LEFT JOIN filled f USING (client_id)", day).fetchall()
     return {no: DayOrder(cid, role, code, venue, side, int(qty), style, int(price or 0), int(filled), int(value),
                          int(fees), int(tax))
             for no, cid, role, code, venue, side, qty, style, price, filled, value, fees, tax in rows}
