@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FINAL = ("filled", "cancelled", "rejected", "confirmed")
-#: the runs of ``run``'s trading day up to ``run`` (parameters: run, run)
 # The day's runs before the one resuming (``?``: it, then the run it resumes): besides the run it
 # takes over, runs after that one that died before they read the account may have heard acks and
 # fills of its orders (they send nothing before the account is read), and those are facts too.
@@ -94,7 +93,8 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
         if code is not None:
             positions[code] = positions.get(code, 0) + int(adj["broker"]) - int(adj["engine"])
     last_price = {c: int(p) for c, p in con.execute(
-        "SELECT code, arg_max(price, ts_ns) FROM fills WHERE run_id = ? GROUP BY code", [run]).fetchall()}
+        f"SELECT code, arg_max(price, ts_ns) FROM fills WHERE run_id >= ? AND run_id IN ({DAY_RUNS}) GROUP BY code",
+        [run, *day]).fetchall()}
     numbers = dict(con.execute("SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE run_id >= ? "
                                f"AND run_id IN ({DAY_RUNS}) AND order_no IS NOT NULL AND order_no <> '' "
                                "GROUP BY client_id", [run, *day]).fetchall())
