@@ -9,6 +9,7 @@ files are never touched) and offers small helpers so that a test reads like::
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import datetime as dt
 import os
@@ -27,7 +28,9 @@ from kxrules.config.diagnostics import Diagnostics
 REPO = Path(__file__).resolve().parents[1]
 # replay verdicts (runtime/replay_verdicts.py) go to this test run's own directory, never the
 # user's cache; the CLI's subprocesses inherit it
-os.environ.setdefault("KXRULES_CACHE_DIR", tempfile.mkdtemp(prefix="kxrules-test-cache-"))
+if "KXRULES_CACHE_DIR" not in os.environ:
+    os.environ["KXRULES_CACHE_DIR"] = tempfile.mkdtemp(prefix="kxrules-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["KXRULES_CACHE_DIR"], True)
 WORKSPACE_DIRS = ("rules", "sessions", "config", "reports")
 RUN_DATE = dt.date(2026, 8, 12)   # a Wednesday; the universe's reference prices are that day's
 
