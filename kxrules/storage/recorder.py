@@ -308,7 +308,19 @@ class Recorder:
     def order_final(self, rec) -> None:
         self._orders[rec.client_id] = rec
         if self.durable and self.failed is None:
-            self._try("writing orders", self._rewrite_order, rec)
+            self._try("writing orders", self._in_transaction, self._rewrite_order, rec)
+
+    def _in_transaction(self, fn: Callable, *args) -> None:
+        """``fn``'s statements as one: a process killed between them leaves all or none (an order's
+        row deleted and not yet written again would free its client id for ``--resume``)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            fn(*args)
+            self.con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(*RECORDING_ERRORS):
+                self.con.execute("ROLLBACK")
+            raise
 
     def _insert_order(self, rec) -> None:
         self.con.execute(f"INSERT INTO orders VALUES ({','.join('?' * len(_ORDER_COLS))})", self._order_row(rec))

@@ -112,7 +112,10 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
                   f"WHERE run_id = ? AND role <> 'cancel' AND status NOT IN {FINAL}", [run]).fetchall()
               if cid not in ended]
     day_orders = _day_orders(con, day)
-    last_seq = con.execute("SELECT max(CAST(substr(client_id, 2) AS BIGINT)) FROM orders").fetchone()[0] or 0
+    # every client id the day has seen, wherever it was recorded: none may be handed out again
+    last_seq = con.execute("SELECT max(TRY_CAST(substr(client_id, 2) AS BIGINT)) FROM (SELECT client_id FROM orders "
+                           "UNION ALL SELECT client_id FROM order_events UNION ALL SELECT client_id FROM fills)"
+                           ).fetchone()[0] or 0
     return ResumePoint(run, status, {c: int(q) for c, q in base[0]["holdings"].items()},
                        {c: q for c, q in positions.items() if q}, last_price, orders, int(last_seq), day_orders)
 

@@ -68,3 +68,36 @@ def test_an_order_still_unfinished_keeps_the_number_a_later_run_learned():
 
     [adopted] = load_resume_point(con, 8).orders
     assert (adopted.client_id, adopted.order_no, adopted.filled) == ("H0000085", "0000067", 0)
+
+
+def test_a_client_id_seen_only_in_order_events_is_not_handed_out_again():
+    con = recording()
+    run(con, 6, read_account=True)
+    order(con, 6, "live", None, 0)                   # H0000085
+    con.execute("INSERT INTO order_events (run_id, ts_ns, client_id, event, order_no, qty) "
+                "VALUES (6, 3, 'F0000092', 'ack', '0000070', 0)")  # its orders row was lost
+    assert load_resume_point(con, 7).last_seq == 92
+
+
+def test_an_orders_final_rewrite_is_all_or_nothing(tmp_path, monkeypatch):
+    """A durable recording rewrites an order's row at its end (delete, insert): a failure (or a
+    kill) between the two must leave the row as it was, not gone."""
+    from kxrules.engine.orders import OrderRecord
+    from kxrules.storage import recorder as R
+
+    rec = R.Recorder(tmp_path, (CODE,), durable=True)
+    rec.start_run(profile="p", broker="sim", mode="live", seed=None, source="s", run_date=DAY,
+                  config_hash="h", config={})
+    order_rec = OrderRecord("H0000085", "hedge", 0, CODE, "KRX", "sell", 1, "limit", 100_400)
+    rec.order_sent(order_rec)
+    order_rec.status, order_rec.order_no = "filled", "0000067"
+
+    def dies(*_):
+        raise duckdb.IOException("killed between the statements")
+
+    monkeypatch.setattr(rec, "_insert_order", dies)
+    rec.order_final(order_rec)
+    assert rec.failed is not None
+    rows = rec.con.execute("SELECT client_id, status FROM orders").fetchall()
+    assert rows == [("H0000085", "live")]
+    rec.close()
