@@ -786,11 +786,13 @@ class Execution:
         def seq(client_id: str) -> int:
             return int(client_id[1:])
 
-        bounds = sorted((seq(cid), int(no)) for no, cid in known.items())
-        free = sorted(unclaimed, key=lambda r: int(r.order_no))
         unnumbered = (self.orders[cid] for cid in self.adopted)
         waiting = sorted((r for r in unnumbered if not r.order_no and r.role != "cancel"), key=lambda r: seq(r.client_id))
         learned: dict[str, str] = {}
+        if not waiting or not unclaimed:
+            return learned
+        bounds = sorted((seq(cid), int(no)) for no, cid in known.items())
+        free = sorted(unclaimed, key=lambda r: int(r.order_no))
         for rec in waiting:
             s = seq(rec.client_id)
             lo = max((no for at, no in bounds if at < s), default=-1)

@@ -17,6 +17,7 @@ cache that cannot be read or written only means checking again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -42,12 +43,14 @@ def cache_file() -> Path | None:
     return base / "kxrules" / FILE_NAME
 
 
-def _checker_source() -> bytes:
-    """The code whose rules a verdict records: the check and the row tests."""
+@functools.cache
+def _checker_digest() -> bytes:
+    """The code whose rules a verdict records (the check and the row tests), read once a process."""
     from ..marketdata import grid_jit, quote_format
     from . import replay_check
 
-    return b"".join(Path(m.__file__ or "").read_bytes() for m in (replay_check, quote_format, grid_jit))
+    return hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes()
+                                   for m in (replay_check, quote_format, grid_jit))).digest()
 
 
 def fingerprint(path: Path, codes: Iterable[str], run_date: dt.date) -> str | None:
@@ -66,7 +69,7 @@ def fingerprint(path: Path, codes: Iterable[str], run_date: dt.date) -> str | No
                  ",".join(sorted(codes)), run_date.isoformat()):
         h.update(str(part).encode() + b"\0")
     h.update(hashlib.sha256(tail).digest())
-    h.update(hashlib.sha256(_checker_source()).digest())
+    h.update(_checker_digest())
     return h.hexdigest()
 
 

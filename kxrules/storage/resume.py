@@ -18,6 +18,8 @@ FINAL = ("filled", "cancelled", "rejected", "confirmed")
 # takes over, runs after that one that died before they read the account may have heard acks and
 # fills of its orders (they send nothing before the account is read), and those are facts too.
 DAY_RUNS = "SELECT run_id FROM runs WHERE run_id < ? AND run_date = (SELECT run_date FROM runs WHERE run_id = ?)"
+#: the run taken over and the day's runs after it (parameters: run, then those of DAY_RUNS)
+SINCE_RUN = f"run_id >= ? AND run_id IN ({DAY_RUNS})"
 
 
 @dataclass
@@ -84,27 +86,25 @@ def load_resume_point(con: Any, before_run: int) -> ResumePoint:
     base = events("account_baseline")
     resumed = events("resumed")
     day = [before_run, run]                      # the parameters of DAY_RUNS
+    since = [run, *day]                          # ... of SINCE_RUN
     positions: dict[str, int] = dict(resumed[0]["positions"]) if resumed else {}
     for code, qty in con.execute("SELECT code, sum(CASE WHEN side = 'buy' THEN qty ELSE -qty END) FROM fills "
-                                 f"WHERE run_id >= ? AND run_id IN ({DAY_RUNS}) GROUP BY code", [run, *day]).fetchall():
+                                 f"WHERE {SINCE_RUN} GROUP BY code", since).fetchall():
         positions[code] = positions.get(code, 0) + int(qty)
     for adj in events("position_adjusted"):
         code = adj.get("code")
         if code is not None:
             positions[code] = positions.get(code, 0) + int(adj["broker"]) - int(adj["engine"])
     last_price = {c: int(p) for c, p in con.execute(
-        f"SELECT code, arg_max(price, ts_ns) FROM fills WHERE run_id >= ? AND run_id IN ({DAY_RUNS}) GROUP BY code",
-        [run, *day]).fetchall()}
-    numbers = dict(con.execute("SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE run_id >= ? "
-                               f"AND run_id IN ({DAY_RUNS}) AND order_no IS NOT NULL AND order_no <> '' "
-                               "GROUP BY client_id", [run, *day]).fetchall())
+        f"SELECT code, arg_max(price, ts_ns) FROM fills WHERE {SINCE_RUN} GROUP BY code", since).fetchall()}
+    numbers = dict(con.execute(f"SELECT client_id, arg_max(order_no, ts_ns) FROM order_events WHERE {SINCE_RUN} "
+                               "AND order_no IS NOT NULL AND order_no <> '' GROUP BY client_id", since).fetchall())
     # an order carried over from run to run may have filled in any of them
     filled = dict(con.execute(f"SELECT client_id, sum(qty) FROM fills WHERE run_id IN ({DAY_RUNS}) GROUP BY client_id",
                               day).fetchall())
     # unfinished: as the run taken over left it, unless a later run saw it end
     ended = {cid for (cid,) in con.execute(
-        f"SELECT client_id FROM orders WHERE run_id > ? AND run_id IN ({DAY_RUNS}) AND status IN {FINAL}",
-        [run, *day]).fetchall()}
+        f"SELECT client_id FROM orders WHERE {SINCE_RUN} AND status IN {FINAL}", since).fetchall()}
     orders = [UnfinishedOrder(cid, role, code, venue, side, int(qty), style, int(price or 0), int(sent or 0),
                               numbers.get(cid) or no or "", int(filled.get(cid) or 0))
               for cid, role, code, venue, side, qty, style, price, sent, no in con.execute(

@@ -75,7 +75,7 @@ def test_another_universe_date_or_check_is_checked_again(checks, day, profile, m
         check_replay_once(day, dataclasses.replace(profile, codes=profile.codes[:1]))
     with pytest.raises(ReplayError, match="ts_ns outside"):
         check_replay_once(day, dataclasses.replace(profile, run_date=DAY.replace(day=24)))
-    monkeypatch.setattr(replay_verdicts, "_checker_source", lambda: b"a newer check")
+    monkeypatch.setattr(replay_verdicts, "_checker_digest", lambda: b"a newer check")
     check_replay_once(day, profile)
     assert checks == [day] * 4
 
