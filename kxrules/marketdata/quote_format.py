@@ -26,7 +26,6 @@ import pyarrow.parquet as pq
 
 from ..market import VENUES  # noqa: F401  (venue_idx 0 and 1; re-exported for the writer)
 from ..money.ticks import tick_sizes
-from .prefetch import prefetched
 
 QUOTE_COLUMNS: tuple[str, ...] = (
     "ts_ns", "code", "venue", "bid1", "ask1", "bid1_qty", "ask1_qty",
@@ -194,7 +193,6 @@ def iter_quote_batches(
     codes: Sequence[str] | None = None,
     *,
     table: str | None = None,
-    read_ahead: bool = False,
 ) -> Iterator[QuoteBatch]:
     """Stream a quote file as :class:`QuoteBatch` chunks of at most ``batch_rows`` rows.
 
@@ -202,11 +200,6 @@ def iter_quote_batches(
     rows with an unknown venue are dropped. ``codes=None`` means every code in the file, sorted
     (see :func:`quote_file_codes`). ``path`` may also name a DuckDB file (``.duckdb``/``.db``;
     table ``quotes`` unless ``table`` or ``file.duckdb::table`` says otherwise).
-
-    ``read_ahead``: the next chunk is decoded on a helper thread (:mod:`.prefetch`) while the
-    caller works on this one, and converted on the caller's thread: the helper then needs the
-    interpreter's lock about once a chunk, not at each of the conversion's numpy steps (each a
-    handover that the caller, busy in Python, paid for).
     """
     if batch_rows <= 0:
         raise ValueError("batch_rows must be positive")
@@ -218,8 +211,6 @@ def iter_quote_batches(
     missing = [c for c in QUOTE_COLUMNS if c not in schema.names]
     if missing:
         raise ValueError(f"{path}: not a quote file, missing column(s) {', '.join(missing)}")
-    if read_ahead:
-        batches = prefetched(batches)
     for rb in batches:
         if rb.num_rows == 0:
             continue

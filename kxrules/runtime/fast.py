@@ -6,16 +6,18 @@ only for a quote that changes a top and leaves its symbol crossed (the evaluator
 prefilter: nothing else can signal) and evaluates once the events due at that instant are done.
 So this host:
 
-1. feeds each chunk of quotes to the emulated matcher in one call (orders, acks and fills still
-   go through the emulated control and the adapter, as in live trading);
-2. computes every quote's delivery time with the emulator's own real-data draws (vectorised,
+1. takes the quote file in chunks, each already flagged on the read-ahead thread by the shadow
+   book (``shadow``: which rows change a top, which leave their symbol crossed);
+2. feeds each chunk to the emulated matcher in one call (orders, acks and fills still go through
+   the emulated control and the adapter, as in live trading);
+3. computes every quote's delivery time with the emulator's own real-data draws (vectorised,
    runs split where the emulator publishes real data itself, so the random streams stay
    aligned);
-3. finds, with a shadow book, the quotes that change a top and leave their symbol crossed; each
-   delivery time of one is a window: the clock runs to it, every quote delivered by then is put
-   into the QuoteBook in one numpy call, the crossing ones mark their symbols, and the engine's
-   batch fires on the clock exactly when the faithful path's would. A batch the engine runs for
-   another reason (a symbol eligible again) first brings the book up to its time (``sync_book``).
+4. treats each delivery time of a crossing quote as a window: the clock runs to it, every quote
+   delivered by then is put into the QuoteBook in one compiled call (read from the chunk itself:
+   no copy), the crossing ones mark their symbols, and the engine's batch fires on the clock
+   exactly when the faithful path's would. A batch the engine runs for another reason (a symbol
+   eligible again) first brings the book up to its time (``sync_book``).
 
 Searches in sorted times on the main thread use ``bisect`` (the emulated matcher's too), not
 ``np.searchsorted``: numpy lets go of the interpreter's lock inside it, and with the Parquet
@@ -36,53 +38,27 @@ from typing import Callable
 import numpy as np
 
 from .. import compiled
-from ..arrays import I64, Mask
+from ..arrays import I64, U8
 from ..broker.emulator import fastpath
 from ..broker.emulator.control import KiwoomEmulator
 from ..clock import VirtualClock
 from ..engine.engine import Engine
-from ..engine.crossing import symbol_crossed
-from ..marketdata.quote_format import iter_quote_batches
+from .shadow import CROSSING, ShadowedChunk, shadowed_chunks
 from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
 CHUNK_ROWS = 1 << 18
-LOW32 = (1 << 32) - 1
-D, SYM, VENUE, BID, ASK, BQ, AQ, CROSSING = range(8)     # the rows of the pending buffer
 
 
-class _Pending:
-    """Quotes fed to the emulator but not yet applied to the engine's book, in delivery order:
-    the columns ``head:tail`` of ``buf``, whose rows are the delivery time ``d``, symbol, venue,
-    top of book and whether the quote leaves its symbol crossed (rows ``D`` ... ``CROSSING``).
-    One buffer, grown or compacted only when a chunk does not fit, so a chunk is
-    written in place and a window is a slice."""
+class _Run:
+    """Quotes fed to the emulator in one call and not yet all applied to the engine's book: views
+    of the chunk's columns (symbol, venue, top of book), their delivery times ``d`` (ascending)
+    and shadow flags, from ``head`` on."""
 
-    ROWS = 8
+    __slots__ = ("cols", "d", "flags", "head", "tail")
 
-    def __init__(self) -> None:
-        self.buf: I64 = np.zeros((self.ROWS, 0), dtype=np.int64)
-        self.head = 0
-        self.tail = 0
-
-    def reserve(self, n: int) -> None:
-        """Room for ``n`` more quotes after ``tail``."""
-        buf, live = self.buf, self.tail - self.head
-        if self.tail + n <= buf.shape[1]:
-            return
-        if live + n > buf.shape[1]:
-            grown: I64 = np.empty((self.ROWS, 2 * (live + n)), dtype=np.int64)
-            grown[:, :live] = buf[:, self.head:self.tail]
-            self.buf = grown
-        elif live:
-            buf[:, :live] = buf[:, self.head:self.tail].copy()
-        self.head, self.tail = 0, live
-
-    def __len__(self) -> int:
-        return self.tail - self.head
-
-    def index_after(self, t: int) -> int:
-        """Position of the first pending quote delivered after ``t`` (``d`` is sorted)."""
-        return self.head + int(self.buf[D, self.head:self.tail].searchsorted(t, side="right"))
+    def __init__(self, cols: tuple[I64, ...], d: I64, flags: U8) -> None:
+        self.cols, self.d, self.flags = cols, d, flags
+        self.head, self.tail = 0, len(d)
 
 
 class FastReplay:
@@ -97,14 +73,7 @@ class FastReplay:
         self.until_ns = until_ns if until_ns is not None else 1 << 62
         self.on_progress = on_progress
         self.interrupted = False
-        n = len(codes)
-        # the state after every quote handed over so far (for crossing flags), packed as
-        # (bid << 32 | ask) and (bid_qty << 32 | ask_qty) per venue and symbol
-        self.n_syms = n
-        self.shadow_px = np.zeros((2, n), dtype=np.int64)
-        self.shadow_sz = np.zeros((2, n), dtype=np.int64)
-        self.pending = _Pending()
-        self.small = 2 * n < 1 << 16
+        self.runs: deque[_Run] = deque()      # fed, not yet all in the engine's book (in delivery order)
         self._jit = compiled.load("kxrules.runtime.shadow_jit")
         self.breaks = fastpath.real_data_breaks(emulator)
         self.windows: deque[int] = deque()    # delivery times of crossing quotes still to apply (ascending)
@@ -114,19 +83,19 @@ class FastReplay:
     def interrupt(self) -> None:
         self.interrupted = True
 
+    def pending(self) -> int:
+        """Quotes fed and not yet in the engine's book."""
+        return sum(r.tail - r.head for r in self.runs)
+
     # -- main loop ------------------------------------------------------------------------
     def replay(self) -> HostResult:
         last = self.clock.now_ns()
-        for batch in iter_quote_batches(self.path, batch_rows=CHUNK_ROWS, codes=self.codes, read_ahead=True):
-            ts = batch.ts_ns
+        for chunk in shadowed_chunks(self.path, self.codes, CHUNK_ROWS):
+            ts = chunk.batch.ts_ns
             cut = len(ts) if ts[-1] <= self.until_ns else bisect_right(ts, self.until_ns)
-            cols: tuple[I64, ...] = (ts, batch.code_idx, batch.venue_idx, batch.bid, batch.ask,
-                                     batch.bid_qty, batch.ask_qty)
-            if cut < len(ts):
-                cols = tuple(c[:cut] for c in cols)
-            self._feed(*cols)
-            if len(cols[0]):
-                last = int(cols[0][-1])
+            self._feed(chunk, cut)
+            if cut:
+                last = int(ts[cut - 1])
             if self.interrupted:
                 return HostResult(self.rows, last, "interrupt")
             if cut < len(ts):
@@ -137,56 +106,46 @@ class FastReplay:
         self.flush()
         return HostResult(self.rows, last, "end_of_data")
 
-    def _feed(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
-        n = len(ts)
+    def _feed(self, chunk: ShadowedChunk, n: int) -> None:
+        """The chunk's first ``n`` rows, run by run."""
+        ts = chunk.batch.ts_ns
         lo = 0
         while lo < n:
             # a run ends where the emulator publishes real data itself (its draws interleave)
             nxt = bisect_right(self.breaks, ts[lo])
-            hi = n if nxt >= len(self.breaks) else bisect_left(ts, self.breaks[nxt], lo)
-            self._run(ts[lo:hi], sym[lo:hi], venue[lo:hi], bid[lo:hi], ask[lo:hi], bq[lo:hi], aq[lo:hi])
+            hi = n if nxt >= len(self.breaks) else bisect_left(ts, self.breaks[nxt], lo, n)
+            self._run(chunk, lo, hi)
             lo = hi
 
-    def _run(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
+    def _run(self, chunk: ShadowedChunk, lo: int, hi: int) -> None:
+        b = chunk.batch
+        ts = b.ts_ns[lo:hi]
+        cols = (b.code_idx[lo:hi], b.venue_idx[lo:hi], b.bid[lo:hi], b.ask[lo:hi], b.bid_qty[lo:hi],
+                b.ask_qty[lo:hi])
         self.process_until(int(ts[0]))
         if not fastpath.ready(self.emu):
-            self._faithful(ts, sym, venue, bid, ask, bq, aq)
+            self._faithful(ts, *cols)
             return
-        self.emu.feed_quote_batch(sym, venue, bid, ask, bq, aq, ts)
+        self.emu.feed_quote_batch(*cols, ts)
         d = fastpath.delivery_times(self.emu, ts)
-        p = self.pending
-        p.reserve(len(ts))
-        start = p.tail
-        if self._jit is not None:
-            p.tail, hot = self._jit.shadow_pending(self.shadow_px, self.shadow_sz, sym, venue, bid, ask, bq, aq,
-                                                   d, p.buf, start)
-        else:
-            hot = self._shadow_pending(sym, venue, bid, ask, bq, aq, d)
-        new = p.buf[:, start:p.tail]
-        if hot:
-            times = np.unique(new[D][new[CROSSING] != 0])
+        flags = chunk.flags[lo:hi]
+        self.runs.append(_Run(cols, d, flags))
+        hot = chunk.hot
+        h0, h1 = bisect_left(hot, lo), bisect_left(hot, hi)
+        if h1 > h0:
+            times = np.unique(d[hot[h0:h1] - lo])
             if self.windows and times[0] == self.windows[-1]:
                 times = times[1:]
             self.windows.extend(times.tolist())
-        if self.engine.record_quotes:       # copies: the buffer is reused
-            self.engine.recorder.quotes(*new[:CROSSING].copy())
-        self.rows += len(ts)
-        self.engine.stats["quotes"] += len(ts)
-
-    def _shadow_pending(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, d: I64) -> int:
-        """``shadow_jit.shadow_pending`` in numpy: append the quotes that changed a top."""
-        changed, crossed = self._shadow(sym, venue, bid, ask, bq, aq)
-        p = self.pending
-        n = int(np.count_nonzero(changed))
-        out = p.buf[:, p.tail:p.tail + n]
-        for row, col in ((D, d), (SYM, sym), (VENUE, venue), (BID, bid), (ASK, ask), (BQ, bq), (AQ, aq),
-                         (CROSSING, crossed)):
-            out[row] = col[changed]
-        p.tail += n
-        return int(np.count_nonzero(out[CROSSING]))
+        if self.engine.record_quotes:           # the quotes that changed a top, as delivered
+            changed = np.flatnonzero(flags)
+            self.engine.recorder.quotes(d[changed], *(c[changed] for c in cols))
+        self.rows += hi - lo
+        self.engine.stats["quotes"] += hi - lo
 
     def _faithful(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
-        """Per-row feeding while the control is not ready (before login and registration)."""
+        """Per-row feeding while the control is not ready (before login and registration); the
+        engine's book gets these quotes as their deliveries land."""
         self.flush()
         clock, feed = self.clock, self.emu.feed_quote
         for t, s, v, b, a, q1, q2 in zip(ts.tolist(), sym.tolist(), venue.tolist(), bid.tolist(),
@@ -194,90 +153,53 @@ class FastReplay:
             clock.run_until(t)
             feed(s, v, b, a, q1, q2, t)
             self.rows += 1
-        # the shadow follows what was fed; the engine's book gets it as the deliveries land
-        flat = venue * self.n_syms + sym
-        self.shadow_px.reshape(-1)[flat] = (bid << 32) | ask
-        self.shadow_sz.reshape(-1)[flat] = (bq << 32) | aq
-
-    # -- crossing flags ---------------------------------------------------------------------
-    def _shadow(self, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> tuple[Mask, Mask]:
-        """Per quote: did it change its venue's top, and is its symbol crossed right after it?
-        (What ``shadow_jit.shadow_pending`` computes in its walk, for where numba is not installed.)
-
-        One radix sort groups the quotes by symbol (time order kept); a forward fill per venue
-        gives, for every row, the latest quote of each venue so far. Bid and ask (and the two
-        sizes) are packed into one int64 each, which is exact below 2**31 and halves the work.
-        """
-        n = len(sym)
-        order = np.argsort(sym.astype(np.uint16) if self.small else sym, kind="stable")
-        s = sym[order]
-        v = venue[order]
-        px = (bid[order] << 32) | ask[order]                 # packed (bid, ask)
-        sz = (bq[order] << 32) | aq[order]                   # packed (bid_qty, ask_qty)
-        pos = np.arange(n)
-        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-        gstart = np.repeat(starts, np.diff(np.r_[starts, n]))
-        shadow_px, shadow_sz = self.shadow_px, self.shadow_sz
-        latest, before = [], []
-        for vi in (0, 1):
-            last = np.maximum.accumulate(np.where(v == vi, pos, -1))     # latest row of venue vi
-            ok = last >= gstart
-            fallback = shadow_px[vi, s]
-            latest.append(np.where(ok, px[np.maximum(last, 0)], fallback))
-            prev = np.r_[-1, last[:-1]]                                  # ... strictly before
-            before.append((prev >= gstart, prev))
-        # changed: against the previous quote of the same venue (or the shadow)
-        same_ok = np.where(v == 0, before[0][0], before[1][0])
-        same_prev = np.maximum(np.where(v == 0, before[0][1], before[1][1]), 0)
-        flat_key = v * self.n_syms + s
-        prev_px = np.where(same_ok, px[same_prev], shadow_px.reshape(-1)[flat_key])
-        prev_sz = np.where(same_ok, sz[same_prev], shadow_sz.reshape(-1)[flat_key])
-        changed = np.empty(n, dtype=bool)
-        changed[order] = (prev_px != px) | (prev_sz != sz)
-        k_px, n_px = latest
-        crossed = np.empty(n, dtype=bool)
-        crossed[order] = symbol_crossed(k_px >> 32, k_px & LOW32, n_px >> 32, n_px & LOW32)
-        # the shadow keeps the last quote per (venue, symbol)
-        ends = np.r_[starts[1:], n] - 1
-        for vi in (0, 1):
-            last = np.maximum.accumulate(np.where(v == vi, pos, -1))[ends]
-            has = last >= starts
-            rows, syms = last[has], s[ends][has]
-            shadow_px[vi, syms] = px[rows]
-            shadow_sz[vi, syms] = sz[rows]
-        return changed, crossed
 
     # -- applying quotes to the engine ------------------------------------------------------
     def _sync(self, now: int) -> bool:
         """Put every quote delivered by ``now`` into the engine's book, marking the symbols the
         crossing ones left crossed (before any batch, and at each window); returns whether any
         was marked."""
-        p = self.pending
-        if p.head == p.tail or p.buf[D, p.head] > now:
+        runs = self.runs
+        if not runs or runs[0].d[runs[0].head] > now:
             return False
-        book = self.engine.book
-        if self._jit is not None:
-            p.head, marked = self._jit.deliver(p.buf, p.head, p.tail, now, book.top, book.changed_ns, book.dirty,
-                                               book.dirty_since)
-        else:
+        if self._jit is None:
             marked = self._deliver(now)
+        else:
+            book, deliver = self.engine.book, self._jit.deliver
+            marked = False
+            while runs:
+                r = runs[0]
+                r.head, hit = deliver(*r.cols, r.d, r.flags, r.head, r.tail, now, book.top, book.changed_ns,
+                                      book.dirty, book.dirty_since)
+                marked = marked or hit
+                if r.head < r.tail:
+                    break
+                runs.popleft()
         if marked:
-            book.any_dirty = True
+            self.engine.book.any_dirty = True
         return bool(marked)
 
     def _deliver(self, now: int) -> bool:
         """``shadow_jit.deliver`` in numpy."""
-        p = self.pending
-        lo, hi = p.head, p.index_after(now)
-        p.head = hi
-        d, sym, venue, bid, ask, bq, aq, crossing = p.buf[:, lo:hi]
-        book = self.engine.book
-        book.overwrite(sym, venue, bid, ask, bq, aq, d)
-        hot = crossing != 0
-        if not hot.any():
-            return False
-        book.touch(sym[hot], d[hot])
-        return True
+        book, runs = self.engine.book, self.runs
+        marked = False
+        while runs:
+            r = runs[0]
+            end = r.head + int(r.d[r.head:r.tail].searchsorted(now, side="right"))
+            flags = r.flags[r.head:end]
+            keep = flags != 0
+            sym, venue, bid, ask, bq, aq = (c[r.head:end][keep] for c in r.cols)
+            d = r.d[r.head:end][keep]
+            book.overwrite(sym, venue, bid, ask, bq, aq, d)
+            hot = (flags[keep] & CROSSING) != 0
+            if hot.any():
+                book.touch(sym[hot], d[hot])
+                marked = True
+            r.head = end
+            if end < r.tail:
+                break
+            runs.popleft()
+        return marked
 
     def process_until(self, t: int) -> None:
         """Deliver every crossing quote due by ``t`` (with what came before it); run the clock to ``t``."""
@@ -291,11 +213,10 @@ class FastReplay:
 
     def flush(self) -> None:
         """Deliver every pending window, then put what is left into the book."""
-        p = self.pending
         if self.windows:
             self.process_until(self.windows[-1])
-        if len(p):
-            last = int(p.buf[D, p.tail - 1])
+        if self.runs:
+            last = int(self.runs[-1].d[-1])
             self.clock.run_until(max(last, self.clock.now_ns()))
             self._sync(last)
 

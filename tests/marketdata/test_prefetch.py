@@ -43,3 +43,16 @@ def test_stopping_early_reads_at_most_one_item_ahead():
     assert [next(stream) for _ in range(3)] == [0, 1, 2]
     stream.close()
     assert produced == [0, 1, 2, 3]
+
+
+def test_a_deeper_read_ahead_keeps_order_and_stops_that_many_items_ahead():
+    produced = []
+
+    def items():
+        for i in range(100):
+            produced.append(i)
+            yield i
+    stream = prefetched(items(), depth=3)
+    assert [next(stream) for _ in range(5)] == list(range(5))
+    stream.close()
+    assert produced == list(range(5 + 3))

@@ -1,6 +1,6 @@
-"""The fast replay host's shadow pass: the compiled one and the numpy one write the same pending
-quotes (delivery time, symbol, venue, top, crossing flag) and leave the same shadow book, chunk
-after chunk, with the pending buffer consumed and reused in between."""
+"""The fast replay's shadow pass and its delivery into the engine's book: the compiled passes and
+their numpy twins give the same flags, crossing rows and shadow book chunk after chunk, and put
+the same quotes into the book with the same dirty marks, run after run."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -9,51 +9,81 @@ import numpy as np
 import pytest
 
 from kxrules import compiled
-from kxrules.runtime.fast import CROSSING, FastReplay, _Pending
+from kxrules.engine.quotebook import QuoteBook
+from kxrules.marketdata.quote_format import QuoteBatch
+from kxrules.runtime.fast import FastReplay, _Run
+from kxrules.runtime.shadow import CHANGED, CROSSING, ShadowBook
 
 jit = compiled.load("kxrules.runtime.shadow_jit")
 pytestmark = pytest.mark.skipif(jit is None, reason="numba is not installed or KXRULES_NO_JIT is set")
+N = 7
 
 
-def _host(n: int) -> SimpleNamespace:
-    host = SimpleNamespace(n_syms=n, small=2 * n < 1 << 16, shadow_px=np.zeros((2, n), np.int64),
-                           shadow_sz=np.zeros((2, n), np.int64), pending=_Pending())
-    host._shadow = lambda *cols: FastReplay._shadow(host, *cols)
-    return host
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_compiled_and_numpy_shadow_passes_agree(seed):
+def _chunks(seed: int, count: int = 30):
+    """Random chunks with few price levels and sizes, so that repeats (unchanged quotes) and
+    crosses both happen, and with their delivery times."""
     rng = np.random.default_rng(seed)
-    n = 7
-    ref, twin = _host(n), _host(n)
-    seen = set()                                  # (changed, crossing) seen somewhere
     t = 0
-    for _ in range(30):
+    for _ in range(count):
         rows = int(rng.integers(1, 400))
-        sym = rng.integers(0, n, rows)
+        sym = rng.integers(0, N, rows)
         venue = rng.integers(0, 2, rows)
-        # few price levels and sizes, so repeats (unchanged quotes) and crosses both happen
         bid = rng.integers(0, 4, rows) * 10
         ask = np.where(bid > 0, bid + rng.integers(-1, 3, rows) * 10, rng.integers(0, 2, rows) * 10)
         bq = rng.integers(0, 3, rows)
         aq = rng.integers(0, 3, rows)
         d = t + np.cumsum(rng.integers(0, 3, rows))
         t = int(d[-1])
-        for host in (ref, twin):
-            host.pending.reserve(rows)
-        start = ref.pending.tail
-        hot = FastReplay._shadow_pending(ref, sym, venue, bid, ask, bq, aq, d)
-        twin.pending.tail, twin_hot = jit.shadow_pending(twin.shadow_px, twin.shadow_sz, sym, venue, bid, ask, bq,
-                                                         aq, d, twin.pending.buf, twin.pending.tail)
-        got = twin.pending.buf[:, twin.pending.head:twin.pending.tail]
-        want = ref.pending.buf[:, ref.pending.head:ref.pending.tail]
-        assert got.tolist() == want.tolist()
-        assert twin_hot == hot
-        assert twin.shadow_px.tolist() == ref.shadow_px.tolist()
-        assert twin.shadow_sz.tolist() == ref.shadow_sz.tolist()
-        written = ref.pending.tail - start
-        seen.update((written < rows, bool(flag)) for flag in want[CROSSING])
-        for host in (ref, twin):                  # the engine takes some of them: the buffer is reused
-            host.pending.head += (len(host.pending) + 1) // 2
-    assert seen == {(False, False), (False, True), (True, False), (True, True)}
+        yield QuoteBatch(d.copy(), sym, venue, bid, ask, bq, aq), d
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_and_numpy_shadow_passes_agree(seed):
+    compiled_book, numpy_book = ShadowBook(N), ShadowBook(N, use_jit=False)
+    seen = set()
+    for batch, _ in _chunks(seed):
+        got, want = compiled_book.mark(batch), numpy_book.mark(batch)
+        assert got.flags.tolist() == want.flags.tolist()
+        assert got.hot.tolist() == want.hot.tolist() == np.flatnonzero(want.flags & CROSSING).tolist()
+        assert compiled_book.px.tolist() == numpy_book.px.tolist()
+        assert compiled_book.sz.tolist() == numpy_book.sz.tolist()
+        seen.update(want.flags.tolist())
+    assert seen == {0, CHANGED, CHANGED | CROSSING}
+
+
+def _host(use_jit: bool) -> SimpleNamespace:
+    book = QuoteBook(N)
+    host = SimpleNamespace(runs=__import__("collections").deque(), engine=SimpleNamespace(book=book),
+                           _jit=jit if use_jit else None)
+    host._deliver = lambda now: FastReplay._deliver(host, now)
+    return host
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_and_numpy_deliveries_agree(seed):
+    """Runs queue up and are delivered by windows that end inside a run, at its end, or past
+    several runs; both ways leave the same book, marks and heads."""
+    rng = np.random.default_rng(100 + seed)
+    hosts = [_host(True), _host(False)]
+    shadow = ShadowBook(N)
+    marked, mid_run = set(), 0
+    for batch, d in _chunks(seed):
+        chunk = shadow.mark(batch)
+        cols = (batch.code_idx, batch.venue_idx, batch.bid, batch.ask, batch.bid_qty, batch.ask_qty)
+        for host in hosts:
+            host.runs.append(_Run(cols, d, chunk.flags))
+        if rng.random() < 0.6:
+            now = int(d[0] + rng.integers(-5, int(d[-1] - d[0]) + 5))
+            results = [FastReplay._sync(host, now) for host in hosts]
+            assert results[0] == results[1]
+            marked.add(results[0])
+            mid_run += bool(hosts[0].runs) and hosts[0].runs[0].head > 0
+            a, b = (h.engine.book for h in hosts)
+            assert a.top.tolist() == b.top.tolist()
+            assert a.changed_ns.tolist() == b.changed_ns.tolist()
+            assert a.dirty.tolist() == b.dirty.tolist()
+            assert a.dirty_since[a.dirty].tolist() == b.dirty_since[b.dirty].tolist()
+            assert [(r.head, r.tail) for r in hosts[0].runs] == [(r.head, r.tail) for r in hosts[1].runs]
+            for h in hosts:                        # the engine's batch takes the marks
+                h.engine.book.dirty[:] = False
+    assert True in marked and mid_run > 0

@@ -12,7 +12,7 @@ from ...arrays import F64, I64, Mask
 from ...seoul import NS_PER_MS
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_queued(sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head: int, end: int, skip: Mask,
                  books: I64) -> None:
     """Apply the queued quotes ``head:end`` to ``books`` (bid, ask, bid_qty, ask_qty, bid_avail,
@@ -27,7 +27,7 @@ def apply_queued(sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head
             books[3, k] = books[5, k] = aq[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_until(ts: I64, sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I64, head: int, upper: int,
                 books: I64) -> int:
     """Apply the queued quotes from ``head`` stamped before ``upper`` (no book has a resting
@@ -44,7 +44,7 @@ def apply_until(ts: I64, sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def next_touching(sym: I64, vidx: I64, head: int, wanted: Mask) -> int:
     """Position of the first queued quote (from ``head``) for a book ``wanted`` flags, or -1."""
     for i in range(head, sym.shape[0]):
@@ -53,7 +53,7 @@ def next_touching(sym: I64, vidx: I64, head: int, wanted: Mask) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fifo_due(fed_ns: I64, ms: F64, cap_ms: float, min_ns: int, last_ns: int, out: I64) -> int:
     """Delivery time of each record fed at ``fed_ns`` with latency draw ``ms`` (capped at
     ``cap_ms``, truncated to ns, at least ``min_ns``), first in first out after ``last_ns``:
