@@ -208,7 +208,7 @@ class FastReplay:
             w = self.windows.popleft()
             clock.run_until(w)
             if self._sync(w):                    # else a batch at w took them already
-                self.engine.wake()
+                self.engine.run_batch_idle()
         clock.run_until(t)
 
     def flush(self) -> None:
