@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import re
 import signal as signals
@@ -106,8 +107,27 @@ def deferred_signals():
                 signals.raise_signal(signum)
 
 
-def _columns(table: str) -> list[str]:
-    return [c.strip().split()[0] for c in TABLES[table].replace("\n", " ").split(",")]
+_ARROW_TYPES = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_(),
+                "DOUBLE": pa.float64()}
+
+
+@functools.cache
+def _arrow_types(table: str) -> dict[str, pa.DataType | None]:
+    """Each column's arrow type (None where the rows' own values decide)."""
+    cols = [c.strip().split() for c in TABLES[table].replace("\n", " ").split(",")]
+    return {c[0]: _ARROW_TYPES.get(c[1]) for c in cols}
+
+
+def _arrow_column(values: tuple | list, type_: pa.DataType | None) -> pa.Array:
+    """A buffered column as arrow, of its table's type: an untyped ``pa.array`` of Python values
+    tries ``import pandas`` on every call (pyarrow 26), ~0.3 ms each where pandas is missing;
+    values that do not fit the declared type are left to arrow's inference and DuckDB's cast."""
+    if type_ is not None:
+        try:
+            return pa.array(values, type_)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            pass
+    return pa.array(values) if any(x is not None for x in values) else pa.nulls(len(values))
 
 
 class Recorder:
@@ -446,12 +466,11 @@ class Recorder:
         rows = self._rows[table]
         if not rows:
             return
-        cols = _columns(table)[1:]
-        data = {name: [r[i] for r in rows] for i, name in enumerate(cols)}
+        types = _arrow_types(table)
         arrow = pa.table({"run_id": pa.array([self.run_id] * len(rows), pa.int32()),
-                          **{k: pa.array(v) if any(x is not None for x in v) else pa.nulls(len(v))
-                             for k, v in data.items()}})
-        names = ", ".join(_columns(table))
+                          **{name: _arrow_column(values, types[name])
+                             for name, values in zip(list(types)[1:], zip(*rows))}})
+        names = ", ".join(types)
         self._insert_arrow(arrow, f"INSERT INTO {table} ({names}) SELECT {names} FROM kx_rows")
         self._rows[table] = []
 
@@ -464,8 +483,8 @@ class Recorder:
         if not self.durable and self._orders:
             self.con.execute("DELETE FROM orders WHERE run_id = ?", [self.run_id])
             rows = [self._order_row(r) for r in self._orders.values()]
-            arrow = pa.table({c: pa.array([r[i] for r in rows]) if any(r[i] is not None for r in rows)
-                              else pa.nulls(len(rows)) for i, c in enumerate(_ORDER_COLS)})
+            types = _arrow_types("orders")
+            arrow = pa.table({c: _arrow_column(values, types[c]) for c, values in zip(_ORDER_COLS, zip(*rows))})
             self._insert_arrow(arrow, f"INSERT INTO orders ({', '.join(_ORDER_COLS)}) "
                                       f"SELECT {', '.join(_ORDER_COLS)} FROM kx_rows")
         elif self.durable:
