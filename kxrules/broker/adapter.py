@@ -40,15 +40,16 @@ _ACCOUNT_RQ = {rq: kind for kind, (rq, _, _) in ACCOUNT_TRS.items()}
 
 # a Chejan event's FID list, split and converted once per distinct list (the control sends a
 # handful of forms all day); bounded so that a control sending arbitrary lists cannot grow it
-_CHEJAN_FID_CACHE: dict[str, tuple[tuple[str, int], ...]] = {}
+_CHEJAN_FID_CACHE: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
 _CHEJAN_FID_CACHE_MAX = 256
 
 
-def _chejan_fids(fid_list: str) -> tuple[tuple[str, int], ...]:
-    """The numeric FIDs of ``fid_list`` as (text, number), in order."""
+def _chejan_fids(fid_list: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The numeric FIDs of ``fid_list``, in order: as text and as numbers."""
     fids = _CHEJAN_FID_CACHE.get(fid_list)
     if fids is None:
-        fids = tuple((f, int(f)) for f in split_list(fid_list) if f.isdigit())
+        texts = tuple(f for f in split_list(fid_list) if f.isdigit())
+        fids = (texts, tuple(map(int, texts)))
         if len(_CHEJAN_FID_CACHE) < _CHEJAN_FID_CACHE_MAX:
             _CHEJAN_FID_CACHE[fid_list] = fids
     return fids
@@ -430,12 +431,13 @@ class KiwoomAdapter:
 
     def _on_chejan(self, gubun: str, item_cnt: int, fid_list: str) -> None:
         g = self.ocx.GetChejanData
-        raw: dict[str, str] = {"gubun": gubun}
-        for f, fid in _chejan_fids(fid_list):
-            raw[f] = g(fid)
+        texts, numbers = _chejan_fids(fid_list)
+        values = list(map(g, numbers))
+        raw: dict[str, str] = {"gubun": gubun, **dict(zip(texts, values))}
+        by_number = dict(zip(numbers, values))
 
         def get(fid: int) -> str:
-            v = raw.get(str(fid))
+            v = by_number.get(fid)
             return g(fid) if v is None else v
 
         if gubun == "0":

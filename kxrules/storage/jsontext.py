@@ -32,10 +32,12 @@ def raw_json(raw: dict[str, Any]) -> str:
         template = _template(keys)
         if len(_TEMPLATES) < _TEMPLATES_MAX:
             _TEMPLATES[keys] = template
-    values = raw.values()
-    if template is None or not all(type(v) is str for v in values):
+    if template is None:
         return _ENCODE_RAW(raw)
-    return template % tuple(map(encode_basestring, values))
+    try:        # the C encoder refuses what is not text, as json.dumps would encode it otherwise
+        return template % tuple(map(encode_basestring, raw.values()))
+    except TypeError:
+        return _ENCODE_RAW(raw)
 
 
 def detail_json(detail: dict[str, Any]) -> str:

@@ -41,3 +41,11 @@ def test_odd_keys_and_values_are_json_dumps() -> None:
 def test_detail_is_json_dumps_with_str_default() -> None:
     detail = {"holding": 3, "when": object.__new__(object), "name": "삼성전자"}
     assert detail_json(detail) == json.dumps(detail, ensure_ascii=False, default=str)
+
+
+def test_text_of_a_str_subclass_is_json_dumps() -> None:
+    class Text(str):
+        pass
+    raw = _chejan_raw()
+    raw["913"] = Text('체결 "x"')
+    assert raw_json(raw) == json.dumps(raw, ensure_ascii=False)
