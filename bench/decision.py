@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, workspace_for  # noqa: E402
 
 from kxrules.config.compile import compile_profile  # noqa: E402
-from kxrules.engine.evaluator import Gates, RuleEvaluator  # noqa: E402
+from kxrules.engine.evaluator import RuleEvaluator  # noqa: E402
+from kxrules.engine.gates import Gates  # noqa: E402
 from kxrules.engine.quotebook import QuoteBook  # noqa: E402
 from kxrules.money.ticks import tick_sizes  # noqa: E402
 

@@ -19,6 +19,7 @@ from numba import njit
 from ..arrays import F64, I64, Mask
 from ..rules import program as P
 from .crossing import direction_crossed, symbol_crossed
+from .gates import closed
 
 # market variables per candidate (rules.variables.MARKET_VARIABLES order); parameter slots follow
 N_MARKET = 12
@@ -137,7 +138,7 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, muted: Mask
     of each.
 
     ``top``: the QuoteBook's (4, 2, n) bid/ask/bid_qty/ask_qty planes; ``changed_ns`` (2, n) when
-    each top last changed. ``muted`` ... ``max_live``: the ``evaluator.Gates`` (read here, for
+    each top last changed. ``muted`` ... ``max_live``: the ``gates.Gates`` (read here, for
     the dirty symbols only, instead of a mask built over every symbol each batch). ``cost_cols`` rows:
     divisor, unit, on_sell, rounding mode per cost column. ``param_vals``: the per-symbol
     parameters as floats, slice_qty first. ``spans``: (start, length) of each rule's program.
@@ -156,8 +157,8 @@ def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, muted: Mask
         if not dirty[s]:
             continue
         dirty[s] = False
-        if muted[s] or operator_muted[s] or frozen[s] or live[s] >= max_live[s] or next_eligible[s] > now:
-            continue                  # (evaluator.Gates, and a miss's cooldown)
+        if closed(s, now, muted, operator_muted, frozen, live, max_live, next_eligible):
+            continue
         bid0 = top[0, 0, s]
         bid1 = top[0, 1, s]
         ask0 = top[1, 0, s]

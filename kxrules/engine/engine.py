@@ -20,7 +20,8 @@ from ..broker.server import LIVE_SERVERS, SIM, mismatch
 from ..money.fees import liquidity_of
 from ..seoul import NS_PER_MS
 from .broker_truth import BrokerTruth, QueryThrottle
-from .evaluator import Gates, RuleEvaluator, Signal, SignalBatch
+from .evaluator import RuleEvaluator, Signal, SignalBatch
+from .gates import Gates
 from .execution import AlertSink, Execution
 from .guard import SessionGuard
 from .limits import RiskLimits
@@ -204,6 +205,14 @@ class Engine:
             self._batch_timer.cancel()
             self.run_batch()
 
+    def gates(self) -> Gates | None:
+        """What keeps each symbol from new pairs now (None before execution is attached); a
+        miss's cooldown is the evaluator's ``next_eligible_ns``."""
+        ex, truth, guard = self.execution, self.truth, self.guard
+        if ex is None or truth is None:
+            return None
+        return Gates(guard.muted, guard.operator_muted, truth.frozen, ex.live_count, self.max_pairs)
+
     def run_batch_idle(self) -> None:
         """``wake()`` from a host whose clock has just run everything due by now: the batch
         ``wake()`` would schedule for now is the next thing to run, so it runs at once (without
@@ -219,12 +228,10 @@ class Engine:
             self.sync_book(now)
         self._batch_timer = None
         self.stats["batches"] += 1
-        ex, truth = self.execution, self.truth
-        if not self.guard.armed(now) or ex is None or truth is None:
+        gates = self.gates()
+        if gates is None or not self.guard.armed(now):
             self.book.take_dirty()
             return None
-        guard = self.guard
-        gates = Gates(guard.muted, guard.operator_muted, truth.frozen, ex.live_count, self.max_pairs)
         batch = self.evaluator.evaluate(now, gates)
         for sym in self.evaluator.cooled:                                         # a miss cooled it
             self._eligible_at(sym, int(self.evaluator.next_eligible_ns[sym]))

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .. import compiled
-from ..arrays import I64, Mask
 from ..money.fees import CostModel
 from ..rules.expr import CompiledExpr, raw_kernel
 from ..money.ticks import TICK_BANDS, TOP_TICK
@@ -25,30 +24,11 @@ from ..rules.program import compile_programs
 from ..rules.variables import CostTables, ParameterTable, rule_variables, variable_slots
 from ..seoul import NS_PER_MS
 from .crossing import direction_crossed
+from .gates import Gates
 from .quotebook import QuoteBook
 
 if TYPE_CHECKING:
     from ..config.compile import CompiledProfile
-
-
-class Gates(NamedTuple):
-    """What keeps symbols from new pairs: a symbol may trade now when none of the masks is set
-    and it has fewer live pairs than its cap (the arrays are the owners' own, read per batch)."""
-
-    muted: Mask               # under a VI, or muted with a reason (SessionGuard)
-    operator_muted: Mask      # the operator's mute (SessionGuard)
-    frozen: Mask              # the broker's position is not settled (BrokerTruth)
-    live: I64                 # live pairs (Execution)
-    max_live: I64             # the cap of live pairs
-
-    @classmethod
-    def all_open(cls, n: int) -> "Gates":
-        closed = np.zeros(n, dtype=bool)
-        return cls(closed, closed, closed, np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64))
-
-    def eligible(self) -> Mask:
-        mask: Mask = ~(self.muted | self.operator_muted | self.frozen) & (self.live < self.max_live)
-        return mask
 
 
 @dataclass(slots=True)

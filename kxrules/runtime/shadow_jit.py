@@ -5,7 +5,7 @@ their numpy twins, which tests hold to identical results.
   per venue and symbol, packed) and flag each row that changed its venue's top, and whether its
   symbol is crossed right after it. Runs on the read-ahead thread: it lets go of the GIL.
 - ``deliver``: put a run's quotes delivered by a time into the engine's book and mark the
-  symbols the crossing ones left crossed, in one call per window.
+  symbols the crossing ones left crossed (those the gates leave open), in one call per window.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from numba import njit
 
 from ..arrays import I64, U8, Mask
 from ..engine.crossing import symbol_crossed
+from ..engine.gates import closed
 from .shadow import CHANGED, CROSSING, LOW32
 
 
@@ -47,11 +48,13 @@ def shadow_flags(shadow_px: I64, shadow_sz: I64, sym: I64, venue: I64, bid: I64,
 
 @njit(cache=True, nogil=True)
 def deliver(sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, d: I64, flags: U8, head: int, tail: int,
-            t: int, top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64) -> tuple[int, bool]:
+            t: int, muted: Mask, operator_muted: Mask, frozen: Mask, live: I64, max_live: I64, next_eligible: I64,
+            top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64) -> tuple[int, bool]:
     """The run's quotes from ``head`` delivered by ``t`` (``d``) go into the book (``top``: bid,
     ask, bid_qty, ask_qty per venue and symbol; ``changed_ns``), those that changed nothing
     skipped; a crossing one marks its symbol dirty (``dirty_since``: the first such delivery
-    since the symbol was last clean). Returns the new head and whether any symbol was marked."""
+    since the symbol was last clean) unless the gates close the symbol at ``t`` (the batch at
+    ``t`` would drop the mark unread). Returns the new head and whether any symbol was marked."""
     marked = False
     i = head
     while i < tail and d[i] <= t:
@@ -64,7 +67,7 @@ def deliver(sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64, d: I64, 
             top[2, v, s] = bq[i]
             top[3, v, s] = aq[i]
             changed_ns[v, s] = d[i]
-            if f & CROSSING:
+            if f & CROSSING and not closed(s, t, muted, operator_muted, frozen, live, max_live, next_eligible):
                 marked = True
                 if not dirty[s]:
                     dirty[s] = True

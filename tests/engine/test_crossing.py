@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kxrules.config.compile import compile_profile
 from kxrules.engine.crossing import direction_crossed, symbol_crossed
-from kxrules.engine.evaluator import Gates, RuleEvaluator, load_compiled
+from kxrules.engine.evaluator import RuleEvaluator, load_compiled
+from kxrules.engine.gates import Gates
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.rules.expr import compile_expr
 from kxrules.rules.variables import known_names

@@ -9,7 +9,8 @@ import pytest
 
 from kxrules.config.compile import compile_profile
 from kxrules.engine.engine import leg_liquidity
-from kxrules.engine.evaluator import Gates, RuleEvaluator, load_compiled
+from kxrules.engine.evaluator import RuleEvaluator, load_compiled
+from kxrules.engine.gates import Gates
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.money.ticks import tick_sizes
 from kxrules.rules.expr import compile_expr
