@@ -128,7 +128,7 @@ def _tick(price: int, tick_table: I64) -> Any:    # an int64 scalar of the table
     return tick_table[tick_table.shape[0] - 1, 1]
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@njit(cache=True, error_model="numpy")
 def decide(top: I64, changed_ns: I64, dirty: Mask, dirty_since: I64, muted: Mask, operator_muted: Mask,
            frozen: Mask, live: I64, max_live: I64, next_eligible: I64, sellable: I64, now: int, miss_cool_ns: int,
            rates: I64, cost_cols: I64, param_vals: F64, code: I64, consts: F64, spans: I64, tick_table: I64,

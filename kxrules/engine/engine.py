@@ -71,6 +71,7 @@ class Engine:
         self.execution: Execution | None = None
         self.truth: BrokerTruth | None = None
         self.limits: RiskLimits | None = None
+        self._gates: Gates | None = None        # built by attach()
         self._batch_timer: TimerHandle | None = None
         self._batch_woken_ns = 0            # when the pending batch was asked for
         # the fast replay brings the book up to a batch's time before it runs (None: the book is
@@ -98,6 +99,9 @@ class Engine:
                                  alert=self._alert, on_known=self._account_known, on_refuse=self.kill,
                                  deliver=self.on_order_event)
         self.execution.truth = self.truth
+        guard = self.guard
+        self._gates = Gates(guard.muted, guard.operator_muted, self.truth.frozen, self.execution.live_count,
+                            self.max_pairs)
         self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
                                  alert=self._alert, kill=self.kill)
         self.execution.on_first_fill = self.limits.on_first_fill
@@ -206,12 +210,10 @@ class Engine:
             self.run_batch()
 
     def gates(self) -> Gates | None:
-        """What keeps each symbol from new pairs now (None before execution is attached); a
-        miss's cooldown is the evaluator's ``next_eligible_ns``."""
-        ex, truth, guard = self.execution, self.truth, self.guard
-        if ex is None or truth is None:
-            return None
-        return Gates(guard.muted, guard.operator_muted, truth.frozen, ex.live_count, self.max_pairs)
+        """What keeps each symbol from new pairs now (None before execution is attached; the
+        arrays are their owners' own, read at each batch); a miss's cooldown is the evaluator's
+        ``next_eligible_ns``."""
+        return self._gates
 
     def run_batch_idle(self) -> None:
         """``wake()`` from a host whose clock has just run everything due by now: the batch

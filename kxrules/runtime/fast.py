@@ -49,6 +49,7 @@ from .shadow import CROSSING, ShadowedChunk, shadowed_chunks
 from .simulation import DRAIN_LIMIT_NS, HostResult, drain
 
 CHUNK_ROWS = 1 << 18
+NOTHING_DUE = 1 << 63
 
 
 class _Run:
@@ -76,6 +77,7 @@ class FastReplay:
         self.on_progress = on_progress
         self.interrupted = False
         self.runs: deque[_Run] = deque()      # fed, not yet all in the engine's book (in delivery order)
+        self._next_due = NOTHING_DUE          # delivery time of the first quote of ``runs`` (a Python int)
         self._jit = compiled.load("kxrules.runtime.shadow_jit")
         self.breaks = fastpath.real_data_breaks(emulator)
         self.windows: deque[int] = deque()    # delivery times of crossing quotes still to apply (ascending)
@@ -132,7 +134,7 @@ class FastReplay:
         self.emu.feed_quote_batch(*cols, ts)
         d = fastpath.delivery_times(self.emu, ts)
         flags = chunk.flags[lo:hi]
-        self.runs.append(_Run(cols, d, flags))
+        self._queue(_Run(cols, d, flags))
         hot = chunk.hot
         h0, h1 = bisect_left(hot, lo), bisect_left(hot, hi)
         if h1 > h0:
@@ -145,6 +147,11 @@ class FastReplay:
             self.engine.recorder.quotes(d[changed], *(c[changed] for c in cols))
         self.rows += hi - lo
         self.engine.stats["quotes"] += hi - lo
+
+    def _queue(self, run: _Run) -> None:
+        if not self.runs:
+            self._next_due = int(run.d[0])
+        self.runs.append(run)
 
     def _faithful(self, ts: I64, sym: I64, venue: I64, bid: I64, ask: I64, bq: I64, aq: I64) -> None:
         """Per-row feeding while the control is not ready (before login and registration); the
@@ -162,9 +169,9 @@ class FastReplay:
         """Put every quote delivered by ``now`` into the engine's book, marking the symbols the
         crossing ones left crossed (before any batch, and at each window); returns whether any
         was marked."""
-        runs = self.runs
-        if not runs or runs[0].d[runs[0].head] > now:
+        if now < self._next_due:
             return False
+        runs = self.runs
         gates = self.engine.gates() or self._all_open
         if self._jit is None:
             marked = self._deliver(now, gates)
@@ -180,6 +187,7 @@ class FastReplay:
                 if r.head < r.tail:
                     break
                 runs.popleft()
+        self._next_due = int(runs[0].d[runs[0].head]) if runs else NOTHING_DUE
         if marked:
             self.engine.book.any_dirty = True
         return bool(marked)

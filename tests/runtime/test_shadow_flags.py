@@ -14,7 +14,7 @@ from kxrules import compiled
 from kxrules.engine.gates import Gates
 from kxrules.engine.quotebook import QuoteBook
 from kxrules.marketdata.quote_format import QuoteBatch
-from kxrules.runtime.fast import FastReplay, _Run
+from kxrules.runtime.fast import NOTHING_DUE, FastReplay, _Run
 from kxrules.runtime.shadow import CHANGED, CROSSING, ShadowBook
 
 jit = compiled.load("kxrules.runtime.shadow_jit")
@@ -57,8 +57,9 @@ def test_compiled_and_numpy_shadow_passes_agree(seed):
 def _host(use_jit: bool, gates: Gates, cooling: np.ndarray) -> SimpleNamespace:
     engine = SimpleNamespace(book=QuoteBook(N), gates=lambda: gates,
                              evaluator=SimpleNamespace(next_eligible_ns=cooling))
-    host = SimpleNamespace(runs=deque(), engine=engine, _jit=jit if use_jit else None)
+    host = SimpleNamespace(runs=deque(), engine=engine, _jit=jit if use_jit else None, _next_due=NOTHING_DUE)
     host._deliver = lambda now, g: FastReplay._deliver(host, now, g)
+    host._queue = lambda run: FastReplay._queue(host, run)
     return host
 
 
@@ -82,7 +83,7 @@ def test_compiled_and_numpy_deliveries_agree(seed):
         chunk = shadow.mark(batch)
         cols = (batch.code_idx, batch.venue_idx, batch.bid, batch.ask, batch.bid_qty, batch.ask_qty)
         for host in hosts:
-            host.runs.append(_Run(cols, d, chunk.flags))
+            host._queue(_Run(cols, d, chunk.flags))
         if rng.random() < 0.6:
             now = int(d[0] + rng.integers(-5, int(d[-1] - d[0]) + 5))
             cooling[:] = np.where(rng.random(N) < 0.2, now + rng.integers(-1, 2, N), 0)
@@ -118,7 +119,7 @@ def test_a_crossing_quote_marks_only_a_symbol_the_gates_leave_open():
     assert chunk.hot.tolist() == [1, 3, 5]
     for use_jit in (True, False):
         host = _host(use_jit, gates, cooling)
-        host.runs.append(_Run((sym, venue, bid, ask, size, size), d, chunk.flags))
+        host._queue(_Run((sym, venue, bid, ask, size, size), d, chunk.flags))
         assert FastReplay._sync(host, 10) is True
         book = host.engine.book
         assert book.dirty.tolist() == [True] + [False] * (N - 1)
