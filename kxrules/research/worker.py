@@ -46,6 +46,7 @@ class SweepWorker:
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._profiles: dict[dt.date, Any] = {}
         self.runs = 0
+        self._recordings = 0          # the in-process recordings made (each run its own)
         remember_draws(REMEMBERED_DRAWS)
 
     def profile_for(self, date: dt.date):
@@ -58,20 +59,31 @@ class SweepWorker:
         return self._profiles[date]
 
     def run(self, spec: RunSpec) -> dict[str, Any]:
-        from .metrics import recorded_metrics
+        import duckdb
+
+        from ..storage.recorder import in_process
+        from .metrics import run_metrics
         from .settings import apply_setting
 
         profile = apply_setting(self.profile_for(spec.date), spec.setting)
         data_dir = self.scratch / f"run-{spec.key}"
         shutil.rmtree(data_dir, ignore_errors=True)
-        t0 = time.perf_counter()
-        result = replay_without_check(profile, spec.day, data_dir)
-        wall = time.perf_counter() - t0
-        if any(n.startswith("interrupted") for n in result.notes):
-            raise RuntimeError(f"run {spec.key} was interrupted: no row")
-        if not result.recorded:
-            raise RuntimeError(f"run {spec.key} could not be recorded: " + "; ".join(result.errors))
-        row = recorded_metrics(result.db_path, result.run_id)
+        # the run records into this process's memory (read back here, then dropped): no file to
+        # write and check at its end (~0.1 s a run); this connection keeps it alive meanwhile
+        self._recordings += 1
+        recording = in_process(f"sweep_run_{self._recordings}")
+        kept = duckdb.connect(recording)
+        try:
+            t0 = time.perf_counter()
+            result = replay_without_check(profile, spec.day, data_dir, recording)
+            wall = time.perf_counter() - t0
+            if any(n.startswith("interrupted") for n in result.notes):
+                raise RuntimeError(f"run {spec.key} was interrupted: no row")
+            if not result.recorded:
+                raise RuntimeError(f"run {spec.key} could not be recorded: " + "; ".join(result.errors))
+            row = run_metrics(kept, result.run_id)
+        finally:
+            kept.close()
         shutil.rmtree(data_dir, ignore_errors=True)
         self.runs += 1
         freeze_process_startup()        # after the first run everything start-up loads is loaded
@@ -82,14 +94,15 @@ class SweepWorker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def replay_without_check(profile, day: Path, data_dir: Path):
+def replay_without_check(profile, day: Path, data_dir: Path, recording: str | None = None):
     """``run_simulation`` for a replay whose file was already checked (the check streams the
-    whole day; a sweep does it once per day, not once per run)."""
+    whole day; a sweep does it once per day, not once per run); ``recording``: see
+    ``TradeOptions``."""
     from ..runtime.session import TradeOptions, run_session
     from ..runtime.sim_host import EmulatorHost
     from ..runtime.sources import QuoteSourceSpec
 
-    options = TradeOptions(broker="sim", replay=day, data_dir=data_dir)
+    options = TradeOptions(broker="sim", replay=day, data_dir=data_dir, recording=recording)
     return run_session(profile, options, EmulatorHost(profile, options, QuoteSourceSpec(day, "replay")))
 
 

@@ -65,6 +65,7 @@ class TradeOptions:
     emulator: bool = False              # kiwoom_rest: trade against the REST emulator on loopback
     ops: Any = None                     # ops.view.OpsOptions: the operator's live web view (None: off)
     replay_check: Future[None] | None = None    # the check of ``replay`` already under way (start_check)
+    recording: str | None = None        # a DuckDB database to record into instead of data_dir's file
 
 
 @dataclass
@@ -186,7 +187,8 @@ class Session(Generic[ClockT, ControlT, AdapterT]):
     def build(self) -> None:
         profile, host = self.profile, self.host
         data_dir = Path(self.options.data_dir or profile.data_dir)
-        self.recorder = open_recorder(data_dir, profile.codes, durable=host.durable)   # exit 2 if locked
+        self.recorder = open_recorder(data_dir, profile.codes, durable=host.durable,   # exit 2 if locked
+                                      database=self.options.recording)
         try:
             compile_kernels(profile)        # numba compiles here (seconds, once), not while a market runs
             clock, control = host.open_broker()
@@ -281,11 +283,11 @@ def run_session(profile: CompiledProfile, options: TradeOptions,
 
 
 # -- the recording's start and end ------------------------------------------------------------------
-def open_recorder(data_dir: Path, codes: tuple[str, ...], *, durable: bool) -> Recorder:
+def open_recorder(data_dir: Path, codes: tuple[str, ...], *, durable: bool, database: str | None = None) -> Recorder:
     """The run's recorder, or a TradeError (exit 2) before anything trades: the file is locked by
     another process, or cannot be written."""
     try:
-        return Recorder(data_dir, codes, durable=durable)
+        return Recorder(data_dir, codes, durable=durable, database=database)
     except RecordingUnavailable as exc:
         raise TradeError(str(exc)) from None
 

@@ -48,11 +48,18 @@ _ORDER_COLS = ["run_id", "client_id", "pair_id", "role", "code", "venue", "side"
                "filled_qty", "avg_price", "fees_krw", "tax_krw", "late", "message"]
 
 
-def connect(data_dir: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def in_process(name: str) -> str:
+    """The DuckDB name of a recording kept in this process's memory (a sweep worker's scratch
+    run: no file to write at its end, read back while one connection to it is open)."""
+    return f":memory:{name}"
+
+
+def connect(data_dir: Path, *, read_only: bool = False, database: str | None = None) -> duckdb.DuckDBPyConnection:
+    """The recording in ``data_dir``, or ``database`` (``in_process``) instead."""
     path = Path(data_dir) / DB_NAME
-    if not read_only:
+    if not read_only and database is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(database or str(path), read_only=read_only)
     if not read_only:
         for name, cols in TABLES.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
@@ -132,11 +139,12 @@ def _arrow_column(values: tuple | list, type_: pa.DataType | None) -> pa.Array:
 
 class Recorder:
     def __init__(self, data_dir: Path, codes: tuple[str, ...], *, durable: bool,
-                 on_failure: Callable[[str], None] | None = None):
+                 on_failure: Callable[[str], None] | None = None, database: str | None = None):
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / DB_NAME
+        self.database = database          # instead of the data directory's file (``in_process``)
+        self.path = Path(database) if database else self.data_dir / DB_NAME
         try:
-            self.con = connect(self.data_dir)
+            self.con = connect(self.data_dir, database=database)
             self.run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0])
             # this process holds the file's lock: a run still 'running' belongs to a dead process
             self.killed_runs = [int(r[0]) for r in self.con.execute(
@@ -234,7 +242,7 @@ class Recorder:
         with contextlib.suppress(Exception):
             self.con.close()
         try:
-            self.con = connect(self.data_dir)
+            self.con = connect(self.data_dir, database=self.database)
         except RECORDING_ERRORS as exc:
             self._fail("reopening the recording", exc)
 

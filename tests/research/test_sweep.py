@@ -13,7 +13,7 @@ from kxrules.research.metrics import METRIC_COLUMNS, recorded_metrics
 from kxrules.research.runner import run_sweep
 from kxrules.research.store import SweepStore
 
-from .conftest import REPO, _plan, _table
+from .conftest import DAYS, REPO, _plan, _table
 
 
 def test_every_row_equals_a_standalone_trade_replay(swept, tmp_path):
@@ -67,3 +67,34 @@ def test_sweep_cli_checks_and_ranks(swept, recorded, tmp_path):
     best = max(sum(x["net_krw"] for x in table if x["setting"] == s) for s in {row["setting"] for row in table})
     ranking = r.stdout.split("maximize net_krw", 1)[1].splitlines()
     assert ranking[2].split()[0] == "1" and f" {best:,} " in ranking[2]
+
+
+def test_a_worker_records_each_run_in_memory_and_drops_it(recorded, tmp_path, monkeypatch):
+    """A worker's run records into its process's memory: the row is what the same replay
+    records into a file, no recording file is opened, and the memory is let go afterwards."""
+    import duckdb
+
+    from kxrules.storage import recorder
+
+    opened = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(recorder.duckdb, "connect", lambda db, **kw: opened.append(db) or real_connect(db, **kw))
+    from kxrules.research.settings import Setting
+    from kxrules.research.worker import RunSpec, SweepWorker
+    from kxrules.runtime.trade import TradeOptions, run_simulation
+    from kxrules.storage.recorder import in_process
+
+    worker = SweepWorker(REPO, "sim", recorded.universe, tmp_path / "scratch")
+    try:
+        row = worker.run(RunSpec("a", Setting(), recorded.sources[0], DAYS[0]))
+        assert opened and all(db == in_process("sweep_run_1") for db in opened), opened
+        con = duckdb.connect(in_process("sweep_run_1"))      # the run's name: an empty database now
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0] == 0
+        con.close()
+    finally:
+        worker.close()
+    monkeypatch.undo()
+    profile = worker.profile_for(DAYS[0])
+    run_simulation(profile, TradeOptions(broker="sim", replay=recorded.sources[0], data_dir=tmp_path / "file"))
+    assert row["pairs"] > 0
+    assert {k: row[k] for k in METRIC_COLUMNS} == recorded_metrics(tmp_path / "file" / "kxrules.duckdb", 1)
