@@ -124,6 +124,7 @@ class Exchange:
         self._head = 0
         self._advancing = False
         self._jit = compiled.load("kxrules.broker.emulator.queue_jit")
+        self._rows_out = np.empty(0, dtype=np.int64)
 
     # --- inputs ---
     def quote(self, sym: int, vidx: int, bid: int, ask: int, bq: int, aq: int, ts: int) -> None:
@@ -228,14 +229,22 @@ class Exchange:
                 q.popleft()
                 self._head = 0
             return
-        due: list[tuple[tuple[np.ndarray, ...], int, int]] = []     # (batch, from, to)
+        skip = self._resting_books() if self.resting else self._no_books
+        # (batch, from, to, the rows for books with resting orders: applied one by one, first)
+        due: list[tuple[tuple[np.ndarray, ...], int, int, list[int]]] = []
         head = self._head
         for batch in q:
-            ts = batch[0]
-            if ts[head] >= upper:
+            ts, sym, vidx = batch[0], batch[1], batch[2]
+            if self._jit is not None:
+                out = self._rows_buffer(len(ts))
+                end, k = self._jit.resting_rows(ts, sym, vidx, head, upper, skip, out)
+                rows = out[:k].tolist()
+            else:
+                end = len(ts) if ts[-1] < upper else bisect_left(ts, upper, head)   # keeps the GIL (runtime/fast.py)
+                rows = (head + np.flatnonzero(skip[sym[head:end] * 2 + vidx[head:end]])).tolist()
+            if end == head:
                 break
-            end = len(ts) if ts[-1] < upper else bisect_left(ts, upper, head)     # keeps the GIL (runtime/fast.py)
-            due.append((batch, head, end))
+            due.append((batch, head, end, rows))
             if end < len(ts):
                 break
             head = 0
@@ -245,15 +254,11 @@ class Exchange:
         for _ in range(whole):
             q.popleft()
         self._head = 0 if whole == len(due) else due[-1][2]
-        skip = self._no_books
-        if self.resting:
-            skip = self._resting_books()
-            for (ts, sym, vidx, bid, ask, bq, aq), lo, hi in due:
-                keys = sym[lo:hi] * 2 + vidx[lo:hi]
-                for i in np.flatnonzero(skip[keys]).tolist():
-                    j = lo + i
-                    self._apply(int(keys[i]), int(bid[j]), int(ask[j]), int(bq[j]), int(aq[j]), int(ts[j]))
-        for (_, sym, vidx, bid, ask, bq, aq), lo, hi in due:
+        for (ts, sym, vidx, bid, ask, bq, aq), _, _, rows in due:
+            for j in rows:
+                self._apply(int(sym[j]) * 2 + int(vidx[j]), int(bid[j]), int(ask[j]), int(bq[j]), int(aq[j]),
+                            int(ts[j]))
+        for (_, sym, vidx, bid, ask, bq, aq), lo, hi, _ in due:
             if self._jit is not None:
                 self._jit.apply_queued(sym, vidx, bid, ask, bq, aq, lo, hi, skip, self.books)
                 continue
@@ -262,6 +267,12 @@ class Exchange:
             k = keys[keep]
             for row, col in ((0, bid), (1, ask), (2, bq), (3, aq), (4, bq), (5, aq)):
                 self.books[row, k] = col[lo:hi][keep]
+
+    def _rows_buffer(self, n: int) -> np.ndarray:
+        """Room for ``n`` row positions (reused: read before the next call)."""
+        if len(self._rows_out) < n:
+            self._rows_out = np.empty(max(n, 2 * len(self._rows_out)), dtype=np.int64)
+        return self._rows_out
 
     def _resting_books(self) -> np.ndarray:
         """Flags of the books with resting orders (read only: kept while the books stay the same,

@@ -45,6 +45,21 @@ def apply_until(ts: I64, sym: I64, vidx: I64, bid: I64, ask: I64, bq: I64, aq: I
 
 
 @njit(cache=True, nogil=True)
+def resting_rows(ts: I64, sym: I64, vidx: I64, head: int, upper: int, resting: Mask, out: I64) -> tuple[int, int]:
+    """The queued quotes from ``head`` stamped before ``upper``: their end, and how many of them
+    are for a book ``resting`` flags (their positions, ascending, into ``out``)."""
+    k = 0
+    i = head
+    n = ts.shape[0]
+    while i < n and ts[i] < upper:
+        if resting[sym[i] * 2 + vidx[i]]:
+            out[k] = i
+            k += 1
+        i += 1
+    return i, k
+
+
+@njit(cache=True, nogil=True)
 def next_touching(sym: I64, vidx: I64, head: int, wanted: Mask) -> int:
     """Position of the first queued quote (from ``head``) for a book ``wanted`` flags, or -1."""
     for i in range(head, sym.shape[0]):
