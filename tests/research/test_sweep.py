@@ -79,8 +79,13 @@ def test_a_worker_records_each_run_in_memory_and_drops_it(recorded, tmp_path, mo
     opened = []
     real_connect = duckdb.connect
     monkeypatch.setattr(recorder.duckdb, "connect", lambda db, **kw: opened.append(db) or real_connect(db, **kw))
+    from kxrules.broker.emulator.remembered import remember_draws
+    from kxrules.research import worker as worker_module
     from kxrules.research.settings import Setting
     from kxrules.research.worker import RunSpec, SweepWorker
+
+    # a worker freezes its process's heap for good: not this test process's
+    monkeypatch.setattr(worker_module, "freeze_process_startup", lambda: None)
     from kxrules.runtime.trade import TradeOptions, run_simulation
     from kxrules.storage.recorder import in_process
 
@@ -93,6 +98,7 @@ def test_a_worker_records_each_run_in_memory_and_drops_it(recorded, tmp_path, mo
         con.close()
     finally:
         worker.close()
+        remember_draws(0)                          # the worker kept its draws for the process
     monkeypatch.undo()
     profile = worker.profile_for(DAYS[0])
     run_simulation(profile, TradeOptions(broker="sim", replay=recorded.sources[0], data_dir=tmp_path / "file"))
