@@ -8,7 +8,7 @@ emulator's orders and fills and the DuckDB recording on. Prints one JSON line.
 A cold run is a fresh ``kxrules trade --replay`` process, end to end (start-up, the replay check,
 the replay, the recording). ``--warm-runs N`` then replays the same day N + 1 times inside this
 process the way a sweep worker does (``research.worker.SweepWorker``: profile compiled once,
-kernels loaded, no replay check; each run opens its own recording) and reports the last N. With
+kernels loaded, no replay check; each run records into the worker's memory) and reports the last N. With
 ``--repeat`` or ``--warm-runs`` a summary line gives the median, the spread and the load average
 (the machine is shared: say so with the figures).
 
