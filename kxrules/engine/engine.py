@@ -218,7 +218,7 @@ class Engine:
     def run_batch_idle(self) -> None:
         """``wake()`` from a host whose clock has just run everything due by now: the batch
         ``wake()`` would schedule for now is the next thing to run, so it runs at once (without
-        a timer: the fast replay's windows, ~27 k a 200-symbol hour)."""
+        a timer: the fast replay's windows)."""
         if self._batch_timer is None:
             self.run_batch()
         else:

@@ -17,8 +17,9 @@ So this host:
    delivered by then is put into the QuoteBook in one compiled call (read from the chunk itself:
    no copy), the crossing ones mark their symbols (those the engine's gates leave open: the batch
    would drop any other mark unread, and with no mark there is no batch: 56% of the windows of a
-   200-symbol hour), and the engine's batch runs exactly when the faithful path's would. A batch the engine runs for another reason (a symbol
-   eligible again) first brings the book up to its time (``sync_book``).
+   200-symbol hour), and the engine's batch runs exactly when the faithful path's would. A batch
+   the engine runs for another reason (a symbol eligible again) first brings the book up to its
+   time (``sync_book``).
 
 Searches in sorted times on the main thread use ``bisect`` (the emulated matcher's too), not
 ``np.searchsorted``: numpy lets go of the interpreter's lock inside it, and with the Parquet
