@@ -225,3 +225,30 @@ def test_debug_logging_shows_no_token_or_key(caplog):
     from .rest_sockets import APPKEY, SECRET
     for secret in (APPKEY, SECRET, *tokens):
         assert secret not in text
+
+
+def test_close_is_bounded_when_a_task_outlives_its_cancellation():
+    """A session's end never hangs on the adapter: a task that does not end when cancelled (a
+    socket read that saw the peer's close waits, shielded, for the connection to be lost) is
+    left to the loop's close and counted; the socket is dropped on the way."""
+    import asyncio
+    import time
+
+    with rig() as r:
+        a = r.adapter
+        a.connect()
+        assert r.run_until(lambda: a.connected)
+        never = r.loop.create_future()
+
+        async def stuck() -> None:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:      # as a library that closes politely on cancel
+                await never
+        a._spawn(stuck())
+        r.run_until(lambda: False, timeout_s=0.05)        # the task starts and sleeps
+        t0 = time.monotonic()
+        a.close()
+        assert time.monotonic() - t0 < 3 * 2.0 + 2
+        assert a.counters["close_tasks_stuck"] == 1
+        assert not a.connected

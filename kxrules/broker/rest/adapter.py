@@ -55,6 +55,7 @@ ITEMS_PER_REG = 100          # codes per REG data entry
 _WS_LOG = logging.getLogger("kxrules.broker.rest.websocket")
 _WS_LOG.setLevel(logging.INFO)
 LOGIN_TIMEOUT_S = 10.0
+CLOSE_WAIT_S = 2.0           # for the adapter's own tasks to end once cancelled, at close
 MASTER_ATTEMPTS = 3          # per 종목정보 call: a refusal (1700) or a transport error is tried again
 
 
@@ -602,7 +603,14 @@ class KiwoomRestAdapter:
         for t in tasks:
             t.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+            if stuck and ws is not None:
+                # a socket read that saw the peer's close waits, shielded from cancellation, for
+                # the connection to be lost (websockets' recv): lose it
+                ws.transport.abort()
+                _, stuck = await asyncio.wait(stuck, timeout=CLOSE_WAIT_S)
+            if stuck:           # never hang the session's end on them: left to the loop's close
+                self.counters["close_tasks_stuck"] += len(stuck)
         if await self.tokens.revoke():
             self.counters["token_revoked"] += 1
         await self.http.aclose()
