@@ -32,27 +32,17 @@ def test_an_error_surfaces_at_the_failing_item():
     assert got == [1, 2]
 
 
-def test_stopping_early_reads_at_most_one_item_ahead():
+@pytest.mark.parametrize("depth, taken", [(1, 3), (3, 5)])
+def test_stopping_early_reads_only_the_read_ahead_past_what_was_taken(depth, taken):
+    """In order, and closing the stream stops the reading ``depth`` items past the last taken
+    (the default: one)."""
     produced = []
 
     def items():
         for i in range(1000):
             produced.append(i)
             yield i
-    stream = prefetched(items())
-    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream = prefetched(items()) if depth == 1 else prefetched(items(), depth=depth)
+    assert [next(stream) for _ in range(taken)] == list(range(taken))
     stream.close()
-    assert produced == [0, 1, 2, 3]
-
-
-def test_a_deeper_read_ahead_keeps_order_and_stops_that_many_items_ahead():
-    produced = []
-
-    def items():
-        for i in range(100):
-            produced.append(i)
-            yield i
-    stream = prefetched(items(), depth=3)
-    assert [next(stream) for _ in range(5)] == list(range(5))
-    stream.close()
-    assert produced == list(range(5 + 3))
+    assert produced == list(range(taken + depth))

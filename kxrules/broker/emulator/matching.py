@@ -241,7 +241,8 @@ class Exchange:
                 rows = out[:k].tolist()
             else:
                 end = len(ts) if ts[-1] < upper else bisect_left(ts, upper, head)   # keeps the GIL (runtime/fast.py)
-                rows = (head + np.flatnonzero(skip[sym[head:end] * 2 + vidx[head:end]])).tolist()
+                rows = (head + np.flatnonzero(skip[sym[head:end] * 2 + vidx[head:end]])).tolist() \
+                    if self.resting else []
             if end == head:
                 break
             due.append((batch, head, end, rows))
