@@ -19,7 +19,7 @@ APPKEY = "KnownAppKey-REST-session-7f3a9c1e5b2d4f6a8c0e"
 SECRET = "KnownSecretKey-REST-session-0e8c6a4f2d1b3c5e"
 
 
-def _args(uni: Path, data: Path, *, until: str = "09:02:10", speed: str = "20") -> list[str]:
+def _args(uni: Path, data: Path, *, until: str = "09:02:10", speed: str = "5") -> list[str]:
     return ["trade", "--profile", "pilot", "--broker", "kiwoom_rest", "--emulator", "--seed", "7",
             "--speed", speed, "--date", str(DAY), "--until", until, "--universe", str(uni),
             "--data-dir", str(data), "--workspace", str(REPO), "--quiet"]
