@@ -59,6 +59,9 @@ def main() -> None:
     import os
     import sys
 
+    # kxrules makes no BLAS calls: numpy's OpenBLAS would start a thread that spins on the second
+    # core through start-up (0.14 s of CPU) while the replay's helpers need that core
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
     except KeyboardInterrupt:

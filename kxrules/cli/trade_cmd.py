@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..runtime.heap import no_collections_until_the_session
 from .common import fail, is_tty, today_in_seoul, workspace_root
 
 
@@ -16,6 +17,7 @@ class Broker(str, Enum):
     kiwoom_rest = "kiwoom_rest"
 
 
+@no_collections_until_the_session
 def trade(
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name or path.")] = "pilot",
     broker: Annotated[Optional[Broker], typer.Option("--broker", help="sim (the built-in Kiwoom emulator), kiwoom (the real OpenAPI+ control, Windows) or kiwoom_rest (Kiwoom's REST API, any OS). Default: the profile's.")] = None,
