@@ -12,11 +12,12 @@ import pyarrow.parquet as pq
 from .quote_format import CODES_METADATA_KEY, QUOTE_SCHEMA, VENUES
 
 # Parquet writer settings: sorted timestamps delta-encode (~2.5 bytes per row for a busy day);
-# prices and the code/venue strings repeat and dictionary-encode; zstd level 1 is cheap.
-# A 200-symbol day comes to ~10.5 bytes per row.
+# prices and the code/venue strings repeat and dictionary-encode. A 200-symbol day comes to ~10.7
+# bytes per row. LZ4 over these encodings is within 2% of zstd's size and a third cheaper to
+# read back (0.39 vs 0.60 s of CPU for a 14.4 M-row day): every replay and every sweep run
+# decodes the whole file again.
 PARQUET_WRITE_OPTIONS: dict = dict(
-    compression="zstd",
-    compression_level=1,
+    compression="lz4",
     use_dictionary=["code", "venue", "bid1", "ask1"],
     column_encoding={
         "ts_ns": "DELTA_BINARY_PACKED",

@@ -72,6 +72,28 @@ def test_writer_produces_the_schema_and_validates(tmp_path: Path, background: bo
     assert t.num_rows == 50 and t.column("venue").to_pylist()[0] in ("KRX", "NXT")
 
 
+def parquet_layout(path: Path) -> dict[str, tuple[set[str], set[str]]]:
+    """Per column: the codecs and encodings its chunks were written with, as DuckDB reads them."""
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT path_in_schema, compression, encodings FROM parquet_metadata('{path}')").fetchall()
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for column, codec, encodings in rows:
+        codecs, seen = out.setdefault(column, (set(), set()))
+        codecs.add(codec)
+        seen.update(e.strip() for e in encodings.split(","))
+    return out
+
+
+def test_written_quote_files_are_cheap_to_read_back(tmp_path: Path) -> None:
+    """Every replay decodes its whole file again: LZ4 (as portable LZ4_RAW) over delta-encoded
+    time stamps and sizes reads back a third cheaper than zstd at the same size."""
+    layout = parquet_layout(_write(tmp_path / "q.parquet", _rows()))
+    assert {c for codecs, _ in layout.values() for c in codecs} == {"LZ4_RAW"}
+    for column in ("ts_ns", "bid1_qty", "ask1_qty"):
+        assert "DELTA_BINARY_PACKED" in layout[column][1]
+
+
 def test_writer_accepts_tables(tmp_path: Path) -> None:
     with QuoteWriter(tmp_path / "t.parquet") as w:
         w.write(_table())

@@ -37,6 +37,17 @@ def test_export_writes_one_sorted_file_per_day_equal_to_the_recording(recorded):
     assert r.exit_code == 0 and "2 day(s)" in r.stdout
 
 
+def test_an_exported_day_is_cheap_to_read_back(recorded):
+    """Each sweep run decodes its day again: LZ4, in Parquet v2 (whose delta encodings DuckDB
+    picks for a busy day's time stamps; this small day's repeat enough to be a dictionary)."""
+    from ..marketdata.test_quote_format import parquet_layout
+
+    path = day_path(recorded.library, DAYS[0])
+    layout = parquet_layout(path)
+    assert {c for codecs, _ in layout.values() for c in codecs} == {"LZ4_RAW"}
+    assert duckdb.sql(f"SELECT format_version FROM parquet_file_metadata('{path}')").fetchall() == [(2,)]
+
+
 def test_an_exported_day_is_a_clean_replay(recorded):
     from kxrules.config.compile import compile_profile
     from kxrules.runtime.replay_check import check_replay
