@@ -6,11 +6,12 @@ emulator's orders and fills and the DuckDB recording on. Prints one JSON line.
     python bench/replay.py --ops-viewer [--repeat 9]   # pairs of runs without / with the ops view and a viewer
 
 A cold run is a fresh ``kxrules trade --replay`` process, end to end (start-up, the replay check,
-the replay, the recording), from the package's bytecode (written first if missing). ``--warm-runs N`` then replays the same day N + 1 times inside this
-process the way a sweep worker does (``research.worker.SweepWorker``: profile compiled once,
-kernels loaded, no replay check; each run records into the worker's memory) and reports the last N. With
-``--repeat`` or ``--warm-runs`` a summary line gives the median, the spread and the load average
-(the machine is shared: say so with the figures).
+the replay, the recording), from the package's bytecode (written first if missing).
+``--warm-runs N`` then replays the same day N + 1 times inside this process the way a sweep
+worker does (``research.worker.SweepWorker``: profile compiled once, kernels loaded, no replay
+check; each run records into the worker's memory) and reports the last N. With ``--repeat`` or
+``--warm-runs`` a summary line gives the median, the spread and the load average (the machine
+is shared: say so with the figures).
 
 ``--ops-viewer`` runs ``--repeat`` pairs of runs: one without the ops view, one with it
 (``--ops-port``) and a client reading its live stream the whole time, in alternating order
