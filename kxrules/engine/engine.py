@@ -71,7 +71,9 @@ class Engine:
         self.execution: Execution | None = None
         self.truth: BrokerTruth | None = None
         self.limits: RiskLimits | None = None
-        self._gates: Gates | None = None        # built by attach()
+        # what keeps each symbol from new pairs now, built by attach() (the arrays are their owners'
+        # own, read at each batch); a miss's cooldown is the evaluator's next_eligible_ns
+        self.gates: Gates | None = None
         self._batch_timer: TimerHandle | None = None
         self._batch_woken_ns = 0            # when the pending batch was asked for
         # the fast replay brings the book up to a batch's time before it runs (None: the book is
@@ -100,7 +102,7 @@ class Engine:
                                  deliver=self.on_order_event)
         self.execution.truth = self.truth
         guard = self.guard
-        self._gates = Gates(guard.muted, guard.operator_muted, self.truth.frozen, self.execution.live_count,
+        self.gates = Gates(guard.muted, guard.operator_muted, self.truth.frozen, self.execution.live_count,
                             self.max_pairs)
         self.limits = RiskLimits(self.profile.risk, self.profile.codes, self.clock, self.execution, self.truth,
                                  alert=self._alert, kill=self.kill)
@@ -209,12 +211,6 @@ class Engine:
             self._batch_timer.cancel()
             self.run_batch()
 
-    def gates(self) -> Gates | None:
-        """What keeps each symbol from new pairs now (None before execution is attached; the
-        arrays are their owners' own, read at each batch); a miss's cooldown is the evaluator's
-        ``next_eligible_ns``."""
-        return self._gates
-
     def run_batch_idle(self) -> None:
         """``wake()`` from a host whose clock has just run everything due by now: the batch
         ``wake()`` would schedule for now is the next thing to run, so it runs at once (without
@@ -230,7 +226,7 @@ class Engine:
             self.sync_book(now)
         self._batch_timer = None
         self.stats["batches"] += 1
-        gates = self.gates()
+        gates = self.gates
         if gates is None or not self.guard.armed(now):
             self.book.take_dirty()
             return None

@@ -173,7 +173,7 @@ class FastReplay:
         if now < self._next_due:
             return False
         runs = self.runs
-        gates = self.engine.gates() or self._all_open
+        gates = self.engine.gates or self._all_open
         if self._jit is None:
             marked = self._deliver(now, gates)
         else:

@@ -55,7 +55,7 @@ def test_compiled_and_numpy_shadow_passes_agree(seed):
 
 
 def _host(use_jit: bool, gates: Gates, cooling: np.ndarray) -> SimpleNamespace:
-    engine = SimpleNamespace(book=QuoteBook(N), gates=lambda: gates,
+    engine = SimpleNamespace(book=QuoteBook(N), gates=gates,
                              evaluator=SimpleNamespace(next_eligible_ns=cooling))
     host = SimpleNamespace(runs=deque(), engine=engine, _jit=jit if use_jit else None, _next_due=NOTHING_DUE)
     host._deliver = lambda now, g: FastReplay._deliver(host, now, g)
