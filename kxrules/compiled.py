@@ -34,6 +34,35 @@ def load(module: str) -> ModuleType | None:
     if os.environ.get("KXRULES_NO_JIT"):
         return None
     try:
-        return importlib.import_module(module)
+        kernels = importlib.import_module(module)
     except ImportError:
         return None
+    _load_cached_kernels_lightly()
+    return kernels
+
+
+def _load_cached_kernels_lightly() -> None:
+    """Before loading a cached kernel, numba refreshes its whole compiler: it imports some forty
+    modules of lowering rules (about 0.1 s, a cold ``trade --replay``'s largest start-up item
+    after the imports), though the kernel's machine code needs only numba's runtime (NRT) set up
+    (numba#2198). kxrules' kernels use no ``objmode``, the one case that needs the rules at load
+    (numba#9806), so a cache hit here sets up the runtime only. A miss compiles, and compiling
+    refreshes the compiler itself. Left alone if numba's cache no longer has this shape."""
+    from numba.core import caching
+    from numba.core.runtime import nrt
+
+    cache = caching.Cache
+    if getattr(cache.load_overload, "_kxrules_light", False):
+        return
+    if not all(hasattr(cache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors")) \
+            or not hasattr(nrt.rtsys, "initialize"):
+        return
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        nrt.rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+        return None     # the guard swallowed a spurious I/O error, as numba's own load does
+
+    load_overload._kxrules_light = True     # type: ignore[attr-defined]
+    setattr(cache, "load_overload", load_overload)
