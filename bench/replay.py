@@ -4,6 +4,10 @@ emulator's orders and fills and the DuckDB recording on. Prints one JSON line.
     python bench/replay.py --symbols 200 --minutes 60 --seed 7 [--path fast|faithful] [--out-dir bench/out]
     python bench/replay.py --repeat 5 --warm-runs 5     # cold runs, then warm runs in one process
     python bench/replay.py --ops-viewer [--repeat 9]   # pairs of runs without / with the ops view and a viewer
+    python bench/replay.py --warm-runs 3 --set edge_buffer_ticks=3    # a day that trades less
+
+How fast a day replays depends on how much it trades: the quotes take a fixed pass, each pair
+its orders, acks and fills through the emulated broker (``--set``: as ``kxrules trade --set``).
 
 A cold run is a fresh ``kxrules trade --replay`` process, end to end (start-up, the replay check,
 the replay, the recording), from the package's bytecode (written first if missing).
@@ -70,6 +74,9 @@ def main() -> None:
                         help="cold runs (default 1), or pairs of runs with --ops-viewer (default 9)")
     parser.add_argument("--warm-runs", type=int, default=0,
                         help="then this many warm replays in this process, after one to warm it")
+    parser.add_argument("--set", dest="set_", action="append", default=[], metavar="NAME=VALUE",
+                        help="replay with another rules/edge.yaml value, as `kxrules trade --set` "
+                             "(e.g. edge_buffer_ticks=3: fewer trades; the rate depends on how much the day trades)")
     args = parser.parse_args()
     out = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -172,18 +179,20 @@ def spread(name: str, walls: list[float], rows: int) -> dict:
 def warm_runs(args, quotes: Path, universe: Path) -> list[float]:
     """The same day replayed again and again by one sweep worker (start-up paid once); the
     walls of all but the first run (``SweepWorker.run``: session, replay, recording)."""
-    from kxrules.research.settings import Setting
+    from kxrules.research.settings import parse_set_options
     from kxrules.research.worker import RunSpec, SweepWorker
 
+    setting = parse_set_options(args.set_)
     worker = SweepWorker(REPO, "pilot", universe, args.out_dir / "warm_scratch")
     walls = []
     try:
         for i in range(args.warm_runs + 1):
-            row = worker.run(RunSpec(f"warm{i}", Setting(), quotes, DAY))
+            row = worker.run(RunSpec(f"warm{i}", setting, quotes, DAY))
             if row["exit_code"] != 0:
                 raise SystemExit(f"warm run {i} ended with exit code {row['exit_code']}")
             print(json.dumps({"bench": "replay_warm_run", "run": i, "wall_s": round(row["wall_s"], 3),
-                              "pairs": row["pairs"], "net_krw": row["net_krw"]}), flush=True)
+                              "signals": row["signals"], "pairs": row["pairs"], "net_krw": row["net_krw"]}),
+                  flush=True)
             walls.append(row["wall_s"])
     finally:
         worker.close()
@@ -241,7 +250,8 @@ def run(args, quotes: Path, universe: Path, rows: int, *, view: bool) -> dict:
     shutil.rmtree(data_dir, ignore_errors=True)        # each run records into a fresh database
     cmd = [sys.executable, "-m", "kxrules", "trade", "--profile", "pilot", "--broker", "sim",
            "--replay", str(quotes), "--universe", str(universe), "--speed", "max", "--path", args.path,
-           "--data-dir", str(data_dir), "--workspace", str(REPO), "--quiet"]
+           "--data-dir", str(data_dir), "--workspace", str(REPO), "--quiet",
+           *(arg for item in args.set_ for arg in ("--set", item))]
     port = free_port()
     if view:
         cmd += ["--ops-port", str(port)]
