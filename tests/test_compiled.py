@@ -56,3 +56,12 @@ def test_a_cached_kernel_loads_without_the_compilers_registries_and_runs(tmp_pat
     assert first == {"out": [1, 3, 6, 10, 15], "cache_hits": 0, "registries_loaded": True}
     second = _run(tmp_path)                  # a cold start-up with the kernel cached
     assert second == {"out": [1, 3, 6, 10, 15], "cache_hits": 1, "registries_loaded": False}
+
+
+def test_no_kernel_uses_objmode():
+    """A kernel with an ``objmode`` block needs the compiler's registries when it is loaded from
+    the cache (numba#9806): the light loads above would then be wrong for it."""
+    root = Path(compiled.__file__).parent
+    users = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if p.name != "compiled.py" and "objmode" in p.read_text(encoding="utf-8")]
+    assert users == []
