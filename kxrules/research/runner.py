@@ -44,6 +44,13 @@ class Plan:
     def keys(self) -> set[str]:
         return {r.key for r in self.runs}
 
+    def day_by_day(self, runs: list[RunSpec]) -> list[RunSpec]:
+        """``runs`` ordered by day, in each day the settings in their order: a worker then replays
+        a day under several settings in a row, and keeps its shadow flags (``runtime.kept_flags``)
+        in between."""
+        order = {day: i for i, day in enumerate(self.dates)}
+        return sorted(runs, key=lambda r: order[r.day])
+
     def runs_for(self, setting: Setting) -> list[RunSpec]:
         """The setting's run on every day (SettingError when it does not apply to a date's profile)."""
         out = []
@@ -100,7 +107,7 @@ def plan_sweep(sweep: Sweep) -> Plan:
         plan.quotes[day] = pq.ParquetFile(day).metadata.num_rows if day.suffix == ".parquet" else 0
     try:
         if sweep.search is None:
-            plan.runs = [run for setting in sweep.settings for run in plan.runs_for(setting)]
+            plan.runs = plan.day_by_day([run for setting in sweep.settings for run in plan.runs_for(setting)])
         else:
             from .search import corner_settings
 

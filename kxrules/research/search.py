@@ -99,7 +99,8 @@ def run_search(plan: "Plan", store: "SweepStore", runs: "Runs") -> None:
                 specs[trial.number] = plan.runs_for(setting)
             except SettingError:
                 specs[trial.number] = []          # told as failed below
-        runs.run([s for group in specs.values() for s in group], pool_size=search.batch * len(plan.dates))
+        runs.run(plan.day_by_day([s for group in specs.values() for s in group]),
+                 pool_size=search.batch * len(plan.dates))
         for trial, setting in zip(batch, settings):
             keys = {s.key for s in specs[trial.number]}
             rows = store.rows(sweep.name, keys) if keys else []

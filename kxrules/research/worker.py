@@ -23,12 +23,15 @@ from typing import Any
 
 from ..broker.emulator.remembered import remember_draws
 from ..runtime.heap import freeze_process_startup
+from ..runtime.kept_flags import keep_flags
 from .settings import Setting
 
 
 # every run draws the same real-data latencies (the emulator's seed is the profile's): the first
 # 32 M are kept (256 MB, a 200-symbol day's first ~2 hours) and read again by later runs
 REMEMBERED_DRAWS = 1 << 25
+# the days' shadow flags (1 byte a quote): a 200-symbol hour is 14 MB, a whole day ~100 MB
+KEPT_FLAGS_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class SweepWorker:
         self.runs = 0
         self._recordings = 0          # the in-process recordings made (each run its own)
         remember_draws(REMEMBERED_DRAWS)
+        keep_flags(KEPT_FLAGS_BYTES)
 
     def profile_for(self, date: dt.date):
         """The compiled profile for a trading date (fee and tax tables are dated): once per date."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import compiled
+from . import kept_flags
 from ..arrays import I64, U8, Mask
 from ..engine.crossing import symbol_crossed
 from ..marketdata.prefetch import prefetched
@@ -107,7 +108,25 @@ class ShadowBook:
 def shadowed_chunks(path: Path, codes: Sequence[str], chunk_rows: int) -> Iterator[ShadowedChunk]:
     """The quote file in chunks of ``chunk_rows``, each read, converted and marked by one shadow
     book on a helper thread while the caller replays earlier ones (file order: a replay stays
-    deterministic)."""
-    shadow = ShadowBook(len(codes))
-    return prefetched(map(shadow.mark, iter_quote_batches(path, batch_rows=chunk_rows, codes=codes)),
-                      depth=READ_AHEAD_CHUNKS)
+    deterministic). Where the process keeps days' flags (``kept_flags``), a day seen whole
+    before is not marked again."""
+    batches = iter_quote_batches(path, batch_rows=chunk_rows, codes=codes)
+    key = kept_flags.day_key(path, codes, chunk_rows)
+    known = kept_flags.kept(key) if key is not None else None
+    chunks: Iterator[ShadowedChunk]
+    if known is not None:
+        chunks = (ShadowedChunk(batch, flags, hot) for batch, (flags, hot) in zip(batches, known, strict=True))
+    else:
+        chunks = map(ShadowBook(len(codes)).mark, batches)
+        if key is not None:
+            chunks = _keeping(key, chunks)
+    return prefetched(chunks, depth=READ_AHEAD_CHUNKS)
+
+
+def _keeping(key: kept_flags.DayKey, chunks: Iterator[ShadowedChunk]) -> Iterator[ShadowedChunk]:
+    """``chunks``; once the last is made, the day's flags are kept (a run cut short keeps none)."""
+    made: kept_flags.DayFlags = []
+    for chunk in chunks:
+        made.append((chunk.flags, chunk.hot))
+        yield chunk
+    kept_flags.keep(key, made)
