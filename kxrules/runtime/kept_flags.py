@@ -3,8 +3,8 @@
 A sweep worker replays the same day under many settings. Which quotes change a top and which
 leave their symbol crossed follows from the quotes alone (``shadow``), so after a day's first
 complete run the worker keeps its flags (one byte a quote, and the crossing quotes' positions)
-and later runs of that day skip the shadow pass: ≈ 0.15 s of the read-ahead thread's CPU for a
-14 M-quote hour, which two workers on two cores share with the replays. Kept up to a byte
+and later runs of that day skip the shadow pass: ≈ 0.1 s of the read-ahead thread's CPU a run
+for a 14 M-quote hour, which two workers on two cores share with the replays. Kept up to a byte
 budget, the least recently used day dropped first; only in processes that replay many runs
 (``research.worker.SweepWorker``), never in one ``trade --replay``. A day is known by its file
 (path, inode, size, modification time), the symbols and the chunk size.

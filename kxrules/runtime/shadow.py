@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import compiled
-from . import kept_flags
 from ..arrays import I64, U8, Mask
 from ..engine.crossing import symbol_crossed
 from ..marketdata.prefetch import prefetched
 from ..marketdata.quote_format import QuoteBatch, iter_quote_batches
+from . import kept_flags
 
 CHANGED = 1         # the row changed its venue's top of book
 CROSSING = 2        # ... and left its symbol crossed right after it (only with CHANGED)
