@@ -37,28 +37,36 @@ def load(module: str) -> ModuleType | None:
         kernels = importlib.import_module(module)
     except ImportError:
         return None
-    _load_cached_kernels_lightly()
+    _load_cached_kernels_lightly(module)
     return kernels
 
 
-def _load_cached_kernels_lightly() -> None:
+_LIGHT: set[str] = set()        # the modules loaded here: their cached kernels load lightly
+
+
+def _load_cached_kernels_lightly(module: str) -> None:
     """Before loading a cached kernel, numba refreshes its whole compiler: it imports some forty
     modules of lowering rules (about 0.1 s, a cold ``trade --replay``'s largest start-up item
     after the imports), though the kernel's machine code needs only numba's runtime (NRT) set up
     (numba#2198). kxrules' kernels use no ``objmode``, the one case that needs the rules at load
-    (numba#9806), so a cache hit here sets up the runtime only. A miss compiles, and compiling
-    refreshes the compiler itself. Left alone if numba's cache no longer has this shape."""
+    (numba#9806), so a cache hit of a module loaded here sets up the runtime only; any other
+    module's kernels (a user's own, in the same process) load numba's way. A miss compiles, and
+    compiling refreshes the compiler itself. Left alone if numba's cache no longer has this shape."""
     from numba.core import caching
     from numba.core.runtime import nrt
 
+    _LIGHT.add(module)
     cache = caching.Cache
     if getattr(cache.load_overload, "_kxrules_light", False):
         return
     if not all(hasattr(cache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors")) \
             or not hasattr(nrt.rtsys, "initialize"):
         return
+    numbas_own = cache.load_overload
 
     def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        if getattr(getattr(self, "_py_func", None), "__module__", None) not in _LIGHT:
+            return numbas_own(self, sig, target_context)
         nrt.rtsys.initialize(target_context)
         with self._guard_against_spurious_io_errors():
             return self._load_overload(sig, target_context)
