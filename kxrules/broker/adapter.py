@@ -10,7 +10,7 @@ The adapter keeps no timeouts of its own beyond a short wait for a reject's mess
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from kxrules.clock import Clock
 from . import errors as E
@@ -53,6 +53,19 @@ def _chejan_fids(fid_list: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         if len(_CHEJAN_FID_CACHE) < _CHEJAN_FID_CACHE_MAX:
             _CHEJAN_FID_CACHE[fid_list] = fids
     return fids
+
+
+class _ChejanValues(dict[int, str]):
+    """The values read for an event's listed FIDs, by number; a FID it did not list is asked of
+    the control (as a C lookup: the parsers read ~17 FIDs an event)."""
+    __slots__ = ("_ask",)
+
+    def __init__(self, ask: Callable[[int], str], items: Iterable[tuple[int, str]]):
+        super().__init__(items)
+        self._ask = ask
+
+    def __missing__(self, fid: int) -> str:
+        return self._ask(fid)
 
 
 _JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_junk",
@@ -434,11 +447,7 @@ class KiwoomAdapter:
         texts, numbers = _chejan_fids(fid_list)
         values = list(map(g, numbers))
         raw: dict[str, str] = {"gubun": gubun, **dict(zip(texts, values))}
-        by_number = dict(zip(numbers, values))
-
-        def get(fid: int) -> str:
-            v = by_number.get(fid)
-            return g(fid) if v is None else v
+        get = _ChejanValues(g, zip(numbers, values)).__getitem__
 
         if gubun == "0":
             try:

@@ -325,10 +325,17 @@ def test_chejan_strings_look_like_the_capture():
         (g, {int(f): rig.emu.GetChejanData(int(f)) for f in fl.split(";")})))
     rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: as_text.append(
         {int(f): rig.emu.GetChejanData(f) for f in fl.split(";")}))
+    unlisted = []           # a FID the record does not carry, or junk, reads "" as the control's does
+    rig.emu.OnReceiveChejanData.connect(lambda g, n, fl: unlisted.append(
+        (rig.emu.GetChejanData(123456), rig.emu.GetChejanData(" 9203 "), rig.emu.GetChejanData("x"))))
+    assert rig.emu.GetChejanData(9203) == ""          # outside an event
     rig.quote(0, 0, 69900, 70000, 10, 10)
     rig.adapter.send(OrderIntent("s", "005930", "KRX", "sell", 1, "market", 0))
     rig.run_ms(500)
     assert as_text == [r for _, r in seen]
+    assert [u[0] for u in unlisted] == [""] * 4 and [u[2] for u in unlisted] == [""] * 4
+    assert unlisted[0][1] == "0000001" and unlisted[1][1] == ""      # a balance record has no 9203
+    assert rig.emu.GetChejanData(9203) == ""          # after the events
     assert [(g, r.get(913)) for g, r in seen] == [("0", "접수"), ("1", None), ("0", "체결"),
                                                   ("1", None)]
     acc, bal1, fill, bal2 = (r for _, r in seen)
@@ -484,3 +491,26 @@ def test_which_styles_go_with_price_zero_is_the_venue_maps_word():
         outcomes[name] = messages
     assert fm.MSG_PRICE_NOT_ALLOWED in outcomes["shipped"] and fm.MSG_NO_PRICE not in outcomes["shipped"]
     assert fm.MSG_NO_PRICE in outcomes["priced_ioc"] and fm.MSG_PRICE_NOT_ALLOWED not in outcomes["priced_ioc"]
+
+
+def test_the_fast_path_is_ready_only_while_every_quote_is_registered():
+    from kxrules.broker.emulator import fastpath
+
+    rig = make_rig(make_config(faults={"disconnect_at": "10:00:10", "reconnect_after_s": 1}), login=False)
+    emu, keys, hoga = rig.emu, "005930;000660;005930_NX;000660_NX", "41;51;61;71"
+    emu.CommConnect()
+    rig.run_ms(1000)
+    assert not fastpath.ready(emu)                       # logged in, nothing registered
+    emu.SetRealReg("5101", keys, hoga, "0")
+    assert fastpath.ready(emu)
+    emu.SetRealRemove("5101", "000660_NX")
+    assert not fastpath.ready(emu)
+    emu.SetRealReg("5101", "000660_NX", hoga, "1")
+    assert fastpath.ready(emu)
+    rig.run(emu.server.at_time("10:00:11"))              # the connection drops: registrations are gone
+    assert not fastpath.ready(emu)
+    emu.CommConnect()                                    # logged in again, nothing registered yet
+    rig.run_ms(1000)
+    assert emu.connected and not fastpath.ready(emu)
+    emu.SetRealReg("5101", keys, hoga, "0")
+    assert fastpath.ready(emu)

@@ -45,6 +45,17 @@ _FID_LISTS: dict[tuple[int, ...], str] = {}
 _FID_LISTS_MAX = 64
 
 
+class _ChejanLookup(dict[int, str]):
+    """A Chejan record read as GetChejanData reads it: a FID given as text is looked up by its
+    number; a FID the record does not carry is ""."""
+    __slots__ = ()
+
+    def __missing__(self, fid: int | str) -> str:
+        if isinstance(fid, str) and fid.strip().isdigit():
+            return self.get(int(fid), "")
+        return ""
+
+
 def _fid_list(rec: dict[int, str]) -> str:
     """``"9201;9203;..."``: the record's FIDs in order, as OnReceiveChejanData lists them."""
     key = tuple(rec)
@@ -95,9 +106,9 @@ class KiwoomEmulator:
         self.calls: Counter[str] = Counter()
         self.dropped_real = 0
         self._screens: dict[str, dict[str, set[int]]] = {}
-        self._reg: dict[str, set[str]] = {}
+        self._reg: dict[str, set[str]] = {}            # replaced, never changed in place
+        self._every_quote_registered: tuple[dict[str, set[str]], bool] | None = None
         self._cur_real: tuple[str, dict[int, str], dict[int, str]] | None = None
-        self._cur_chejan: dict[int, str] | None = None
         self._cur_tr: tuple[str, str, dict[str, str], list[dict[str, str]]] | None = None
         self._inputs: dict[str, str] = {}
         self._real_data = RealDataQueue(self.server.lat.real_data)
@@ -126,7 +137,7 @@ class KiwoomEmulator:
         """The session drops (fault schedule): registrations are gone, events stop."""
         self.connected = False
         self._screens.clear()
-        self._reg.clear()
+        self._reg = {}
         self.OnEventConnect.emit(E.OP_ERR_SOCKET_CLOSED)
 
     def GetConnectState(self) -> int:
@@ -301,11 +312,9 @@ class KiwoomEmulator:
         return cur[2].get(item, "")
 
     def GetChejanData(self, fid: int) -> str:
-        cur = self._cur_chejan
-        if cur is None:
-            return ""
-        value = cur.get(fid)           # the adapter asks by number: no int() on ~35 calls an event
-        return cur.get(int(fid), "") if value is None else value
+        """"" outside a Chejan event; during one, ``emit_chejan`` shadows this method with the
+        record's own lookup."""
+        return ""
 
     # --- event emission (the server calls these at delivery time) ---
     def emit_tr(self, screen: str, rqname: str, trcode: str, order_no: str) -> None:
@@ -323,11 +332,17 @@ class KiwoomEmulator:
         self.OnReceiveMsg.emit(screen, rqname, trcode, msg)
 
     def emit_chejan(self, gubun: str, rec: dict[int, str]) -> None:
-        self._cur_chejan = rec
+        # while the event runs, GetChejanData is the record's own lookup: a C call, not a Python
+        # frame, for each of the ~35 FIDs the adapter reads an event (the method answers "" again after)
+        before = self.__dict__.get("GetChejanData")
+        self.GetChejanData = _ChejanLookup(rec).__getitem__      # type: ignore[method-assign,assignment]
         try:
             self.OnReceiveChejanData.emit(gubun, len(rec), _fid_list(rec))
         finally:
-            self._cur_chejan = None
+            if before is None:
+                del self.GetChejanData
+            else:
+                self.GetChejanData = before                      # type: ignore[method-assign]
 
     def _emit_real(self, key: str, rtype: str, rec: dict[int, str]) -> None:
         """sRealData is the type's FIDs in KOA order, tab-separated (koapy's fast path)."""
@@ -394,8 +409,14 @@ class KiwoomEmulator:
     def streams_every_quote(self) -> bool:
         """Connected, and every code's quote key registered on both venues: each quote fed now
         would be delivered (nothing to gate per row)."""
-        return self.connected and all(self.registered(key, F.RT_HOGA)
-                                      for keys in self._keys.values() for key in keys)
+        if not self.connected:
+            return False
+        known = self._every_quote_registered
+        if known is None or known[0] is not self._reg:       # asked once a chunk: the registrations
+            known = (self._reg, all(self.registered(key, F.RT_HOGA)   # change rarely, each in a new dict
+                                    for keys in self._keys.values() for key in keys))
+            self._every_quote_registered = known
+        return known[1]
 
     def quote_delivery_times(self, ts_ns: np.ndarray) -> np.ndarray:
         """When quotes fed at ``ts_ns`` (ascending) reach the client, as :meth:`feed_quote` would
