@@ -10,7 +10,7 @@ The adapter keeps no timeouts of its own beyond a short wait for a reject's mess
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from kxrules.clock import Clock
 from . import errors as E
@@ -58,14 +58,11 @@ def _chejan_fids(fid_list: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
 class _ChejanValues(dict[int, str]):
     """The values read for an event's listed FIDs, by number; a FID it did not list is asked of
     the control (as a C lookup: the parsers read ~17 FIDs an event)."""
-    __slots__ = ("_ask",)
-
-    def __init__(self, ask: Callable[[int], str], items: Iterable[tuple[int, str]]):
-        super().__init__(items)
-        self._ask = ask
+    __slots__ = ("ask",)        # dict's own constructor, then ``ask`` set: no Python frame to build one
+    ask: Callable[[int], str]
 
     def __missing__(self, fid: int) -> str:
-        return self._ask(fid)
+        return self.ask(fid)
 
 
 _JUNK_KEYS = ("quote_junk", "quote_empty", "trade_junk", "session_junk", "vi_junk",
@@ -447,7 +444,9 @@ class KiwoomAdapter:
         texts, numbers = _chejan_fids(fid_list)
         values = list(map(g, numbers))
         raw: dict[str, str] = {"gubun": gubun, **dict(zip(texts, values))}
-        get = _ChejanValues(g, zip(numbers, values)).__getitem__
+        by_number = _ChejanValues(zip(numbers, values))
+        by_number.ask = g
+        get = by_number.__getitem__
 
         if gubun == "0":
             try:

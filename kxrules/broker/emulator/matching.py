@@ -220,6 +220,8 @@ class Exchange:
         """Apply queued quotes stamped before ``upper``: first, one by one, those of books with
         resting orders (they may match), then the rest in bulk."""
         q = self._q
+        if not q or q[0][0][self._head] >= upper:          # nothing queued before ``upper`` (most wakes)
+            return
         if not self.resting and self._jit is not None:      # nothing can match: one compiled call per batch
             while q:
                 end = int(self._jit.apply_until(*q[0], self._head, upper, self.books))
