@@ -312,8 +312,8 @@ class KiwoomEmulator:
         return cur[2].get(item, "")
 
     def GetChejanData(self, fid: int) -> str:
-        """"" outside a Chejan event; during one, ``emit_chejan`` shadows this method with the
-        record's own lookup."""
+        """Outside a Chejan event: ``""``. During one, ``emit_chejan`` shadows this method with
+        the record's own lookup."""
         return ""
 
     # --- event emission (the server calls these at delivery time) ---
@@ -411,9 +411,10 @@ class KiwoomEmulator:
         would be delivered (nothing to gate per row)."""
         if not self.connected:
             return False
+        # asked once a chunk; the answer holds while ``_reg`` does (every change makes a new one)
         known = self._every_quote_registered
-        if known is None or known[0] is not self._reg:       # asked once a chunk: the registrations
-            known = (self._reg, all(self.registered(key, F.RT_HOGA)   # change rarely, each in a new dict
+        if known is None or known[0] is not self._reg:
+            known = (self._reg, all(self.registered(key, F.RT_HOGA)
                                     for keys in self._keys.values() for key in keys))
             self._every_quote_registered = known
         return known[1]
